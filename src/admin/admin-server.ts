@@ -1,0 +1,51 @@
+// The admin HTTP server: a tiny method+path router over the endpoints registered by admin modules
+// (/metrics, /healthz, /readyz, and the admin API). Binds to loopback unless a token is configured.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { sendJson } from '../server/respond.js';
+
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+export interface AdminRoute {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Exact path, or a prefix ending in "/*" */
+  path: string;
+  handler: AdminHandler;
+}
+
+export interface AdminServer {
+  server: Server;
+  address: AddressInfo;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(routes: readonly AdminRoute[], host: string, port: number, onError: (error: unknown) => void): Promise<AdminServer> {
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const matching = routes.filter((route) => (route.path.endsWith('/*') ? url.pathname.startsWith(route.path.slice(0, -1)) : url.pathname === route.path));
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) {
+      if (matching.length > 0) return sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}`, code: 'ABPROXY_METHOD_NOT_ALLOWED' }, ['allow', matching.map((r) => r.method).join(', ')]);
+      return sendJson(res, 404, { error: `no admin endpoint ${url.pathname}`, code: 'ABPROXY_NOT_FOUND' });
+    }
+    Promise.resolve()
+      .then(() => route.handler(req, res, url))
+      .catch((error: unknown) => {
+        onError(error);
+        if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message, code: 'ABPROXY_ADMIN_ERROR' });
+        else res.destroy();
+      });
+  });
+  server.listen({ host, port });
+  await once(server, 'listening');
+  return {
+    server,
+    address: server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

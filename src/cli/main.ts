@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The abproxy command line: one commander program; each command lives in its own file.
+import { Command } from 'commander';
+import { registerServe } from './serve.js';
+import { registerValidate } from './validate.js';
+import { registerAssign } from './assign.js';
+
+const program = new Command('abproxy')
+  .description('Sticky, weighted A/B/n traffic splitting for machine-learning models')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerServe(program);
+registerValidate(program);
+registerAssign(program);
+
+await program.parseAsync(process.argv);

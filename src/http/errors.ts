@@ -1,0 +1,110 @@
+// Coded proxy errors and their JSON bodies, plus the one table that maps transport failures to HTTP
+// statuses (refused/reset/invalid -> 502, timeout -> 504, draining -> 503). Pure.
+
+export type ErrorCode =
+  | 'ABPROXY_BAD_REQUEST'
+  | 'ABPROXY_NO_ROUTE'
+  | 'ABPROXY_BODY_TOO_LARGE'
+  | 'ABPROXY_HEADERS_TOO_LARGE'
+  | 'ABPROXY_REQUEST_TIMEOUT'
+  | 'ABPROXY_UPSTREAM_REFUSED'
+  | 'ABPROXY_UPSTREAM_RESET'
+  | 'ABPROXY_UPSTREAM_INVALID'
+  | 'ABPROXY_UPSTREAM_TIMEOUT'
+  | 'ABPROXY_NO_VARIANT'
+  | 'ABPROXY_DRAINING'
+  | 'ABPROXY_MODEL_UNAVAILABLE';
+
+export const STATUS_OF: Record<ErrorCode, number> = {
+  ABPROXY_BAD_REQUEST: 400,
+  ABPROXY_NO_ROUTE: 404,
+  ABPROXY_REQUEST_TIMEOUT: 408,
+  ABPROXY_BODY_TOO_LARGE: 413,
+  ABPROXY_HEADERS_TOO_LARGE: 431,
+  ABPROXY_UPSTREAM_REFUSED: 502,
+  ABPROXY_UPSTREAM_RESET: 502,
+  ABPROXY_UPSTREAM_INVALID: 502,
+  ABPROXY_NO_VARIANT: 503,
+  ABPROXY_DRAINING: 503,
+  ABPROXY_MODEL_UNAVAILABLE: 503,
+  ABPROXY_UPSTREAM_TIMEOUT: 504,
+};
+
+export class ProxyError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.status = STATUS_OF[code];
+  }
+}
+
+export function errorBody(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: message, code });
+}
+
+/** Metric label for upstream_errors_total{reason}. */
+export type UpstreamFailure = 'refused' | 'reset' | 'timeout' | 'invalid' | 'other';
+
+/** The transport-error table: undici/node error codes -> failure kind -> proxy error. */
+export function classifyTransportError(error: unknown): UpstreamFailure {
+  const code = (error as { code?: string } | null)?.code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return 'reset';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'HPE_INVALID_CONSTANT':
+    case 'HPE_INVALID_STATUS':
+    case 'HPE_INVALID_VERSION':
+    case 'HPE_INVALID_HEADER_TOKEN':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_CHUNK_SIZE':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_CR_EXPECTED':
+    case 'HPE_LF_EXPECTED':
+    case 'UND_ERR_INFO':
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+      return 'invalid';
+    default:
+      return code.startsWith('HPE_') ? 'invalid' : 'other';
+  }
+}
+
+const FAILURE_CODE: Record<UpstreamFailure, ErrorCode> = {
+  refused: 'ABPROXY_UPSTREAM_REFUSED',
+  reset: 'ABPROXY_UPSTREAM_RESET',
+  timeout: 'ABPROXY_UPSTREAM_TIMEOUT',
+  invalid: 'ABPROXY_UPSTREAM_INVALID',
+  other: 'ABPROXY_UPSTREAM_RESET',
+};
+
+const FAILURE_MESSAGE: Record<UpstreamFailure, string> = {
+  refused: 'upstream refused the connection',
+  reset: 'upstream closed the connection',
+  timeout: 'upstream timed out',
+  invalid: 'upstream sent an invalid response',
+  other: 'upstream request failed',
+};
+
+export function upstreamError(error: unknown): ProxyError {
+  const kind = classifyTransportError(error);
+  return new ProxyError(FAILURE_CODE[kind], FAILURE_MESSAGE[kind], { cause: error });
+}

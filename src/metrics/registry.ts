@@ -1,0 +1,114 @@
+// The one prom-client registry and every abproxy_* metric definition. Labels never carry user keys.
+// Other modules import the metric objects from here; none of them creates metrics of its own.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const registry = new Registry();
+
+/**
+ * Latency buckets from 0.5 ms (a local model) to 60 s (a long LLM call).
+ */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export const requestsTotal = new Counter({
+  name: 'abproxy_requests_total',
+  help: 'Requests answered, by route, variant and HTTP status code',
+  labelNames: ['route', 'variant', 'code'] as const,
+  registers: [registry],
+});
+
+export const requestDuration = new Histogram({
+  name: 'abproxy_request_duration_seconds',
+  help: 'Time from request start to the last response byte, by route and variant',
+  labelNames: ['route', 'variant'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const upstreamErrorsTotal = new Counter({
+  name: 'abproxy_upstream_errors_total',
+  help: 'Upstream failures by route, variant and reason (refused, reset, timeout, invalid, other)',
+  labelNames: ['route', 'variant', 'reason'] as const,
+  registers: [registry],
+});
+
+export const unkeyedRequestsTotal = new Counter({
+  name: 'abproxy_unkeyed_requests_total',
+  help: 'Requests with no sticky key, assigned at random by weight',
+  labelNames: ['route'] as const,
+  registers: [registry],
+});
+
+export const variantWeight = new Gauge({
+  name: 'abproxy_variant_weight',
+  help: 'Live configured weight of each variant',
+  labelNames: ['route', 'variant'] as const,
+  registers: [registry],
+});
+
+export const shadowRequestsTotal = new Counter({
+  name: 'abproxy_shadow_requests_total',
+  help: 'Shadow copies by outcome (ok, error, timeout, dropped)',
+  labelNames: ['route', 'shadow', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const shadowDuration = new Histogram({
+  name: 'abproxy_shadow_duration_seconds',
+  help: 'Shadow request latency',
+  labelNames: ['route', 'shadow'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const shadowComparisonsTotal = new Counter({
+  name: 'abproxy_shadow_comparisons_total',
+  help: 'Shadow answers compared with the primary answer, by result (match, mismatch, incomparable)',
+  labelNames: ['route', 'shadow', 'result'] as const,
+  registers: [registry],
+});
+
+export const configReloadsTotal = new Counter({
+  name: 'abproxy_config_reloads_total',
+  help: 'Config reloads by result (success, rejected)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
+export const configGeneration = new Gauge({
+  name: 'abproxy_config_generation',
+  help: 'Generation number of the live config (1 at start, +1 per applied reload)',
+  registers: [registry],
+});
+
+export const feedbackReward = new Histogram({
+  name: 'abproxy_feedback_reward',
+  help: 'Rewards received through feedback, by route and variant',
+  labelNames: ['route', 'variant'] as const,
+  buckets: [0, 0.1, 0.25, 0.5, 0.75, 0.9, 1],
+  registers: [registry],
+});
+
+export const feedbackRewardSquares = new Gauge({
+  name: 'abproxy_feedback_reward_squares',
+  help: 'Sum of squared rewards, by route and variant (for variances)',
+  labelNames: ['route', 'variant'] as const,
+  registers: [registry],
+});
+
+export const modelInferenceDuration = new Histogram({
+  name: 'abproxy_model_inference_duration_seconds',
+  help: 'Time of one ONNX Runtime run of a local model (a batch counts once)',
+  labelNames: ['model'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [registry],
+});
+
+export const modelBatchSize = new Histogram({
+  name: 'abproxy_model_batch_size',
+  help: 'Requests merged into one run of a local model',
+  labelNames: ['model'] as const,
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+  registers: [registry],
+});
+
+collectDefaultMetrics({ register: registry, prefix: '' });

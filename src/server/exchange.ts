@@ -1,0 +1,43 @@
+// The per-request record shared by the data plane and its extensions (local models, shadows,
+// feedback): which generation, route and variant a request runs on, and its key and body.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestTarget } from '../http/path.js';
+import type { AssignmentReason } from '../routing/assign.js';
+import type { CompiledRoute, CompiledVariant } from '../routing/route-table.js';
+import type { RelayResult } from '../upstream/relay.js';
+import type { Runtime } from './runtime.js';
+
+export interface Exchange {
+  readonly runtime: Runtime;
+  readonly route: CompiledRoute;
+  readonly variant: CompiledVariant;
+  readonly reason: AssignmentReason;
+  readonly key: string | undefined;
+  readonly requestId: string;
+  readonly target: RequestTarget;
+  /** The whole request body, when a body sticky source or a shadow needed it. */
+  readonly body: Buffer | undefined;
+  /** performance.now() at request start */
+  readonly startedAt: number;
+}
+
+/** What the primary answer was, handed to shadows and access logs when the exchange ends. */
+export interface ExchangeResult extends RelayResult {
+  latencyMs: number;
+}
+
+/** Extension points of the data plane; each is optional and must never throw into the request path. */
+export interface DataPlaneHooks {
+  /** Answers requests the proxy serves itself (local models' OIP endpoints, feedback). True when handled. */
+  serveLocal?(req: IncomingMessage, res: ServerResponse, target: RequestTarget, runtime: Runtime): boolean;
+  /** Serves an exchange whose variant is `model:NAME`; must call `finish` exactly once. */
+  serveModel?(exchange: Exchange, req: IncomingMessage, res: ServerResponse, extraHeaders: readonly string[], finish: (result: RelayResult) => void): void;
+  /** True when this exchange should be mirrored, so its body must be buffered. */
+  wantsShadows?(route: CompiledRoute): boolean;
+  /** Mirrors the exchange; the returned callback receives the primary result. Never awaited. */
+  startShadows?(exchange: Exchange, req: IncomingMessage): ((primary: ExchangeResult) => void) | undefined;
+  /** Bytes of the primary answer to keep for comparison (0: none). */
+  captureBytes?(route: CompiledRoute): number;
+  /** Called once per routed request when it ends. */
+  onExchangeEnd?(exchange: Exchange, result: ExchangeResult): void;
+}

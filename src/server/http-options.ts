@@ -1,0 +1,47 @@
+// Hardened node:http options and the clientError answers for requests node's parser rejects
+// (malformed framing or smuggling attempts -> 400, oversized head -> 431, slow head/body -> 408).
+// Installing a clientError listener means node no longer answers these itself: this file does.
+import type { ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Limits } from '../config/schema.js';
+import { errorBody, type ErrorCode, STATUS_OF } from '../http/errors.js';
+
+export function serverOptions(limits: Limits): ServerOptions {
+  return {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // node checks the two timeouts above only this often (30 s by default): keep it well below them.
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
+    requireHostHeader: true,
+    insecureHTTPParser: false,
+    joinDuplicateHeaders: false,
+  };
+}
+
+const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 'ABPROXY_HEADERS_TOO_LARGE', message: 'request headers are too large' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'ABPROXY_REQUEST_TIMEOUT', message: 'request was not received in time' },
+};
+
+export type ClientErrorCounter = (code: ErrorCode) => void;
+
+export function answerClientError(error: Error & { code?: string }, socket: Socket, count?: ClientErrorCounter): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const known = PARSER_ERRORS[error.code ?? ''];
+  const code: ErrorCode = known?.code ?? 'ABPROXY_BAD_REQUEST';
+  const message = known?.message ?? `malformed request (${error.code ?? 'parse error'})`;
+  count?.(code);
+  const body = errorBody(code, message);
+  const status = STATUS_OF[code];
+  socket.end(
+    `HTTP/1.1 ${status} ${REASON[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+  socket.destroySoon();
+}
+
+const REASON: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };

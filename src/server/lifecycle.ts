@@ -1,0 +1,86 @@
+// Process lifecycle of one abproxy instance: load config, build the runtime, start the data plane and
+// the admin server, keep gauges in step with the live generation, and shut down with a drain.
+import { healthRoutes } from '../admin/health.js';
+import { startAdminServer, type AdminRoute, type AdminServer } from '../admin/admin-server.js';
+import { isLoopback, parseAddress, type Address } from '../config/address.js';
+import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { configGeneration, variantWeight } from '../metrics/registry.js';
+import { PoolSet } from '../upstream/pools.js';
+import { startDataPlane, type DataPlane } from './data-plane.js';
+import type { DataPlaneHooks } from './exchange.js';
+import type { DataPlaneState } from './request-handler.js';
+import { RuntimeHolder, type Runtime } from './runtime.js';
+
+export interface StartOptions {
+  configPath: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export interface Abproxy {
+  readonly loaded: LoadedConfig;
+  readonly holder: RuntimeHolder;
+  readonly dataPlane: DataPlane;
+  readonly admin: AdminServer;
+  readonly logger: Logger;
+  readonly state: DataPlaneState;
+  /** Drains the data plane (up to graceMs), then closes the admin server and upstream pools. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
+  const loaded = loadConfigFile(options.configPath, options.env);
+  const { config } = loaded;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const listen = mustAddress(config.listen);
+  const adminAddress = mustAddress(config.admin);
+  if (!isLoopback(adminAddress.host) && !config.adminToken) {
+    throw new Error(`admin address ${config.admin} is not loopback: set adminToken before exposing the admin API`);
+  }
+  const holder = new RuntimeHolder(config);
+  const pools = new PoolSet(config.limits);
+  const state: DataPlaneState = { draining: false };
+  const hooks: DataPlaneHooks = {};
+
+  publishGauges(holder.current);
+  holder.onSwap((next) => {
+    publishGauges(next);
+    const origins = new Set(next.routes.routes.flatMap((r) => [...r.variants.map((v) => v.target), ...r.shadows.map((s) => s.target)]).flatMap((t) => (t.kind === 'http' ? [t.origin] : [])));
+    pools.retain(origins, next.config.limits).catch((error: unknown) => logger.warn({ err: error }, 'closing a retired upstream pool failed'));
+  });
+
+  const dataPlane = await startDataPlane({ holder, pools, state, hooks }, config.limits, listen.host, listen.port);
+  const adminRoutes: AdminRoute[] = [...healthRoutes({ notReadyReason: () => (state.draining ? 'draining' : undefined) })];
+  const admin = await startAdminServer(adminRoutes, adminAddress.host, adminAddress.port, (error) => logger.error({ err: error }, 'admin request failed'));
+  logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
+  logger.info({ address: `${admin.address.address}:${admin.address.port}` }, 'admin listening');
+
+  return {
+    loaded,
+    holder,
+    dataPlane,
+    admin,
+    logger,
+    state,
+    async close(graceMs = 30_000) {
+      await dataPlane.drain(graceMs);
+      await admin.close();
+      await pools.closeAll();
+    },
+  };
+}
+
+function publishGauges(runtime: Runtime): void {
+  configGeneration.set(runtime.generation);
+  variantWeight.reset();
+  for (const route of runtime.routes.routes) {
+    for (const variant of route.variants) variantWeight.labels({ route: route.name, variant: variant.name }).set(variant.weight);
+  }
+}
+
+function mustAddress(value: string): Address {
+  const { address, problem } = parseAddress(value);
+  if (!address) throw new Error(problem);
+  return address;
+}

@@ -1,0 +1,174 @@
+// The data-plane request pipeline: normalise target -> local endpoints -> route -> (bounded body) ->
+// sticky key -> assignment -> forward (undici pool or local model) -> metrics and hooks.
+// Reads the runtime generation once per request; never awaits a shadow.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import { classifyTransportError, ProxyError, upstreamError } from '../http/errors.js';
+import { FORWARDING_FIELDS, forwardedHeaders } from '../http/forwarded.js';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+import { normalizeTarget, type RequestTarget } from '../http/path.js';
+import { recordRequest, recordUnkeyed, recordUpstreamError } from '../metrics/request-metrics.js';
+import { assign } from '../routing/assign.js';
+import type { CompiledRoute } from '../routing/route-table.js';
+import { extractKey } from '../routing/sticky.js';
+import type { PoolSet } from '../upstream/pools.js';
+import { ClientAbortError, ResponseRelay, type RelayResult } from '../upstream/relay.js';
+import { declaredLengthTooLarge, hasBody, readBody, tooLargeError } from './body.js';
+import type { DataPlaneHooks, Exchange } from './exchange.js';
+import { sendError } from './respond.js';
+import type { Runtime, RuntimeHolder } from './runtime.js';
+
+export interface DataPlaneState {
+  draining: boolean;
+}
+
+export interface DataPlaneDeps {
+  holder: RuntimeHolder;
+  pools: PoolSet;
+  state: DataPlaneState;
+  hooks: DataPlaneHooks;
+}
+
+/** Request headers the proxy rebuilds or must not pass (undici rejects `expect`). */
+const DROPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...FORWARDING_FIELDS, 'expect', 'x-request-id']);
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+
+export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { holder, state, hooks } = deps;
+
+  return function handleRequest(req, res) {
+    const startedAt = performance.now();
+    req.on('error', ignore); // a client reset mid-body is handled by whoever reads the body
+    if (state.draining) {
+      res.shouldKeepAlive = false;
+      return sendError(res, new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'), [], true);
+    }
+    const runtime = holder.current;
+    const { maxBodyBytes } = runtime.config.limits;
+    if (declaredLengthTooLarge(req, maxBodyBytes)) return finishUnrouted(res, startedAt, tooLargeError(maxBodyBytes), true);
+    const target = normalizeTarget(req.url ?? '');
+    if (!target) {
+      return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_BAD_REQUEST', 'request target must be an absolute path (origin-form)'), true);
+    }
+    if (hooks.serveLocal?.(req, res, target, runtime)) return;
+    const route = runtime.routes.match(target.path);
+    if (!route) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`), hasBody(req));
+
+    const needsBody = hasBody(req) && (route.needsBody || hooks.wantsShadows?.(route) === true);
+    if (!needsBody) return dispatch(req, res, runtime, route, target, undefined, startedAt);
+    readBody(req, maxBodyBytes).then(
+      (body) => dispatch(req, res, runtime, route, target, body, startedAt),
+      (error: ProxyError) => {
+        finishUnrouted(res, startedAt, error, true, route.name);
+      },
+    );
+  };
+
+  function dispatch(req: IncomingMessage, res: ServerResponse, runtime: Runtime, route: CompiledRoute, target: RequestTarget, body: Buffer | undefined, startedAt: number): void {
+    const key = extractKey(route.sticky, { headers: req.headers, query: target.query, json: route.needsBody && body ? parseJson(body) : undefined });
+    const override = route.overrideHeader ? req.headers[route.overrideHeader] : undefined;
+    const { variant, reason } = assign(route, key, typeof override === 'string' ? override : undefined);
+    if (reason === 'random') recordUnkeyed(route.name);
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
+    const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
+    const onShadowPrimary = hooks.startShadows?.(exchange, req);
+
+    const finish = (result: RelayResult): void => {
+      let status = result.status;
+      if (result.error && !(result.error instanceof ClientAbortError)) {
+        const failure = result.error instanceof ProxyError ? result.error : upstreamError(result.error);
+        if (!(result.error instanceof ProxyError)) recordUpstreamError(route.name, variant.name, classifyTransportError(result.error));
+        if (!result.headersSent) {
+          sendError(res, failure, extraHeaders, failure.status === 413);
+          status = failure.status;
+        }
+      } else if (result.error) status = 499; // client closed request (nginx's convention)
+      const latencyMs = performance.now() - startedAt;
+      recordRequest(route.name, variant.name, status, latencyMs / 1000);
+      const ended = { ...result, status, latencyMs };
+      onShadowPrimary?.(ended);
+      hooks.onExchangeEnd?.(exchange, ended);
+    };
+
+    if (variant.target.kind === 'model') {
+      if (!hooks.serveModel) {
+        return finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', `local models are not available in this process`) });
+      }
+      return hooks.serveModel(exchange, req, res, extraHeaders, finish);
+    }
+
+    const relay = new ResponseRelay({ res, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0 });
+    const streamedBody =
+      body !== undefined || !hasBody(req) ? undefined
+      : req.headers['content-length'] !== undefined ? req
+      : Readable.from(limitedBody(req, runtime.config.limits.maxBodyBytes));
+    const headers = stripHopByHop(req.rawHeaders, DROPPED_REQUEST_HEADERS);
+    const socket = req.socket;
+    headers.push(
+      ...forwardedHeaders({
+        peerAddress: socket.remoteAddress ?? '',
+        incomingFor: first(req.headers['x-forwarded-for']),
+        incomingProto: first(req.headers['x-forwarded-proto']),
+        incomingHost: first(req.headers['x-forwarded-host']),
+        host: req.headers.host,
+        encrypted: 'encrypted' in socket,
+        trusted: isTrusted(runtime, socket.remoteAddress),
+      }),
+      'x-request-id',
+      requestId,
+    );
+    const { origin, basePath } = variant.target;
+    deps.pools.get(origin).dispatch(
+      {
+        origin,
+        path: basePath + target.path + (target.query ? `?${target.query}` : ''),
+        method: req.method ?? 'GET',
+        headers,
+        body: body ?? streamedBody ?? null,
+      },
+      relay,
+    );
+  }
+
+  function finishUnrouted(res: ServerResponse, startedAt: number, error: ProxyError, close: boolean, routeName = 'none'): void {
+    sendError(res, error, [], close);
+    recordRequest(routeName, 'none', error.status, (performance.now() - startedAt) / 1000);
+  }
+}
+
+/**
+ * A chunked body streamed straight to the upstream, cut off with 413 once it crosses maxBodyBytes.
+ * (A Content-Length body was checked against the limit up front, and node's parser holds it to that length.)
+ */
+async function* limitedBody(req: IncomingMessage, maxBytes: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLargeError(maxBytes);
+    yield chunk;
+  }
+}
+
+function isTrusted(runtime: Runtime, address: string | undefined): boolean {
+  if (!address || runtime.config.trustedProxies.length === 0) return false;
+  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return runtime.trustedProxies.check(plain, plain.includes(':') ? 'ipv6' : 'ipv4');
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function ignore(): void {}

@@ -1,0 +1,22 @@
+// Writes the proxy's own answers: JSON errors `{"error", "code"}` with the status of their code.
+// When the request body was not consumed, the connection is closed so no stray bytes are parsed.
+import type { ServerResponse } from 'node:http';
+import { errorBody, type ProxyError } from '../http/errors.js';
+
+export function sendError(res: ServerResponse, error: ProxyError, extraHeaders: readonly string[] = [], close = false): void {
+  if (res.headersSent) {
+    res.destroy(error);
+    return;
+  }
+  const body = errorBody(error.code, error.message);
+  const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), ...extraHeaders];
+  if (close) headers.push('connection', 'close');
+  res.writeHead(error.status, headers);
+  res.end(body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, extraHeaders: readonly string[] = []): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), ...extraHeaders]);
+  res.end(body);
+}

@@ -1,0 +1,115 @@
+// ResponseRelay: an undici raw dispatch handler that streams one upstream response to the client's
+// ServerResponse with backpressure, stripping hop-by-hop response headers (RFC 9110 §7.6.1).
+// Never buffers the body (except an optional bounded capture copy) and never retries.
+import type { ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+
+export interface RelayResult {
+  status: number;
+  /** Set when the exchange failed; `headersSent` tells whether the client already got a status line. */
+  error?: Error;
+  headersSent: boolean;
+  /** The captured response body (up to captureBytes), when capture was asked for. */
+  body?: Buffer;
+  bodyTruncated?: boolean;
+  contentType?: string;
+}
+
+export interface RelayOptions {
+  res: ServerResponse;
+  /** Extra response headers, flat [name, value, ...], set after the upstream's (they win). */
+  extraHeaders: readonly string[];
+  /** Called exactly once, when the exchange ends in any way. */
+  onFinish: (result: RelayResult) => void;
+  /** Keep a copy of up to this many response bytes in RelayResult.body (0: none). */
+  captureBytes: number;
+}
+
+const OWN_HEADERS = new Set(['x-abproxy-variant', 'x-request-id']);
+
+export class ResponseRelay implements Dispatcher.DispatchHandler {
+  #abort: ((error?: Error) => void) | undefined;
+  #status = 0;
+  #finished = false;
+  #captured: Buffer[] | undefined;
+  #capturedBytes = 0;
+  #truncated = false;
+  #contentType: string | undefined;
+
+  constructor(private readonly options: RelayOptions) {
+    if (options.captureBytes > 0) this.#captured = [];
+    options.res.once('close', this.#onClientClose);
+  }
+
+  /** Aborts the upstream exchange (client went away, or the request body broke a limit). */
+  abort(error: Error): void {
+    this.#abort?.(error);
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true; // 1xx informational: not relayed
+    this.#status = statusCode;
+    const names: string[] = new Array<string>(rawHeaders.length);
+    for (let i = 0; i < rawHeaders.length; i++) names[i] = rawHeaders[i]?.toString('latin1') ?? '';
+    const headers = stripHopByHop(names, OWN_HEADERS);
+    if (this.#captured) this.#contentType = contentTypeOf(headers);
+    headers.push(...this.options.extraHeaders);
+    const { res } = this.options;
+    res.writeHead(statusCode, statusText || undefined, headers);
+    res.on('drain', resume);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#captured && !this.#truncated) {
+      if (this.#capturedBytes + chunk.length <= this.options.captureBytes) {
+        this.#captured.push(chunk);
+        this.#capturedBytes += chunk.length;
+      } else this.#truncated = true;
+    }
+    return this.options.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.options.res.end();
+    this.#finish(undefined);
+  }
+
+  onError(error: Error): void {
+    const { res } = this.options;
+    if (res.headersSent && !res.writableEnded) res.destroy(error); // cut the client off: never complete-looking
+    this.#finish(error);
+  }
+
+  #onClientClose = (): void => {
+    if (!this.#finished && !this.options.res.writableFinished) this.#abort?.(new ClientAbortError());
+  };
+
+  #finish(error: Error | undefined): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.options.onFinish({
+      status: this.#status,
+      headersSent: this.options.res.headersSent,
+      ...(error ? { error } : {}),
+      ...(this.#captured ? { body: Buffer.concat(this.#captured), bodyTruncated: this.#truncated, contentType: this.#contentType } : {}),
+    });
+  }
+}
+
+export class ClientAbortError extends Error {
+  readonly code = 'ABPROXY_CLIENT_ABORTED';
+  constructor() {
+    super('client closed the connection');
+  }
+}
+
+function contentTypeOf(flat: readonly string[]): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]?.toLowerCase() === 'content-type') return flat[i + 1];
+  return undefined;
+}

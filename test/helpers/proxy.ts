@@ -1,0 +1,38 @@
+// Starts the real abproxy in-process on 127.0.0.1 port 0 from a config object written to a temp file.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { pino } from 'pino';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { startAbproxy, type Abproxy } from '../../src/server/lifecycle.js';
+
+export interface TestProxy {
+  url: string;
+  port: number;
+  adminUrl: string;
+  configPath: string;
+  proxy: Abproxy;
+  close(): Promise<void>;
+}
+
+/** Writes `config` (listen/admin default to port 0) to a temp YAML file. */
+export function writeConfig(config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>, dir = mkdtempSync(join(tmpdir(), 'abproxy-test-'))): string {
+  const path = join(dir, 'abproxy.yaml');
+  writeFileSync(path, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config }));
+  return path;
+}
+
+export async function startProxy(config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>): Promise<TestProxy> {
+  const configPath = writeConfig(config);
+  const proxy = await startAbproxy({ configPath, logger: pino({ level: 'silent' }) });
+  const port = proxy.dataPlane.address.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    adminUrl: `http://127.0.0.1:${proxy.admin.address.port}`,
+    configPath,
+    proxy,
+    close: () => proxy.close(2_000),
+  };
+}

@@ -26,10 +26,19 @@ export interface ExchangeResult extends RelayResult {
   latencyMs: number;
 }
 
+/** Answers a request the proxy serves itself; returns true when it took the request. */
+export type LocalHandler = (req: IncomingMessage, res: ServerResponse, target: RequestTarget, runtime: Runtime) => boolean;
+
+/** In-process access to local models, for shadows (and anything else) whose target is model:NAME. */
+export interface LocalModelClient {
+  /** Runs an Open Inference Protocol infer request body on a model. Resolves with the HTTP-equivalent answer; never rejects. */
+  infer(model: string, body: Buffer, signal: AbortSignal): Promise<{ status: number; contentType: string; body: Buffer }>;
+}
+
 /** Extension points of the data plane; each is optional and must never throw into the request path. */
 export interface DataPlaneHooks {
-  /** Answers requests the proxy serves itself (local models' OIP endpoints, feedback). True when handled. */
-  serveLocal?(req: IncomingMessage, res: ServerResponse, target: RequestTarget, runtime: Runtime): boolean;
+  /** Answer requests the proxy serves itself (local models' OIP endpoints, feedback), in order. */
+  localHandlers: LocalHandler[];
   /** Serves an exchange whose variant is `model:NAME`; must call `finish` exactly once. */
   serveModel?(exchange: Exchange, req: IncomingMessage, res: ServerResponse, extraHeaders: readonly string[], finish: (result: RelayResult) => void): void;
   /** True when this exchange should be mirrored, so its body must be buffered. */

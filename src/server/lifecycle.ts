@@ -41,7 +41,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const holder = new RuntimeHolder(config);
   const pools = new PoolSet(config.limits);
   const state: DataPlaneState = { draining: false };
-  const hooks: DataPlaneHooks = {};
+  const hooks: DataPlaneHooks = { localHandlers: [] };
 
   publishGauges(holder.current);
   holder.onSwap((next) => {

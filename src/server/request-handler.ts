@@ -52,7 +52,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     if (!target) {
       return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_BAD_REQUEST', 'request target must be an absolute path (origin-form)'), true);
     }
-    if (hooks.serveLocal?.(req, res, target, runtime)) return;
+    for (const local of hooks.localHandlers) if (local(req, res, target, runtime)) return;
     const route = runtime.routes.match(target.path);
     if (!route) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`), hasBody(req));
 

@@ -1,0 +1,123 @@
+// Turns measurements into the printed table: medians over rounds, ratios against each row's reference
+// and the upstream direct, added one-connection p50 over direct, and each goal's verdict. Pure.
+import type { Goal, GoalMetric, Measurement, Scenario } from './types.js';
+
+export interface ScenarioRuns {
+  scenario: Scenario;
+  runs: Measurement[];
+  /** Why it did not run (tool missing) or failed. */
+  skipped?: string;
+}
+
+export interface Summary {
+  name: string;
+  reference: string;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  cpuUsPerReq: number;
+  rssMb: number;
+  p50OneConnMs: number;
+  vsReference: number | undefined;
+  vsDirect: number | undefined;
+  addedP50Ms: number | undefined;
+  note: string;
+  perRound: number[];
+}
+
+export const DEFAULT_REFERENCE = 'nginx-split';
+export const DIRECT = 'direct';
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function summarize(all: readonly ScenarioRuns[]): Summary[] {
+  const base = all
+    .filter((s) => s.runs.length > 0)
+    .map((s) => {
+      const m = (pick: (r: Measurement) => number) => median(s.runs.map(pick));
+      return {
+        name: s.scenario.name,
+        reference: s.scenario.reference ?? DEFAULT_REFERENCE,
+        reqPerSec: m((r) => r.reqPerSec),
+        p50Ms: m((r) => r.p50Ms),
+        p99Ms: m((r) => r.p99Ms),
+        errors: s.runs.reduce((sum, r) => sum + r.errors, 0),
+        cpuUsPerReq: m((r) => r.cpuUsPerReq),
+        rssMb: m((r) => r.rssMb),
+        p50OneConnMs: m((r) => r.p50OneConnMs),
+        note: s.runs[s.runs.length - 1]?.note ?? '',
+        perRound: s.runs.map((r) => r.reqPerSec),
+      };
+    });
+  const byName = new Map(base.map((b) => [b.name, b]));
+  const direct = byName.get(DIRECT);
+  return base.map((b) => {
+    const ref = byName.get(b.reference);
+    return {
+      ...b,
+      vsReference: ref && b.name !== ref.name ? b.reqPerSec / ref.reqPerSec : undefined,
+      vsDirect: direct && b.name !== DIRECT ? b.reqPerSec / direct.reqPerSec : undefined,
+      addedP50Ms: direct && b.name !== DIRECT ? b.p50OneConnMs - direct.p50OneConnMs : undefined,
+    };
+  });
+}
+
+const fixed = (digits: number) => (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+const ratio = (value: number | undefined, of: string) => (value === undefined ? '-' : `${value.toFixed(2)}x ${of}`);
+
+export function table(summaries: readonly Summary[]): string {
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs reference', 'vs direct', 'p50 ms @1 conn', 'added p50 ms', 'check'];
+  const rows = summaries.map((s) => [
+    s.name,
+    Math.round(s.reqPerSec).toString(),
+    fixed(2)(s.p50Ms),
+    fixed(2)(s.p99Ms),
+    String(s.errors),
+    fixed(0)(s.cpuUsPerReq),
+    fixed(0)(s.rssMb),
+    ratio(s.vsReference, s.reference),
+    ratio(s.vsDirect, DIRECT),
+    fixed(3)(s.p50OneConnMs),
+    s.addedP50Ms === undefined ? '-' : fixed(3)(s.addedP50Ms),
+    s.note,
+  ]);
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function metricValue(summary: Summary, metric: GoalMetric): number | undefined {
+  return summary[metric];
+}
+
+export interface GoalVerdict {
+  scenario: string;
+  goal: Goal;
+  value: number | undefined;
+  met: boolean;
+}
+
+export function checkGoals(scenarios: readonly Scenario[], summaries: readonly Summary[]): GoalVerdict[] {
+  const verdicts: GoalVerdict[] = [];
+  for (const scenario of scenarios) {
+    const summary = summaries.find((s) => s.name === scenario.name);
+    if (!summary) continue;
+    for (const goal of scenario.goals ?? []) {
+      const value = metricValue(summary, goal.metric);
+      const met = value !== undefined && (goal.min === undefined || value >= goal.min) && (goal.max === undefined || value <= goal.max);
+      verdicts.push({ scenario: scenario.name, goal, value, met });
+    }
+  }
+  return verdicts;
+}
+
+export function formatVerdict(v: GoalVerdict): string {
+  const bound = [v.goal.min === undefined ? '' : `>= ${v.goal.min}`, v.goal.max === undefined ? '' : `<= ${v.goal.max}`].filter(Boolean).join(', ');
+  const value = v.value === undefined ? 'not measured' : v.value.toFixed(v.value < 10 ? 3 : 1);
+  return `${v.met ? 'MET   ' : 'MISSED'} ${v.scenario} ${v.goal.metric} = ${value} (goal ${bound})`;
+}

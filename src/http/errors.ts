@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'ABPROXY_BODY_TOO_LARGE'
   | 'ABPROXY_HEADERS_TOO_LARGE'
   | 'ABPROXY_REQUEST_TIMEOUT'
+  | 'ABPROXY_EXPECTATION_FAILED'
   | 'ABPROXY_UPSTREAM_REFUSED'
   | 'ABPROXY_UPSTREAM_RESET'
   | 'ABPROXY_UPSTREAM_INVALID'
@@ -20,6 +21,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   ABPROXY_NO_ROUTE: 404,
   ABPROXY_REQUEST_TIMEOUT: 408,
   ABPROXY_BODY_TOO_LARGE: 413,
+  ABPROXY_EXPECTATION_FAILED: 417,
   ABPROXY_HEADERS_TOO_LARGE: 431,
   ABPROXY_UPSTREAM_REFUSED: 502,
   ABPROXY_UPSTREAM_RESET: 502,
@@ -52,6 +54,8 @@ export type UpstreamFailure = 'refused' | 'reset' | 'timeout' | 'invalid' | 'oth
 /** The transport-error table: undici/node error codes -> failure kind -> proxy error. */
 export function classifyTransportError(error: unknown): UpstreamFailure {
   const code = (error as { code?: string } | null)?.code ?? '';
+  // undici's HTTPParserError (a response that is not HTTP/1.1) does not always carry an HPE_ code.
+  if (!code && (error as { name?: string } | null)?.name === 'HTTPParserError') return 'invalid';
   switch (code) {
     case 'ECONNREFUSED':
     case 'ENOTFOUND':

@@ -1,11 +1,13 @@
 // The data-plane HTTP server: hardened options, the request pipeline, client-error answers, and a
 // drain that stops accepting, lets in-flight requests finish and closes idle keep-alive sockets.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
 import { recordRequest } from '../metrics/request-metrics.js';
-import { STATUS_OF } from '../http/errors.js';
+import { ProxyError, STATUS_OF } from '../http/errors.js';
+import { declaredLengthTooLarge } from './body.js';
+import { sendError } from './respond.js';
 import { answerClientError, serverOptions } from './http-options.js';
 import { createRequestHandler, type DataPlaneDeps } from './request-handler.js';
 
@@ -17,7 +19,16 @@ export interface DataPlane {
 }
 
 export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: string, port: number): Promise<DataPlane> {
-  const server = createServer(serverOptions(limits), createRequestHandler(deps));
+  const handler = createRequestHandler(deps);
+  const server = createServer(serverOptions(limits), handler);
+  // Expect: 100-continue (RFC 9110 §10.1.1): a body the proxy will refuse is refused before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (!deps.state.draining && !declaredLengthTooLarge(req, deps.holder.current.config.limits.maxBodyBytes)) res.writeContinue();
+    handler(req, res);
+  });
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+    sendError(res, new ProxyError('ABPROXY_EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported'), [], true),
+  );
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
     answerClientError(error, socket, (code) => recordRequest('none', 'none', STATUS_OF[code], 0)),
   );

@@ -14,7 +14,8 @@ export function serverOptions(limits: Limits): ServerOptions {
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     // node checks the two timeouts above only this often (30 s by default): keep it well below them.
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
-    requireHostHeader: true,
+    // Host is checked by http/request-head.ts so that a missing Host gets a JSON 400 like every other error.
+    requireHostHeader: false,
     insecureHTTPParser: false,
     joinDuplicateHeaders: false,
   };
@@ -28,7 +29,8 @@ const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
 export type ClientErrorCounter = (code: ErrorCode) => void;
 
 export function answerClientError(error: Error & { code?: string }, socket: Socket, count?: ClientErrorCounter): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy();
     return;
   }

@@ -9,6 +9,7 @@ import { classifyTransportError, ProxyError, upstreamError } from '../http/error
 import { FORWARDING_FIELDS, forwardedHeaders } from '../http/forwarded.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
+import { requestHeadProblem } from '../http/request-head.js';
 import { recordRequest, recordUnkeyed, recordUpstreamError } from '../metrics/request-metrics.js';
 import { assign } from '../routing/assign.js';
 import type { CompiledRoute } from '../routing/route-table.js';
@@ -45,6 +46,8 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       res.shouldKeepAlive = false;
       return sendError(res, new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'), [], true);
     }
+    const headProblem = requestHeadProblem(req.httpVersion, req.rawHeaders);
+    if (headProblem !== undefined) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_BAD_REQUEST', headProblem), true);
     const runtime = holder.current;
     const { maxBodyBytes } = runtime.config.limits;
     if (declaredLengthTooLarge(req, maxBodyBytes)) return finishUnrouted(res, startedAt, tooLargeError(maxBodyBytes), true);

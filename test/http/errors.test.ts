@@ -1,0 +1,74 @@
+// The transport-error table of src/http/errors.ts, row by row: each undici/node error code maps to one
+// failure kind, and each kind to one coded proxy error (refused/reset/invalid -> 502, timeout -> 504).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyTransportError, errorBody, ProxyError, STATUS_OF, upstreamError, type UpstreamFailure } from '../../src/http/errors.js';
+
+const TABLE: [string, UpstreamFailure, number, string][] = [
+  ['ECONNREFUSED', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['ENOTFOUND', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['EAI_AGAIN', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['EHOSTUNREACH', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['ENETUNREACH', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['UND_ERR_CONNECT_TIMEOUT', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['ECONNRESET', 'reset', 502, 'ABPROXY_UPSTREAM_RESET'],
+  ['EPIPE', 'reset', 502, 'ABPROXY_UPSTREAM_RESET'],
+  ['UND_ERR_SOCKET', 'reset', 502, 'ABPROXY_UPSTREAM_RESET'],
+  ['UND_ERR_CLOSED', 'reset', 502, 'ABPROXY_UPSTREAM_RESET'],
+  ['UND_ERR_DESTROYED', 'reset', 502, 'ABPROXY_UPSTREAM_RESET'],
+  ['UND_ERR_HEADERS_TIMEOUT', 'timeout', 504, 'ABPROXY_UPSTREAM_TIMEOUT'],
+  ['UND_ERR_BODY_TIMEOUT', 'timeout', 504, 'ABPROXY_UPSTREAM_TIMEOUT'],
+  ['ETIMEDOUT', 'timeout', 504, 'ABPROXY_UPSTREAM_TIMEOUT'],
+  ['HPE_INVALID_CONSTANT', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_INVALID_STATUS', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_INVALID_VERSION', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_INVALID_HEADER_TOKEN', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_INVALID_CONTENT_LENGTH', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_UNEXPECTED_CONTENT_LENGTH', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_INVALID_CHUNK_SIZE', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_INVALID_TRANSFER_ENCODING', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_CR_EXPECTED', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_LF_EXPECTED', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['HPE_SOMETHING_NEW', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['UND_ERR_INFO', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['', 'other', 502, 'ABPROXY_UPSTREAM_RESET'],
+  ['EWHATEVER', 'other', 502, 'ABPROXY_UPSTREAM_RESET'],
+];
+
+test('transport-error table, row by row', () => {
+  for (const [code, kind, status, proxyCode] of TABLE) {
+    const cause = Object.assign(new Error(`boom ${code}`), { code });
+    assert.equal(classifyTransportError(cause), kind, code);
+    const mapped = upstreamError(cause);
+    assert.equal(mapped.status, status, code);
+    assert.equal(mapped.code, proxyCode, code);
+    assert.equal(mapped.cause, cause, `${code}: cause kept`);
+  }
+  const parserError = Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Invalid status code)'), { name: 'HTTPParserError' });
+  assert.equal(classifyTransportError(parserError), 'invalid');
+  assert.equal(classifyTransportError(null), 'other');
+  assert.equal(classifyTransportError('string'), 'other');
+});
+
+test('every error code has a status, and bodies are JSON {error, code}', () => {
+  const expected: Record<string, number> = {
+    ABPROXY_BAD_REQUEST: 400,
+    ABPROXY_NO_ROUTE: 404,
+    ABPROXY_REQUEST_TIMEOUT: 408,
+    ABPROXY_BODY_TOO_LARGE: 413,
+    ABPROXY_EXPECTATION_FAILED: 417,
+    ABPROXY_HEADERS_TOO_LARGE: 431,
+    ABPROXY_UPSTREAM_REFUSED: 502,
+    ABPROXY_UPSTREAM_RESET: 502,
+    ABPROXY_UPSTREAM_INVALID: 502,
+    ABPROXY_NO_VARIANT: 503,
+    ABPROXY_DRAINING: 503,
+    ABPROXY_MODEL_UNAVAILABLE: 503,
+    ABPROXY_UPSTREAM_TIMEOUT: 504,
+  };
+  assert.deepEqual({ ...STATUS_OF }, expected);
+  const error = new ProxyError('ABPROXY_NO_ROUTE', 'no route matches /x');
+  assert.equal(error.status, 404);
+  assert.deepEqual(JSON.parse(errorBody(error.code, error.message)), { error: 'no route matches /x', code: 'ABPROXY_NO_ROUTE' });
+});

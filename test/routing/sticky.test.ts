@@ -1,0 +1,58 @@
+// Sticky-key extraction: header, cookie (RFC 6265 §5.4), query, and a dotted path into a JSON body
+// (the Open Inference Protocol's parameters.session_id); the first source with a non-empty value wins.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cookieValue, extractKey, needsBody, scalarAt } from '../../src/routing/sticky.js';
+import type { StickySource } from '../../src/config/schema.js';
+
+const SOURCES: StickySource[] = [{ header: 'x-session-id' }, { cookie: 'sid' }, { body: 'parameters.session_id' }, { query: 'user' }];
+
+test('first non-empty source wins, in configured order', () => {
+  const oip = { inputs: [], parameters: { session_id: 'from-body' } };
+  const rows: [Parameters<typeof extractKey>[1], string | undefined][] = [
+    [{ headers: { 'x-session-id': 'h', cookie: 'sid=c' }, query: 'user=q', json: oip }, 'h'],
+    [{ headers: { 'x-session-id': '', cookie: 'sid=c' }, query: 'user=q', json: oip }, 'c'],
+    [{ headers: { cookie: 'other=1' }, query: 'user=q', json: oip }, 'from-body'],
+    [{ headers: {}, query: 'user=q', json: { parameters: {} } }, 'q'],
+    [{ headers: {}, query: 'user=a%20b&user=second', json: undefined }, 'a b'],
+    [{ headers: {}, query: '', json: undefined }, undefined],
+    [{ headers: {}, query: 'user=', json: 'not an object' }, undefined],
+  ];
+  for (const [input, want] of rows) assert.equal(extractKey(SOURCES, input), want, JSON.stringify(input));
+  assert.ok(needsBody(SOURCES));
+  assert.ok(!needsBody([{ header: 'x' }, { query: 'q' }]));
+});
+
+test('RFC 6265 §5.4 cookie-string parsing', () => {
+  const rows: [string | undefined, string | undefined][] = [
+    ['sid=abc', 'abc'],
+    ['a=1; sid=abc; b=2', 'abc'],
+    ['a=1;sid=abc', 'abc'],
+    ['sid="quoted"', 'quoted'],
+    ['xsid=no; sid=yes', 'yes'],
+    ['sid=first; sid=second', 'first'],
+    ['sid=', ''],
+    ['nosid', undefined],
+    [undefined, undefined],
+  ];
+  for (const [header, want] of rows) assert.equal(cookieValue(header, 'sid'), want, String(header));
+});
+
+test('dotted paths into JSON: objects, numeric array indexes, strings and finite numbers only', () => {
+  const body = { parameters: { session_id: 'abc', n: 42, f: 1.5, flag: true, nil: null }, inputs: [{ name: 'x', data: [7] }] };
+  const rows: [string, string | undefined][] = [
+    ['parameters.session_id', 'abc'],
+    ['parameters.n', '42'],
+    ['parameters.f', '1.5'],
+    ['parameters.flag', undefined],
+    ['parameters.nil', undefined],
+    ['parameters', undefined],
+    ['inputs.0.name', 'x'],
+    ['inputs.0.data.0', '7'],
+    ['inputs.1.name', undefined],
+    ['inputs.x', undefined],
+    ['missing.path', undefined],
+  ];
+  for (const [path, want] of rows) assert.equal(scalarAt(body, path), want, path);
+  assert.equal(scalarAt(undefined, 'a'), undefined);
+});

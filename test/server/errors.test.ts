@@ -1,0 +1,147 @@
+// Every error status of the data plane as JSON {"error","code"} on real sockets, and reliability case 8
+// (upstream silent -> 504, no listener -> 502 at once, reset mid-body -> cut off, invalid status line -> 502).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { rawRequest } from '../helpers/raw.js';
+import { closedPort, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js';
+import { json, parseResponse } from '../helpers/conversation.js';
+
+const UPSTREAM_TIMEOUT_MS = 600;
+let good: TestUpstream;
+let silent: RawUpstream;
+let invalid: RawUpstream;
+let resetting: RawUpstream;
+let resettingChunked: RawUpstream;
+let proxy: TestProxy;
+
+function route(name: string, target: string) {
+  return { name, match: { pathPrefix: `/${name}` }, variants: [{ name: 'only', target, weight: 1 }] };
+}
+
+before(async () => {
+  good = await startUpstream();
+  silent = await startRawUpstream(() => undefined);
+  invalid = await startRawUpstream((socket) => socket.end('HTTP/1.1 abc Broken\r\ncontent-length: 0\r\n\r\n'));
+  resetting = await startRawUpstream((socket) => {
+    socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n0123456789');
+    setTimeout(() => socket.resetAndDestroy(), 50);
+  });
+  resettingChunked = await startRawUpstream((socket) => {
+    socket.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\na\r\n0123456789\r\n');
+    setTimeout(() => socket.resetAndDestroy(), 50);
+  });
+  proxy = await startProxy({
+    limits: { maxBodyBytes: 1024, upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS, headersTimeoutMs: 1_000, requestTimeoutMs: 2_000 },
+    routes: [
+      route('good', good.url),
+      route('silent', silent.url),
+      route('invalid', invalid.url),
+      route('reset', resetting.url),
+      route('reset-chunked', resettingChunked.url),
+      route('refused', `http://127.0.0.1:${await closedPort()}`),
+    ],
+  });
+});
+
+after(async () => {
+  await proxy.close();
+  await Promise.all([good.close(), silent.close(), invalid.close(), resetting.close(), resettingChunked.close()]);
+});
+
+function get(path: string, extra = ''): string {
+  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${extra}\r\n`;
+}
+
+async function expectJsonError(bytes: string, status: number, code: string): Promise<ReturnType<typeof parseResponse>> {
+  const raw = await rawRequest(proxy.port, bytes, 5_000);
+  const reply = parseResponse(raw.text);
+  assert.equal(reply.status, status, raw.text.slice(0, 300));
+  assert.equal(reply.headers.get('content-type'), 'application/json');
+  const body = JSON.parse(reply.body) as { error: unknown; code: unknown };
+  assert.equal(body.code, code);
+  assert.equal(typeof body.error, 'string');
+  assert.ok((body.error as string).length > 0);
+  return reply;
+}
+
+test('400: HTTP/1.1 without Host, absolute-form target, malformed framing', async () => {
+  await expectJsonError('GET /good HTTP/1.1\r\n\r\n', 400, 'ABPROXY_BAD_REQUEST');
+  await expectJsonError('GET http://evil.example/good HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'ABPROXY_BAD_REQUEST');
+  await expectJsonError('POST /good HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 400, 'ABPROXY_BAD_REQUEST');
+  const ok = await rawRequest(proxy.port, 'GET /good HTTP/1.0\r\n\r\n');
+  assert.equal(ok.status, 200, 'HTTP/1.0 may omit Host');
+  assert.equal(good.received.length, 1);
+});
+
+test('404: no route matches', async () => {
+  await expectJsonError(get('/nowhere'), 404, 'ABPROXY_NO_ROUTE');
+  await expectJsonError(get('/goodness'), 404, 'ABPROXY_NO_ROUTE'); // prefixes match on segment boundaries
+});
+
+test('413: declared body over maxBodyBytes, answered and closed before the body is read', async () => {
+  const reply = await expectJsonError(`POST /good HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n`, 413, 'ABPROXY_BODY_TOO_LARGE');
+  assert.equal(reply.headers.get('connection'), 'close');
+});
+
+test('431: a 20 000-byte header', async () => {
+  const raw = await rawRequest(proxy.port, get('/good', `X-Big: ${'a'.repeat(20_000)}\r\n`), 5_000);
+  assert.ok(raw.closed, 'connection closed');
+  const reply = parseResponse(raw.text);
+  assert.equal(reply.status, 431);
+  assert.equal(json(reply.body).code, 'ABPROXY_HEADERS_TOO_LARGE');
+});
+
+test('417: an expectation other than 100-continue', async () => {
+  await expectJsonError(get('/good', 'Expect: teapot\r\n'), 417, 'ABPROXY_EXPECTATION_FAILED');
+});
+
+test('502 at once when nothing listens on the upstream port', async () => {
+  const started = performance.now();
+  await expectJsonError(get('/refused'), 502, 'ABPROXY_UPSTREAM_REFUSED');
+  assert.ok(performance.now() - started < UPSTREAM_TIMEOUT_MS, 'not delayed until the upstream timeout');
+});
+
+test('502 when the upstream sends an invalid status line', async () => {
+  await expectJsonError(get('/invalid'), 502, 'ABPROXY_UPSTREAM_INVALID');
+});
+
+test('504 at upstreamTimeoutMs when the upstream never answers', async () => {
+  const started = performance.now();
+  const reply = await expectJsonError(get('/silent'), 504, 'ABPROXY_UPSTREAM_TIMEOUT');
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed >= UPSTREAM_TIMEOUT_MS * 0.9, `answered after ${elapsed} ms`);
+  assert.ok(elapsed < UPSTREAM_TIMEOUT_MS + 5_000, `answered after ${elapsed} ms`);
+  assert.equal(reply.headers.get('x-abproxy-variant'), 'only');
+});
+
+test('upstream reset mid-body: the client response is cut off, never complete-looking; the proxy stays up', async () => {
+  const sized = await rawRequest(proxy.port, get('/reset'), 5_000);
+  const head = parseResponse(sized.text);
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), '100');
+  assert.ok(sized.closed, 'connection closed');
+  assert.ok(Buffer.byteLength(head.body, 'latin1') < 100, 'fewer bytes than Content-Length promised');
+
+  const chunked = await rawRequest(proxy.port, get('/reset-chunked'), 5_000);
+  const chunkedHead = parseResponse(chunked.text);
+  assert.equal(chunkedHead.status, 200);
+  assert.equal(chunkedHead.headers.get('transfer-encoding'), 'chunked');
+  assert.ok(chunked.closed, 'connection closed');
+  assert.ok(!chunkedHead.body.endsWith('0\r\n\r\n'), `no terminating chunk: ${JSON.stringify(chunkedHead.body)}`);
+
+  const after = await rawRequest(proxy.port, get('/good'));
+  assert.equal(after.status, 200, 'proxy still serves');
+});
+
+test('503 while draining', async () => {
+  proxy.proxy.state.draining = true;
+  try {
+    const reply = await expectJsonError(get('/good'), 503, 'ABPROXY_DRAINING');
+    assert.equal(reply.headers.get('connection'), 'close');
+  } finally {
+    proxy.proxy.state.draining = false;
+  }
+});

@@ -57,6 +57,12 @@ const modelSchema = z.strictObject({
   batch: batchSchema.optional(),
 });
 
+/** The worker threads that run local models (workers defaults to min(2, CPUs)). */
+const modelPoolSchema = z.strictObject({
+  workers: z.number().int().min(1).max(64).optional(),
+  maxQueued: z.number().int().min(1).max(100_000).default(1024),
+});
+
 const stickySourceSchema = z.union([
   z.strictObject({ header: z.string().min(1).transform((h) => h.toLowerCase()) }),
   z.strictObject({ cookie: z.string().min(1) }),
@@ -116,6 +122,7 @@ export const configSchema = z
     shadowLog: shadowLogSchema.default(shadowLogSchema.parse({})),
     log: logSchema.default(logSchema.parse({})),
     models: z.record(nameSchema, modelSchema).default({}),
+    modelPool: modelPoolSchema.default(modelPoolSchema.parse({})),
     routes: z.array(routeSchema).min(1, 'needs at least one route'),
   })
   .superRefine((config, ctx) => {

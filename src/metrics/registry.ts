@@ -111,4 +111,18 @@ export const modelBatchSize = new Histogram({
   registers: [registry],
 });
 
+export const modelReloadsTotal = new Counter({
+  name: 'abproxy_model_reloads_total',
+  help: 'Local model (re)loads after start-up, by model and result (success, failed)',
+  labelNames: ['model', 'result'] as const,
+  registers: [registry],
+});
+
+export const modelRejectedTotal = new Counter({
+  name: 'abproxy_model_rejected_total',
+  help: 'Local model runs refused because the worker pool queue was full',
+  labelNames: ['model'] as const,
+  registers: [registry],
+});
+
 collectDefaultMetrics({ register: registry, prefix: '' });

@@ -6,9 +6,13 @@ import { isLoopback, parseAddress, type Address } from '../config/address.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { configGeneration, variantWeight } from '../metrics/registry.js';
+import { InProcessModelClient } from '../models/model-client.js';
+import { ModelHost } from '../models/model-host.js';
+import { oipLocalHandler, oipServeModel } from '../models/oip-http.js';
+import { OipService } from '../models/oip-service.js';
 import { PoolSet } from '../upstream/pools.js';
 import { startDataPlane, type DataPlane } from './data-plane.js';
-import type { DataPlaneHooks } from './exchange.js';
+import type { DataPlaneHooks, LocalModelClient } from './exchange.js';
 import type { DataPlaneState } from './request-handler.js';
 import { RuntimeHolder, type Runtime } from './runtime.js';
 
@@ -25,6 +29,9 @@ export interface Abproxy {
   readonly admin: AdminServer;
   readonly logger: Logger;
   readonly state: DataPlaneState;
+  readonly models: ModelHost;
+  /** Runs OIP infer bodies on local models in-process (for model: shadows). */
+  readonly modelClient: LocalModelClient;
   /** Drains the data plane (up to graceMs), then closes the admin server and upstream pools. */
   close(graceMs?: number): Promise<void>;
 }
@@ -41,20 +48,39 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const holder = new RuntimeHolder(config);
   const pools = new PoolSet(config.limits);
   const state: DataPlaneState = { draining: false };
-  const hooks: DataPlaneHooks = { localHandlers: [] };
+  const models = new ModelHost(config.modelPool, logger);
+  const oip = new OipService(models);
+  const modelClient = new InProcessModelClient(oip);
+  const hooks: DataPlaneHooks = { localHandlers: [oipLocalHandler(oip)], serveModel: oipServeModel(oip) };
 
   publishGauges(holder.current);
   holder.onSwap((next) => {
     publishGauges(next);
     const origins = new Set(next.routes.routes.flatMap((r) => [...r.variants.map((v) => v.target), ...r.shadows.map((s) => s.target)]).flatMap((t) => (t.kind === 'http' ? [t.origin] : [])));
     pools.retain(origins, next.config.limits).catch((error: unknown) => logger.warn({ err: error }, 'closing a retired upstream pool failed'));
+    models.apply(next.config.models);
   });
 
   const dataPlane = await startDataPlane({ holder, pools, state, hooks }, config.limits, listen.host, listen.port);
-  const adminRoutes: AdminRoute[] = [...healthRoutes({ notReadyReason: () => (state.draining ? 'draining' : undefined) })];
+  const notReadyReason = () => {
+    if (state.draining) return 'draining';
+    const loading = models.notReady();
+    return loading.length > 0 ? `models not loaded: ${loading.join(', ')}` : undefined;
+  };
+  const adminRoutes: AdminRoute[] = [...healthRoutes({ notReadyReason })];
   const admin = await startAdminServer(adminRoutes, adminAddress.host, adminAddress.port, (error) => logger.error({ err: error }, 'admin request failed'));
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
   logger.info({ address: `${admin.address.address}:${admin.address.port}` }, 'admin listening');
+  try {
+    await models.start(config.models);
+  } catch (error) {
+    await dataPlane.drain(0);
+    await admin.close();
+    await pools.closeAll();
+    await models.close();
+    throw error;
+  }
+  if (Object.keys(config.models).length > 0) logger.info({ models: models.names() }, 'local models loaded');
 
   return {
     loaded,
@@ -63,10 +89,13 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     admin,
     logger,
     state,
+    models,
+    modelClient,
     async close(graceMs = 30_000) {
       await dataPlane.drain(graceMs);
       await admin.close();
       await pools.closeAll();
+      await models.close();
     },
   };
 }

@@ -1,0 +1,118 @@
+// Open Inference Protocol REST on the data plane: the local handler for /v2/health/*, /v2 and
+// /v2/models/{model}[/versions/{v}][/ready|/infer] of local models by their own name, and serveModel
+// for routed exchanges whose variant is model:NAME. Reads bodies within maxBodyBytes; never throws.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestTarget } from '../http/path.js';
+import { errorBody, ProxyError } from '../http/errors.js';
+import { readBody, tooLargeError, declaredLengthTooLarge } from '../server/body.js';
+import type { Exchange, LocalHandler } from '../server/exchange.js';
+import type { Runtime } from '../server/runtime.js';
+import type { RelayResult } from '../upstream/relay.js';
+import type { OipAnswer, OipService } from './oip-service.js';
+
+export type OipPath =
+  | { kind: 'live' | 'ready' | 'server'; anchor: string }
+  | { kind: 'model'; model: string; version: string | undefined; op: 'metadata' | 'ready' | 'infer'; anchor: string };
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer))?\/?$/;
+
+export function parseOipPath(path: string): OipPath | undefined {
+  if (path === '/v2' || path === '/v2/') return { kind: 'server', anchor: '/v2' };
+  if (path === '/v2/health/live') return { kind: 'live', anchor: path };
+  if (path === '/v2/health/ready') return { kind: 'ready', anchor: path };
+  const match = MODEL_PATH.exec(path);
+  if (!match) return undefined;
+  const model = decodeURIComponent(match[1] ?? '');
+  const op = (match[3] as 'ready' | 'infer' | undefined) ?? 'metadata';
+  return { kind: 'model', model, version: match[2] === undefined ? undefined : decodeURIComponent(match[2]), op, anchor: `/v2/models/${match[1] ?? ''}` };
+}
+
+/**
+ * Serves OIP endpoints of local models by their own name. A route whose pathPrefix is at least as
+ * specific as the endpoint (e.g. a route at /v2/models/fraud-a) wins, so the request is routed instead.
+ */
+export function oipLocalHandler(service: OipService): LocalHandler {
+  return (req: IncomingMessage, res: ServerResponse, target: RequestTarget, runtime: Runtime): boolean => {
+    if (!target.path.startsWith('/v2') || Object.keys(runtime.config.models).length === 0) return false;
+    const parsed = parseOipPath(target.path);
+    if (!parsed) return false;
+    if (parsed.kind === 'model' && !(parsed.model in runtime.config.models)) return false;
+    const route = runtime.routes.match(target.path);
+    if (route && route.pathPrefix.length >= parsed.anchor.length) return false;
+    answerOip(service, parsed, req, res, undefined, runtime.config.limits.maxBodyBytes, [], () => undefined);
+    return true;
+  };
+}
+
+/** serveModel hook: answers a routed exchange from the variant's local model; calls finish exactly once. */
+export function oipServeModel(service: OipService) {
+  return (exchange: Exchange, req: IncomingMessage, res: ServerResponse, extraHeaders: readonly string[], finish: (result: RelayResult) => void): void => {
+    const { variant, target, runtime } = exchange;
+    if (variant.target.kind !== 'model') {
+      finish({ status: 500, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', `variant ${variant.name} is not a local model`) });
+      return;
+    }
+    const model = variant.target.model;
+    const parsed = parseOipPath(target.path);
+    // The route names the model as the client knows it; the variant's model answers whatever the path says.
+    const op: OipPath =
+      parsed?.kind === 'model' ? { ...parsed, model }
+      : { kind: 'model', model, version: undefined, op: req.method === 'POST' ? 'infer' : target.path.endsWith('/ready') ? 'ready' : 'metadata', anchor: target.path };
+    answerOip(service, op, req, res, exchange.body, runtime.config.limits.maxBodyBytes, extraHeaders, finish, exchange.requestId);
+  };
+}
+
+function answerOip(
+  service: OipService,
+  path: OipPath,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer | undefined,
+  maxBodyBytes: number,
+  extraHeaders: readonly string[],
+  finish: (result: RelayResult) => void,
+  requestId?: string,
+): void {
+  const method = req.method ?? 'GET';
+  const wanted = path.kind === 'model' && path.op === 'infer' ? 'POST' : 'GET';
+  if (method !== wanted && !(wanted === 'GET' && method === 'HEAD')) {
+    const error = errorBody('ABPROXY_BAD_REQUEST', `method ${method} is not allowed on ${path.kind === 'model' ? `the ${path.op} endpoint` : 'this endpoint'}; use ${wanted}`);
+    write(res, { status: 405, body: error }, [...extraHeaders, 'allow', wanted], finish, true);
+    return;
+  }
+  if (path.kind !== 'model') {
+    const answer = path.kind === 'server' ? service.serverMetadata() : path.kind === 'live' ? service.serverLive() : service.serverReady();
+    write(res, answer, extraHeaders, finish);
+    return;
+  }
+  if (path.op === 'metadata') return write(res, service.modelMetadata(path.model, path.version), extraHeaders, finish);
+  if (path.op === 'ready') return write(res, service.modelReady(path.model, path.version), extraHeaders, finish);
+  if (body === undefined && declaredLengthTooLarge(req, maxBodyBytes)) {
+    const error = tooLargeError(maxBodyBytes);
+    write(res, { status: error.status, body: errorBody(error.code, error.message) }, extraHeaders, finish, true);
+    return;
+  }
+  const bodyReady = body !== undefined ? Promise.resolve(body) : readBody(req, maxBodyBytes);
+  bodyReady
+    .then((bytes) => service.infer(path.model, path.version, bytes, requestId))
+    .then(
+      (answer) => write(res, answer, extraHeaders, finish),
+      (error: unknown) => {
+        const known = error instanceof ProxyError ? error : new ProxyError('ABPROXY_BAD_REQUEST', String(error));
+        write(res, { status: known.status, body: errorBody(known.code, known.message) }, extraHeaders, finish, true);
+      },
+    );
+}
+
+function write(res: ServerResponse, answer: OipAnswer, extraHeaders: readonly string[], finish: (result: RelayResult) => void, close = false): void {
+  const body = Buffer.from(answer.body);
+  if (res.destroyed || res.headersSent) {
+    finish({ status: answer.status, headersSent: res.headersSent, body, contentType: 'application/json' });
+    return;
+  }
+  const headers = ['content-type', 'application/json', 'content-length', String(body.length), ...extraHeaders];
+  if (close) headers.push('connection', 'close');
+  res.writeHead(answer.status, headers);
+  res.end(body);
+  finish({ status: answer.status, headersSent: true, body, contentType: 'application/json' });
+}

@@ -1,0 +1,96 @@
+// The Open Inference Protocol operations on local models, transport-free: server and model metadata,
+// readiness and inference, each answered as a status and a JSON body. Never rejects: every failure
+// becomes an `{"error", "code"}` answer (400 bad input, 404 unknown model, 503 not ready, 500 run failed).
+import { errorBody, ProxyError } from '../http/errors.js';
+import { bindInputs, resolveOutputs } from './binding.js';
+import { encodeInferResponse, modelMetadata, parseInferRequest } from './codec.js';
+import type { LocalModel } from './local-model.js';
+import type { ModelHost } from './model-host.js';
+
+export interface OipAnswer {
+  status: number;
+  body: string;
+}
+
+const SERVER_NAME = 'abproxy';
+const SERVER_VERSION = '0.1.0';
+
+export class OipService {
+  constructor(private readonly host: ModelHost) {}
+
+  serverMetadata(): OipAnswer {
+    return json(200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] });
+  }
+
+  serverLive(): OipAnswer {
+    return json(200, { live: true });
+  }
+
+  serverReady(): OipAnswer {
+    const waiting = this.host.notReady();
+    if (waiting.length === 0) return json(200, { ready: true });
+    return json(503, { ready: false, error: `models not ready: ${waiting.join(', ')}` });
+  }
+
+  modelMetadata(name: string, version: string | undefined): OipAnswer {
+    return this.#answer(() => {
+      const model = this.#readyModel(name, version);
+      return json(200, modelMetadata(model.name, model.config.version, model.signature ?? { inputs: [], outputs: [] }));
+    });
+  }
+
+  modelReady(name: string, version: string | undefined): OipAnswer {
+    return this.#answer(() => {
+      const model = this.#model(name, version);
+      return json(model.ready ? 200 : 503, { name, ready: model.ready });
+    });
+  }
+
+  /** Runs one infer request body; `fallbackId` answers as `id` when the request has none. */
+  async infer(name: string, version: string | undefined, body: Buffer, fallbackId?: string): Promise<OipAnswer> {
+    try {
+      const model = this.#readyModel(name, version);
+      const request = parseInferRequest(body);
+      const signature = model.signature ?? { inputs: [], outputs: [] };
+      const feeds = bindInputs(request.inputs, signature);
+      const outputNames = resolveOutputs(request.outputs, signature);
+      const result = await model.infer(feeds);
+      const text = encodeInferResponse({ modelName: model.name, modelVersion: model.config.version, id: request.id ?? fallbackId, outputNames }, result.outputs);
+      return { status: 200, body: text };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  #model(name: string, version: string | undefined): LocalModel {
+    const model = this.host.get(name);
+    if (!model) throw new ProxyError('ABPROXY_MODEL_NOT_FOUND', `model "${name}" does not exist`);
+    if (version !== undefined && version !== model.config.version) {
+      throw new ProxyError('ABPROXY_MODEL_NOT_FOUND', `model "${name}" has no version "${version}"${model.config.version ? ` (it serves "${model.config.version}")` : ''}`);
+    }
+    return model;
+  }
+
+  #readyModel(name: string, version: string | undefined): LocalModel {
+    const model = this.#model(name, version);
+    if (!model.ready) throw new ProxyError('ABPROXY_MODEL_NOT_READY', `model "${name}" is not ready`);
+    return model;
+  }
+
+  #answer(build: () => OipAnswer): OipAnswer {
+    try {
+      return build();
+    } catch (error) {
+      return failure(error);
+    }
+  }
+}
+
+function json(status: number, value: unknown): OipAnswer {
+  return { status, body: JSON.stringify(value) };
+}
+
+function failure(error: unknown): OipAnswer {
+  const known = error instanceof ProxyError ? error : new ProxyError('ABPROXY_MODEL_FAILED', `model run failed: ${(error as Error).message ?? String(error)}`);
+  return { status: known.status, body: errorBody(known.code, known.message) };
+}

@@ -65,6 +65,11 @@ test('every error code has a status, and bodies are JSON {error, code}', () => {
     ABPROXY_NO_VARIANT: 503,
     ABPROXY_DRAINING: 503,
     ABPROXY_MODEL_UNAVAILABLE: 503,
+    ABPROXY_MODEL_BAD_INPUT: 400,
+    ABPROXY_MODEL_NOT_FOUND: 404,
+    ABPROXY_MODEL_NOT_READY: 503,
+    ABPROXY_MODEL_OVERLOADED: 503,
+    ABPROXY_MODEL_FAILED: 500,
     ABPROXY_UPSTREAM_TIMEOUT: 504,
   };
   assert.deepEqual({ ...STATUS_OF }, expected);

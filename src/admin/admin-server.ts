@@ -20,7 +20,8 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export async function startAdminServer(routes: readonly AdminRoute[], host: string, port: number, onError: (error: unknown) => void): Promise<AdminServer> {
+/** `exclusive`: in a cluster worker, bind a port of its own instead of sharing the primary's listener. */
+export async function startAdminServer(routes: readonly AdminRoute[], host: string, port: number, onError: (error: unknown) => void, exclusive = false): Promise<AdminServer> {
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const matching = routes.filter((route) => (route.path.endsWith('/*') ? url.pathname.startsWith(route.path.slice(0, -1)) : url.pathname === route.path));
@@ -37,7 +38,7 @@ export async function startAdminServer(routes: readonly AdminRoute[], host: stri
         else res.destroy();
       });
   });
-  server.listen({ host, port });
+  server.listen({ host, port, exclusive });
   await once(server, 'listening');
   return {
     server,

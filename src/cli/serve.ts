@@ -1,5 +1,8 @@
 // `abproxy serve`: runs the proxy until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
+import { serveCluster } from '../cluster/serve-cluster.js';
+import { announceReady, keepAliveOnSighup, workerIdentity, workerStartOptions } from '../cluster/worker.js';
 import { ConfigError } from '../config/load.js';
 import { startAbproxy } from '../server/lifecycle.js';
 import { CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG } from './defaults.js';
@@ -10,10 +13,15 @@ export function registerServe(program: Command): void {
     .description('run the proxy (data plane and admin server)')
     .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
     .option('--drain-ms <ms>', 'longest wait for in-flight requests on shutdown', '30000')
-    .action(async (options: { config: string; drainMs: string }) => {
+    .option('--workers <n>', 'worker processes sharing the listen sockets: a number, or "auto" for one per core')
+    .action(async (options: { config: string; drainMs: string; workers?: string }) => {
+      if (options.workers !== undefined && cluster.isPrimary) {
+        process.exit(await serveCluster(options.config, options.workers, Number(options.drainMs)));
+      }
+      const identity = workerIdentity();
       let proxy;
       try {
-        proxy = await startAbproxy({ configPath: options.config });
+        proxy = await startAbproxy({ configPath: options.config, ...(identity ? workerStartOptions(identity) : {}) });
       } catch (error) {
         process.stderr.write(`abproxy: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
         process.exit(1);
@@ -37,5 +45,9 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      if (identity) {
+        keepAliveOnSighup(running.logger);
+        announceReady(identity, running);
+      }
     });
 }

@@ -20,6 +20,10 @@ export interface StartOptions {
   configPath: string;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** Admin routes that take precedence over the built-in ones (a cluster worker's aggregated /metrics). */
+  adminRoutes?: AdminRoute[];
+  /** Listen here instead of config.admin (cluster workers that do not host the admin API). */
+  adminListen?: { host: string; port: number; exclusive: boolean };
 }
 
 export interface Abproxy {
@@ -67,8 +71,9 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     const loading = models.notReady();
     return loading.length > 0 ? `models not loaded: ${loading.join(', ')}` : undefined;
   };
-  const adminRoutes: AdminRoute[] = [...healthRoutes({ notReadyReason })];
-  const admin = await startAdminServer(adminRoutes, adminAddress.host, adminAddress.port, (error) => logger.error({ err: error }, 'admin request failed'));
+  const adminRoutes: AdminRoute[] = [...(options.adminRoutes ?? []), ...healthRoutes({ notReadyReason })];
+  const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
+  const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive);
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
   logger.info({ address: `${admin.address.address}:${admin.address.port}` }, 'admin listening');
   try {

@@ -1,0 +1,53 @@
+// The IPC vocabulary between the cluster primary and its workers: plain JSON objects tagged by `type`.
+// Never carries request data: only readiness, metric snapshots and their request ids.
+export const WORKER_READY = 'abproxy:worker-ready';
+export const METRICS_REQUEST = 'abproxy:metrics-request';
+export const METRICS_REPLY = 'abproxy:metrics-reply';
+export const METRICS_COLLECT = 'abproxy:metrics-collect';
+export const METRICS_PART = 'abproxy:metrics-part';
+
+/** Worker -> primary: the data plane and the admin server (shared in slot 0, private elsewhere) are listening. */
+export interface WorkerReady {
+  type: typeof WORKER_READY;
+  slot: number;
+  dataPort: number;
+  adminPort: number;
+}
+
+/** Admin worker -> primary: send me the metrics of every worker, aggregated. */
+export interface MetricsRequest {
+  type: typeof METRICS_REQUEST;
+  id: number;
+}
+
+/** Primary -> admin worker: the aggregated exposition text, or why there is none. */
+export interface MetricsReply {
+  type: typeof METRICS_REPLY;
+  id: number;
+  text?: string;
+  error?: string;
+}
+
+/** Primary -> every ready worker: send your registry as JSON. */
+export interface MetricsCollect {
+  type: typeof METRICS_COLLECT;
+  id: number;
+}
+
+/** Worker -> primary: one worker's registry snapshot (prom-client getMetricsAsJSON). */
+export interface MetricsPart {
+  type: typeof METRICS_PART;
+  id: number;
+  metrics?: object[];
+  error?: string;
+}
+
+export type ClusterMessage = WorkerReady | MetricsRequest | MetricsReply | MetricsCollect | MetricsPart;
+
+export function isClusterMessage(value: unknown): value is ClusterMessage {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && (value as { type: string }).type.startsWith('abproxy:');
+}
+
+/** Environment a worker is forked with: its stable slot (0 hosts the admin server) and the worker count. */
+export const SLOT_ENV = 'ABPROXY_WORKER_SLOT';
+export const COUNT_ENV = 'ABPROXY_WORKER_COUNT';

@@ -1,0 +1,87 @@
+// A cluster worker's side of `serve --workers N`: slot 0 hosts the admin server on the configured address and
+// serves /metrics aggregated by the primary; the other workers keep a private loopback admin port. Every
+// worker answers the primary's requests for its registry snapshot. Never aggregates anything itself.
+import cluster from 'node:cluster';
+import type { AdminRoute } from '../admin/admin-server.js';
+import type { Logger } from '../log/logger.js';
+import { registry } from '../metrics/registry.js';
+import type { Abproxy, StartOptions } from '../server/lifecycle.js';
+import { sendJson } from '../server/respond.js';
+import { COUNT_ENV, isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, SLOT_ENV, WORKER_READY, type MetricsPart, type WorkerReady } from './messages.js';
+
+export interface WorkerIdentity {
+  /** Stable position of this worker (a replacement takes over the slot of the worker it replaces). */
+  slot: number;
+  count: number;
+}
+
+/** This process's place in the cluster, or undefined when it is not a cluster worker. */
+export function workerIdentity(env: NodeJS.ProcessEnv = process.env): WorkerIdentity | undefined {
+  if (!cluster.isWorker) return undefined;
+  return { slot: Number(env[SLOT_ENV] ?? 0), count: Math.max(1, Number(env[COUNT_ENV] ?? 1)) };
+}
+
+/**
+ * Start options for a worker: only slot 0 binds the configured admin address (so stateful admin endpoints
+ * such as feedback and the report live in one place) with an aggregated /metrics; other workers bind a
+ * private loopback admin port of their own.
+ */
+export function workerStartOptions(identity: WorkerIdentity, metricsTimeoutMs = 5_000): Pick<StartOptions, 'adminRoutes' | 'adminListen'> {
+  answerMetricsCollection();
+  if (identity.slot === 0) return { adminRoutes: [aggregatedMetricsRoute(metricsTimeoutMs)] };
+  return { adminListen: { host: '127.0.0.1', port: 0, exclusive: true } };
+}
+
+/** Tells the primary this worker is listening. */
+export function announceReady(identity: WorkerIdentity, proxy: Abproxy): void {
+  const message: WorkerReady = {
+    type: WORKER_READY,
+    slot: identity.slot,
+    dataPort: proxy.dataPlane.address.port,
+    adminPort: proxy.admin.address.port,
+  };
+  process.send?.(message);
+}
+
+/** SIGHUP must never kill a worker (its default action), even before a reload handler is installed. */
+export function keepAliveOnSighup(logger: Logger): void {
+  process.on('SIGHUP', () => logger.debug('SIGHUP received'));
+}
+
+function answerMetricsCollection(): void {
+  process.on('message', (message: unknown) => {
+    if (!isClusterMessage(message) || message.type !== METRICS_COLLECT) return;
+    const reply = (fields: Omit<MetricsPart, 'type' | 'id'>) => process.send?.({ type: METRICS_PART, id: message.id, ...fields } satisfies MetricsPart);
+    registry.getMetricsAsJSON().then(
+      (metrics) => reply({ metrics }),
+      (error: unknown) => reply({ error: (error as Error).message }),
+    );
+  });
+}
+
+function aggregatedMetricsRoute(timeoutMs: number): AdminRoute {
+  const waiting = new Map<number, (reply: { text?: string; error?: string }) => void>();
+  let nextId = 1;
+  process.on('message', (message: unknown) => {
+    if (isClusterMessage(message) && message.type === METRICS_REPLY) waiting.get(message.id)?.(message);
+  });
+  return {
+    method: 'GET',
+    path: '/metrics',
+    handler: async (_req, res) => {
+      const id = nextId++;
+      const reply = await new Promise<{ text?: string; error?: string }>((resolve) => {
+        const timer = setTimeout(() => resolve({ error: `the cluster primary did not answer within ${timeoutMs} ms` }), timeoutMs);
+        waiting.set(id, (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        });
+        process.send?.({ type: METRICS_REQUEST, id });
+      });
+      waiting.delete(id);
+      if (reply.text === undefined) return sendJson(res, 503, { error: reply.error ?? 'no metrics', code: 'ABPROXY_METRICS_UNAVAILABLE' });
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(reply.text);
+    },
+  };
+}

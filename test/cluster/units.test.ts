@@ -1,0 +1,46 @@
+// Pure parts of the cluster: the worker count (with a cgroup CPU quota) and how worker snapshots merge.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { cgroupCpuLimit, resolveWorkerCount } from '../../src/cluster/worker-count.js';
+import { aggregate } from '../../src/cluster/aggregate.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'abproxy-cgroup-'));
+function cpuMax(text: string): string {
+  const path = join(dir, `cpu.max-${Math.random()}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+test('--workers: numbers, auto, and rejected values', () => {
+  assert.equal(resolveWorkerCount('3'), 3);
+  assert.equal(resolveWorkerCount('auto', join(dir, 'missing')), availableParallelism());
+  assert.equal(resolveWorkerCount('auto', cpuMax('100000 100000\n')), 1);
+  for (const bad of ['0', '-1', 'two', '1.5', '257', '']) assert.throws(() => resolveWorkerCount(bad), /--workers must be/);
+});
+
+test('cgroup cpu.max: quota/period rounded up, "max" is unlimited', () => {
+  assert.equal(cgroupCpuLimit(cpuMax('max 100000\n')), undefined);
+  assert.equal(cgroupCpuLimit(cpuMax('150000 100000\n')), 2);
+  assert.equal(cgroupCpuLimit(cpuMax('200000 100000\n')), 2);
+  assert.equal(cgroupCpuLimit(join(dir, 'missing')), undefined);
+});
+
+test('counters add up across workers; configuration gauges are taken once', async () => {
+  const snapshots = await Promise.all(
+    [3, 4].map((served) => {
+      const registry = new Registry();
+      new Counter({ name: 'abproxy_requests_total', help: 'h', labelNames: ['variant'], registers: [registry] }).labels({ variant: 'a' }).inc(served);
+      new Gauge({ name: 'abproxy_config_generation', help: 'h', registers: [registry] }).set(2);
+      new Gauge({ name: 'abproxy_variant_weight', help: 'h', labelNames: ['variant'], registers: [registry] }).labels({ variant: 'a' }).set(90);
+      return registry.getMetricsAsJSON();
+    }),
+  );
+  const text = await aggregate(snapshots).metrics();
+  assert.match(text, /^abproxy_requests_total\{variant="a"\} 7$/m);
+  assert.match(text, /^abproxy_config_generation 2$/m);
+  assert.match(text, /^abproxy_variant_weight\{variant="a"\} 90$/m);
+});

@@ -1,0 +1,172 @@
+// `serve --workers 2` end to end on real sockets: stickiness across workers, aggregated counters, a killed
+// worker replaced while requests keep succeeding, and SIGTERM draining every worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { writeConfig } from '../helpers/proxy.js';
+import { spawnCluster, type SpawnedCluster } from '../helpers/cluster.js';
+import { loadConfigFile } from '../../src/config/load.js';
+import { RouteTable } from '../../src/routing/route-table.js';
+import { variantForKey } from '../../src/routing/assign.js';
+
+interface Answer {
+  status: number;
+  variant: string;
+  body: string;
+}
+
+/** One request on a connection of its own, so the cluster hands each request to the next worker in turn. */
+function get(port: number, key: string, path = '/m/infer'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { 'x-session-id': key, connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, variant: String(res.headers['x-abproxy-variant'] ?? ''), body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));
+    req.end();
+  });
+}
+
+async function metricsText(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** Sum of abproxy_requests_total samples whose labels contain `labelFilter`. */
+function requestsTotal(text: string, labelFilter = ''): number {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('abproxy_requests_total{') && line.includes(labelFilter))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+function metricValue(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.slice(name.length + 1));
+}
+
+function splitConfig(upstream: TestUpstream) {
+  return {
+    routes: [
+      {
+        name: 'm',
+        match: { pathPrefix: '/m' },
+        sticky: [{ header: 'x-session-id' }],
+        variants: [
+          { name: 'champion', target: upstream.url, weight: 70 },
+          { name: 'challenger', target: upstream.url, weight: 30 },
+        ],
+      },
+    ],
+  };
+}
+
+test('two workers: stickiness, aggregated counters, and a killed worker replaced', { timeout: 120_000 }, async (t) => {
+  const upstream = await startUpstream();
+  const configPath = writeConfig(splitConfig(upstream));
+  const cluster: SpawnedCluster = await spawnCluster(configPath, 2);
+  t.after(async () => {
+    await cluster.stop();
+    await upstream.close();
+  });
+  const route = new RouteTable(loadConfigFile(configPath).config).byName.get('m')!;
+  const expected = (key: string) => variantForKey(route, key).name;
+
+  await t.test('the same key gets the same variant whichever worker answers', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    for (let round = 0; round < 3; round++) {
+      for (const key of keys) {
+        const answer = await get(cluster.dataPort, key);
+        assert.equal(answer.status, 200);
+        assert.equal(answer.variant, expected(key), `key ${key} in round ${round}`);
+      }
+    }
+    // Both workers answered a share of those 120 requests: the private admin port of slot 1 counts its own.
+    const slot1 = requestsTotal(await metricsText(cluster.workers.get(1)!.adminPort));
+    assert.ok(slot1 > 0 && slot1 < 120, `slot 1 answered ${slot1} of 120`);
+  });
+
+  await t.test('aggregated counters equal the requests sent', async () => {
+    const text = await metricsText(cluster.adminPort);
+    assert.equal(requestsTotal(text), 120);
+    const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`);
+    const challengers = keys.filter((key) => expected(key) === 'challenger').length;
+    assert.equal(requestsTotal(text, 'variant="challenger"'), 3 * challengers);
+    assert.equal(requestsTotal(text, 'variant="champion"'), 3 * (40 - challengers));
+    assert.equal(metricValue(text, 'abproxy_cluster_workers'), 2);
+    // A configuration gauge is stated once, not once per worker.
+    assert.equal(metricValue(text, 'abproxy_config_generation'), 1);
+    assert.match(text, /abproxy_variant_weight\{route="m",variant="champion"\} 70\n/);
+  });
+
+  await t.test('a killed worker is replaced and requests keep succeeding', async () => {
+    const victim = cluster.workers.get(1)!;
+    let stopLoad = false;
+    let exitSeenAt = Infinity;
+    const failedBefore: string[] = [];
+    const failedAfter: string[] = [];
+    let answered = 0;
+    const load = (async () => {
+      for (let i = 0; i < 5_000 && !stopLoad; i++) {
+        const startedAt = Date.now();
+        const failed = startedAt > exitSeenAt ? failedAfter : failedBefore;
+        try {
+          const answer = await get(cluster.dataPort, `load-${i}`);
+          if (answer.status === 200) answered++;
+          else failed.push(`status ${answer.status}`);
+        } catch (error) {
+          failed.push((error as Error).message);
+        }
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.kill(victim.pid, 'SIGKILL');
+    await cluster.waitFor((line) => line.msg === 'worker exited; replacing it' && line.pid === victim.pid);
+    exitSeenAt = Date.now();
+    await cluster.waitFor((line) => line.msg === 'worker listening' && line.slot === 1 && line.pid !== victim.pid);
+    const replacement = cluster.workers.get(1)!;
+    assert.notEqual(replacement.pid, victim.pid);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    stopLoad = true;
+    await load;
+    // Only the request on the connection the killed worker held can fail; none that started after its exit.
+    assert.ok(failedBefore.length <= 1, `failures while the worker died: ${failedBefore.join(', ')}`);
+    assert.deepEqual(failedAfter, []);
+    assert.ok(answered > 0);
+    for (let i = 0; i < 20; i++) assert.equal((await get(cluster.dataPort, `after-${i}`)).status, 200);
+    const slot1 = requestsTotal(await metricsText(replacement.adminPort));
+    assert.ok(slot1 > 0, 'the replacement worker serves traffic');
+    const text = await metricsText(cluster.adminPort);
+    assert.equal(metricValue(text, 'abproxy_cluster_worker_restarts_total'), 1);
+    assert.equal(metricValue(text, 'abproxy_cluster_workers'), 2);
+  });
+});
+
+test('SIGTERM drains every worker: in-flight requests complete, then exit 0', { timeout: 90_000 }, async (t) => {
+  const upstream = await startUpstream((_req, res) => setTimeout(() => res.end('slow answer'), 1_500));
+  t.after(() => upstream.close());
+  const cluster = await spawnCluster(writeConfig(splitConfig(upstream)), 2);
+  const inFlight = Array.from({ length: 6 }, (_, i) => get(cluster.dataPort, `drain-${i}`));
+  // Wait until every request has reached the upstream, i.e. both workers hold requests in flight.
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (await connectionCount(upstream)) < 6) await new Promise((resolve) => setTimeout(resolve, 25));
+  const exitCode = cluster.stop();
+  const answers = await Promise.all(inFlight);
+  for (const answer of answers) {
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body, 'slow answer');
+  }
+  assert.equal(await exitCode, 0);
+  const drained = cluster.lines.filter((line) => line.msg === 'draining').length;
+  assert.equal(drained, 2, 'both workers drained');
+  await assert.rejects(get(cluster.dataPort, 'after-exit'), /ECONNREFUSED/);
+});
+
+function connectionCount(upstream: TestUpstream): Promise<number> {
+  return new Promise((resolve) => upstream.server.getConnections((_error, count) => resolve(count)));
+}

@@ -4,5 +4,21 @@ import type { Scenario } from '../lib/types.js';
 import { abproxySplit } from './abproxy-split.js';
 import { direct } from './direct.js';
 import { nginxSplit } from './nginx-split.js';
+import { nginxSplit2w } from './nginx-split-2w.js';
+import { nginxMirror1w, nginxMirror2w } from './nginx-mirror.js';
+import { abproxyShadow1w, abproxyShadow2w, abproxySplit2w } from './abproxy-cluster.js';
+import { modelBatch1, modelBatched } from './local-model.js';
 
-export const scenarios: readonly Scenario[] = [direct, nginxSplit, abproxySplit];
+export const scenarios: readonly Scenario[] = [
+  direct,
+  nginxSplit,
+  abproxySplit,
+  nginxSplit2w,
+  abproxySplit2w,
+  nginxMirror1w,
+  abproxyShadow1w,
+  nginxMirror2w,
+  abproxyShadow2w,
+  modelBatch1,
+  modelBatched,
+];

@@ -1,0 +1,62 @@
+// abproxy with `serve --workers 2` (issue 8): the same sticky 90/10 split, judged against nginx with two
+// workers (>= 0.5x); and split + 100% shadow with 1 and 2 workers, judged against nginx + mirror (>= 1.3x).
+import { join } from 'node:path';
+import { startAbproxyProcess } from '../lib/abproxy.js';
+import { shareNote } from '../lib/requests.js';
+import type { BenchEnv, Scenario } from '../lib/types.js';
+import { splitRoute } from './abproxy-split.js';
+
+export const abproxySplit2w: Scenario = {
+  name: 'abproxy-split-2w',
+  title: 'abproxy --workers 2, sticky 90/10 split on x-session-id',
+  reference: 'nginx-split-2w',
+  goals: [{ metric: 'vsReference', min: 0.5 }],
+  async start(env) {
+    const proxy = await startAbproxyProcess(env.cliPath, env.tmpDir, { routes: [splitRoute(env)] }, ['--workers', '2']);
+    return {
+      url: proxy.url,
+      request: env.splitRequest,
+      pid: proxy.proc.pid,
+      check: async () => shareNote(await env.upstreams.takeCounts(), ['champion', 'challenger'], 'challenger'),
+      close: () => proxy.close(),
+    };
+  },
+};
+
+/** Shadow outcomes from the admin /metrics (aggregated over workers), e.g. "ok 51234, dropped 0". */
+async function shadowOutcomes(adminUrl: string): Promise<string> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  const outcomes = [...text.matchAll(/^abproxy_shadow_requests_total\{[^}]*outcome="(\w+)"[^}]*\} (\d+)/gm)].map(([, outcome, count]) => `${outcome} ${count}`);
+  return outcomes.length > 0 ? `shadow ${outcomes.join(', ')}` : 'no shadow metrics';
+}
+
+function shadowRoute(env: BenchEnv) {
+  return { ...splitRoute(env), shadows: [{ name: 'candidate', target: env.upstreams.urls.shadow ?? '', percent: 100 }] };
+}
+
+function abproxyShadow(workers: number): Scenario {
+  const suffix = workers === 1 ? '' : `-${workers}w`;
+  return {
+    name: `abproxy-shadow${suffix}`,
+    title: `abproxy ${workers === 1 ? '1 process' : `--workers ${workers}`}, 90/10 split + 100% shadow (compared, logged)`,
+    reference: `nginx-mirror${suffix}`,
+    goals: workers === 2 ? [{ metric: 'vsReference', min: 1.3 }] : [],
+    async start(env) {
+      const config = { shadowLog: { path: join(env.tmpDir, 'shadow.jsonl') }, routes: [shadowRoute(env)] };
+      const proxy = await startAbproxyProcess(env.cliPath, env.tmpDir, config, workers === 1 ? [] : ['--workers', String(workers)]);
+      return {
+        url: proxy.url,
+        request: env.splitRequest,
+        pid: proxy.proc.pid,
+        check: async () => {
+          const counts = await env.upstreams.takeCounts();
+          return `${shareNote(counts, ['champion', 'challenger'], 'challenger')}; shadow got ${counts.shadow ?? 0}; ${await shadowOutcomes(proxy.adminUrl)}`;
+        },
+        close: () => proxy.close(),
+      };
+    },
+  };
+}
+
+export const abproxyShadow1w = abproxyShadow(1);
+export const abproxyShadow2w = abproxyShadow(2);

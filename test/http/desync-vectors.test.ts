@@ -33,7 +33,8 @@ const VECTORS = readdirSync(`${DIR}json`)
   .flatMap((file) => (JSON.parse(readFileSync(`${DIR}json/${file}`, 'utf8')) as Vector[]).map((vector, index) => ({ file, index, vector })));
 const NODE_OBSERVED = JSON.parse(readFileSync(`${DIR}observed/node-20-http-server-direct.json`, 'utf8')) as Observed[];
 const ID_HEADER = 'x-desync-vector';
-const WAIT_MS = 1_500;
+// Vectors that declare a body the test never sends wait this long; all are replayed at once, so the file takes about this long.
+const WAIT_MS = 6_000;
 
 /** What the upstream saw, keyed by the vector id the test adds to each request. */
 const forwarded = new Map<string, string[]>();
@@ -101,7 +102,7 @@ function replay(bytes: Buffer): Promise<Outcome> {
 
 test('desync vectors: Severe -> 400 + close, never forwarded; other tiers scored', async () => {
   assert.equal(VECTORS.length, 159, 'all vectors loaded');
-  const outcomes = await mapLimit(VECTORS, 24, ({ vector }, i) => replay(wireBytes(vector, String(i))));
+  const outcomes = await mapLimit(VECTORS, VECTORS.length, ({ vector }, i) => replay(wireBytes(vector, String(i))));
   const summary = new Map<string, Map<string, number>>();
   const severeFailures: string[] = [];
   const differsFromNode: string[] = [];

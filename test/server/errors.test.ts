@@ -9,7 +9,7 @@ import { rawRequest } from '../helpers/raw.js';
 import { closedPort, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js';
 import { json, parseResponse } from '../helpers/conversation.js';
 
-const UPSTREAM_TIMEOUT_MS = 600;
+const UPSTREAM_TIMEOUT_MS = 1_500;
 let good: TestUpstream;
 let silent: RawUpstream;
 let invalid: RawUpstream;

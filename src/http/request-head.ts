@@ -27,6 +27,9 @@ export function isToken(name: string): boolean {
 export function isFramingLookalike(lower: string): boolean {
   if (lower === 'content-length' || lower === 'transfer-encoding') return false;
   if (lower.length < 13) return false;
+  const c0 = lower.charCodeAt(0);
+  // Fast exit for the common case: a name starting with a letter or digit other than "c" or "t".
+  if (c0 !== 0x63 && c0 !== 0x74 && ((c0 >= 0x61 && c0 <= 0x7a) || (c0 >= 0x30 && c0 <= 0x39))) return false;
   const letters = lower.replace(/[^a-z0-9]/g, '');
   return letters === 'contentlength' || letters === 'transferencoding';
 }

@@ -26,9 +26,10 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
     if (!deps.state.draining && !declaredLengthTooLarge(req, deps.holder.current.config.limits.maxBodyBytes)) res.writeContinue();
     handler(req, res);
   });
-  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
-    sendError(res, new ProxyError('ABPROXY_EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported'), [], true),
-  );
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    sendError(res, new ProxyError('ABPROXY_EXPECTATION_FAILED', 'only "Expect: 100-continue" is supported'), [], true);
+    recordRequest('none', 'none', STATUS_OF.ABPROXY_EXPECTATION_FAILED, 0);
+  });
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
     answerClientError(error, socket, (code) => recordRequest('none', 'none', STATUS_OF[code], 0)),
   );

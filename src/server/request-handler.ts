@@ -44,7 +44,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     req.on('error', ignore); // a client reset mid-body is handled by whoever reads the body
     if (state.draining) {
       res.shouldKeepAlive = false;
-      return sendError(res, new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'), [], true);
+      return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'), true);
     }
     const headProblem = requestHeadProblem(req.httpVersion, req.rawHeaders);
     if (headProblem !== undefined) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_BAD_REQUEST', headProblem), true);

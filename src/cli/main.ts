@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerServe } from './serve.js';
 import { registerValidate } from './validate.js';
 import { registerAssign } from './assign.js';
+import { registerShadowLog } from './shadow-log.js';
 
 const program = new Command('abproxy')
   .description('Sticky, weighted A/B/n traffic splitting for machine-learning models')
@@ -13,5 +14,6 @@ const program = new Command('abproxy')
 registerServe(program);
 registerValidate(program);
 registerAssign(program);
+registerShadowLog(program);
 
 await program.parseAsync(process.argv);

@@ -67,6 +67,13 @@ export const shadowComparisonsTotal = new Counter({
   registers: [registry],
 });
 
+export const shadowLogRecordsTotal = new Counter({
+  name: 'abproxy_shadow_log_records_total',
+  help: 'Shadow log records by result (written; dropped when the disk is slow, the record too large or a write failed)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
 export const configReloadsTotal = new Counter({
   name: 'abproxy_config_reloads_total',
   help: 'Config reloads by result (success, rejected)',

@@ -10,6 +10,7 @@ import { InProcessModelClient } from '../models/model-client.js';
 import { ModelHost } from '../models/model-host.js';
 import { oipLocalHandler, oipServeModel } from '../models/oip-http.js';
 import { OipService } from '../models/oip-service.js';
+import { ShadowService } from '../shadow/shadow-service.js';
 import { PoolSet } from '../upstream/pools.js';
 import { startDataPlane, type DataPlane } from './data-plane.js';
 import type { DataPlaneHooks, LocalModelClient } from './exchange.js';
@@ -36,6 +37,7 @@ export interface Abproxy {
   readonly models: ModelHost;
   /** Runs OIP infer bodies on local models in-process (for model: shadows). */
   readonly modelClient: LocalModelClient;
+  readonly shadows: ShadowService;
   /** Drains the data plane (up to graceMs), then closes the admin server and upstream pools. */
   close(graceMs?: number): Promise<void>;
 }
@@ -55,7 +57,8 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const models = new ModelHost(config.modelPool, logger);
   const oip = new OipService(models);
   const modelClient = new InProcessModelClient(oip);
-  const hooks: DataPlaneHooks = { localHandlers: [oipLocalHandler(oip)], serveModel: oipServeModel(oip) };
+  const shadows = new ShadowService({ holder, logger, models: () => modelClient });
+  const hooks: DataPlaneHooks = { localHandlers: [oipLocalHandler(oip)], serveModel: oipServeModel(oip), ...shadows.hooks() };
 
   publishGauges(holder.current);
   holder.onSwap((next) => {
@@ -80,6 +83,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     await models.start(config.models);
   } catch (error) {
     await dataPlane.drain(0);
+    await shadows.close();
     await admin.close();
     await pools.closeAll();
     await models.close();
@@ -96,8 +100,10 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     state,
     models,
     modelClient,
+    shadows,
     async close(graceMs = 30_000) {
       await dataPlane.drain(graceMs);
+      await shadows.close();
       await admin.close();
       await pools.closeAll();
       await models.close();

@@ -47,4 +47,11 @@ export class PoolSet {
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.close()));
   }
+
+  /** Closes every pool at once, aborting requests in flight (for secondary traffic that must not delay shutdown). */
+  async destroyAll(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.destroy()));
+  }
 }

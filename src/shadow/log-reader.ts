@@ -1,0 +1,62 @@
+// Reads the newest shadow log records (live file, then its rotated PATH.1) from the end backwards,
+// in fixed-size chunks, so showing the last few records never loads a large log whole. Read-only.
+import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
+import type { ShadowLogRecord } from './log-record.js';
+
+const CHUNK_BYTES = 64 * 1024;
+
+export interface ReadOptions {
+  limit: number;
+  route?: string;
+}
+
+/** The newest `limit` records (optionally of one route), oldest first. Lines that are not records are skipped. */
+export function readLatestRecords(path: string, options: ReadOptions): ShadowLogRecord[] {
+  const newestFirst: ShadowLogRecord[] = [];
+  for (const file of [path, `${path}.1`]) {
+    if (newestFirst.length >= options.limit || !existsSync(file)) continue;
+    for (const line of linesFromEnd(file)) {
+      const record = parseRecord(line);
+      if (!record || (options.route !== undefined && record.route !== options.route)) continue;
+      newestFirst.push(record);
+      if (newestFirst.length >= options.limit) break;
+    }
+  }
+  return newestFirst.reverse();
+}
+
+/** Yields a file's lines last to first. */
+function* linesFromEnd(file: string): Generator<string> {
+  const fd = openSync(file, 'r');
+  try {
+    let position = fstatSync(fd).size;
+    let carry = Buffer.alloc(0);
+    while (position > 0) {
+      const size = Math.min(CHUNK_BYTES, position);
+      position -= size;
+      const chunk = Buffer.alloc(size);
+      readSync(fd, chunk, 0, size, position);
+      let buffer = Buffer.concat([chunk, carry]);
+      let end = buffer.length;
+      for (let i = buffer.length - 1; i >= 0; i--) {
+        if (buffer[i] !== 0x0a) continue;
+        if (end > i + 1) yield buffer.subarray(i + 1, end).toString('utf8');
+        end = i;
+      }
+      buffer = buffer.subarray(0, end);
+      carry = Buffer.from(buffer);
+    }
+    if (carry.length > 0) yield carry.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseRecord(line: string): ShadowLogRecord | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<ShadowLogRecord> | null;
+    return value && typeof value.route === 'string' && Array.isArray(value.shadows) && value.primary ? (value as ShadowLogRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,49 @@
+// Sends one shadow copy to a model served in-process (target model:NAME) through the LocalModelClient,
+// bounded by timeoutMs (the signal aborts the inference). Resolves exactly once; never rejects.
+import { performance } from 'node:perf_hooks';
+import type { LocalModelClient } from '../server/exchange.js';
+import { outcomeOfStatus, type ShadowAnswer } from './answer.js';
+import { ShadowTimeoutError } from './http-shadow.js';
+
+export interface ModelShadowRequest {
+  client: LocalModelClient | undefined;
+  model: string;
+  body: Buffer | undefined;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+export function sendModelShadow(request: ModelShadowRequest): Promise<ShadowAnswer> {
+  const startedAt = performance.now();
+  const elapsed = () => performance.now() - startedAt;
+  const { client } = request;
+  if (!client) return Promise.resolve({ outcome: 'error', latencyMs: 0, answer: undefined, failure: 'ABPROXY_MODEL_UNAVAILABLE' });
+  return new Promise((resolve) => {
+    const controller = new AbortController();
+    let settled = false;
+    const settle = (answer: ShadowAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    const timer = setTimeout(() => {
+      const error = new ShadowTimeoutError(request.timeoutMs);
+      settle({ outcome: 'timeout', latencyMs: elapsed(), answer: undefined, failure: error.code });
+      controller.abort(error);
+    }, request.timeoutMs);
+    let running: Promise<{ status: number; contentType: string; body: Buffer }>;
+    try {
+      running = client.infer(request.model, request.body ?? Buffer.alloc(0), controller.signal);
+    } catch (error) {
+      running = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    running.then(
+      ({ status, contentType, body }) => {
+        const truncated = body.length > request.maxBytes;
+        settle({ outcome: outcomeOfStatus(status), latencyMs: elapsed(), answer: { status, contentType, body: truncated ? undefined : body, truncated } });
+      },
+      (error: unknown) => settle({ outcome: 'error', latencyMs: elapsed(), answer: undefined, failure: (error as { code?: string }).code ?? String(error) }),
+    );
+  });
+}

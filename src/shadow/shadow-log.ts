@@ -1,0 +1,147 @@
+// The shadow log writer: JSON lines appended off the request path through a byte-bounded queue.
+// The live file rotates to PATH.1 at half of maxBytes, so both together stay under maxBytes.
+// Never blocks a caller: when the disk falls behind, the queue fills and records are dropped and counted.
+import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { recordShadowLog, zeroShadowLogSeries } from './shadow-metrics.js';
+
+export interface ShadowLogOptions {
+  path: string;
+  /** Bound on the live file plus its one rotated predecessor. */
+  maxBytes: number;
+  /** Bound on records waiting for the disk (default: the smaller of maxBytes / 2 and 8 MiB). */
+  maxQueueBytes?: number;
+  /** Called when a write fails (the records in it are dropped and counted). */
+  onError?: (error: Error) => void;
+}
+
+export class ShadowLog {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly #segmentBytes: number;
+  readonly #maxQueueBytes: number;
+  readonly #onError: (error: Error) => void;
+  #queue: string[] = [];
+  #queuedBytes = 0;
+  #flushing: Promise<void> | undefined;
+  #handle: FileHandle | undefined;
+  #fileBytes = 0;
+  #closed = false;
+  written = 0;
+  dropped = 0;
+
+  constructor(options: ShadowLogOptions) {
+    this.path = options.path;
+    this.maxBytes = options.maxBytes;
+    this.#segmentBytes = Math.floor(options.maxBytes / 2);
+    this.#maxQueueBytes = options.maxQueueBytes ?? Math.min(this.#segmentBytes, 8 * 1024 * 1024);
+    this.#onError = options.onError ?? (() => undefined);
+    zeroShadowLogSeries();
+  }
+
+  /** Queues one record as a JSON line; returns at once. False when the record was dropped. */
+  append(record: unknown): boolean {
+    let line: string;
+    try {
+      line = `${JSON.stringify(record)}\n`;
+    } catch {
+      return this.#drop(1);
+    }
+    const bytes = Buffer.byteLength(line);
+    if (this.#closed || bytes > this.#segmentBytes || this.#queuedBytes + bytes > this.#maxQueueBytes) return this.#drop(1);
+    this.#queue.push(line);
+    this.#queuedBytes += bytes;
+    this.#flushing ??= this.#flush().finally(() => {
+      this.#flushing = undefined;
+    });
+    return true;
+  }
+
+  /** Writes what is queued (waiting at most waitMs), then closes the file. Later appends are dropped. */
+  async close(waitMs = 2_000): Promise<void> {
+    this.#closed = true;
+    if (this.#flushing) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#flushing, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      clearTimeout(timer);
+    }
+    if (this.#flushing) return; // the disk is stuck: the pending write closes nothing we wait for
+    await this.#handle?.close().catch(() => undefined);
+    this.#handle = undefined;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const lines = this.#queue;
+      this.#queue = [];
+      let chunk: string[] = [];
+      let chunkBytes = 0;
+      for (const line of lines) {
+        const bytes = Buffer.byteLength(line);
+        if (chunkBytes > 0 && this.#fileBytes + chunkBytes + bytes > this.#segmentBytes) {
+          await this.#write(chunk, chunkBytes);
+          chunk = [];
+          chunkBytes = 0;
+        }
+        chunk.push(line);
+        chunkBytes += bytes;
+      }
+      await this.#write(chunk, chunkBytes);
+    }
+  }
+
+  /** Writes one chunk (at most one segment); a failed write drops and counts its records. */
+  async #write(lines: string[], bytes: number): Promise<void> {
+    if (lines.length === 0) return;
+    try {
+      await this.#append(lines, bytes);
+    } catch (error) {
+      this.#drop(lines.length);
+      await this.#reset();
+      this.#onError(error as Error);
+    } finally {
+      this.#queuedBytes -= bytes;
+    }
+  }
+
+  /** Appends lines, rotating first when the live file would pass its bound. */
+  async #append(lines: string[], bytes: number): Promise<void> {
+    let handle = await this.#open();
+    if (this.#fileBytes + bytes > this.#segmentBytes) {
+      await this.#rotate();
+      handle = await this.#open();
+      if (this.#fileBytes + bytes > this.#segmentBytes) throw new Error(`${this.path} could not be rotated`);
+    }
+    await handle.write(lines.join(''));
+    this.#fileBytes += bytes;
+    this.written += lines.length;
+    recordShadowLog('written', lines.length);
+  }
+
+  async #open(): Promise<FileHandle> {
+    if (this.#handle) return this.#handle;
+    await mkdir(dirname(this.path), { recursive: true });
+    const handle = await open(this.path, 'a');
+    this.#fileBytes = (await handle.stat()).size;
+    this.#handle = handle;
+    return handle;
+  }
+
+  async #rotate(): Promise<void> {
+    await this.#reset();
+    await rename(this.path, `${this.path}.1`);
+  }
+
+  async #reset(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    this.#fileBytes = 0;
+    await handle?.close().catch(() => undefined);
+  }
+
+  #drop(count: number): false {
+    this.dropped += count;
+    recordShadowLog('dropped', count);
+    return false;
+  }
+}

@@ -1,0 +1,198 @@
+// Shadow traffic for the data plane: samples each routed request per shadow, drops copies beyond
+// maxInFlight (counted), sends the rest (HTTP pool or local model), compares every answer with the
+// primary's once both are in, and hands one record per request to the shadow log.
+// Never awaited by the primary response; nothing here can fail or delay it.
+import type { IncomingMessage } from 'node:http';
+import { resolve } from 'node:path';
+import type { Logger } from '../log/logger.js';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
+import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient } from '../server/exchange.js';
+import type { Runtime, RuntimeHolder } from '../server/runtime.js';
+import { PoolSet } from '../upstream/pools.js';
+import type { Answer, ShadowAnswer } from './answer.js';
+import { compareAnswers } from './compare.js';
+import { sendHttpShadow } from './http-shadow.js';
+import { buildRecord, droppedShadow, loggedShadow, type LoggedShadow } from './log-record.js';
+import { sendModelShadow } from './model-shadow.js';
+import { ShadowLog } from './shadow-log.js';
+import { shadowSeries } from './shadow-metrics.js';
+
+export interface ShadowServiceOptions {
+  holder: RuntimeHolder;
+  logger: Logger;
+  /** The in-process model client for model:NAME shadows, once local models are available. */
+  models?: () => LocalModelClient | undefined;
+}
+
+/** Request headers a shadow copy must not carry as received (the proxy sets its own). */
+const SHADOW_DROPPED_HEADERS: ReadonlySet<string> = new Set(['expect', 'content-length', 'x-request-id', 'x-abproxy-shadow']);
+
+interface Pending {
+  shadow: CompiledShadow;
+  /** Undefined when the copy was dropped at maxInFlight. */
+  result: Promise<ShadowAnswer> | undefined;
+}
+
+export class ShadowService {
+  readonly #holder: RuntimeHolder;
+  readonly #logger: Logger;
+  readonly #models: () => LocalModelClient | undefined;
+  readonly #pools: PoolSet;
+  readonly #inFlight = new Map<string, number>();
+  #log: ShadowLog | undefined;
+  #logFailures = 0;
+
+  constructor(options: ShadowServiceOptions) {
+    this.#holder = options.holder;
+    this.#logger = options.logger;
+    this.#models = options.models ?? (() => undefined);
+    this.#pools = new PoolSet(options.holder.current.config.limits);
+    this.#apply(options.holder.current);
+    options.holder.onSwap((next) => this.#apply(next));
+  }
+
+  /** The data-plane hooks that mirror requests through this service. */
+  hooks(): Pick<DataPlaneHooks, 'wantsShadows' | 'startShadows' | 'captureBytes'> {
+    return {
+      wantsShadows: (route) => route.shadows.length > 0,
+      captureBytes: (route) => (route.shadows.length > 0 ? this.#holder.current.config.limits.maxBodyBytes : 0),
+      startShadows: (exchange, req) => this.start(exchange, req),
+    };
+  }
+
+  /** Copies in flight for one route's shadow (what maxInFlight bounds). */
+  inFlight(route: string, shadow: string): number {
+    return this.#inFlight.get(slotId(route, shadow)) ?? 0;
+  }
+
+  get log(): ShadowLog | undefined {
+    return this.#log;
+  }
+
+  /** Mirrors one exchange; the returned callback takes the primary's result. Undefined when nothing was sent. */
+  start(exchange: Exchange, req: IncomingMessage): ((primary: ExchangeResult) => void) | undefined {
+    const { route } = exchange;
+    if (route.shadows.length === 0) return undefined;
+    const pending: Pending[] = [];
+    let sent = 0;
+    let headers: string[] | undefined;
+    for (const shadow of route.shadows) {
+      const { name, percent, maxInFlight } = shadow.config;
+      if (percent < 100 && Math.random() * 100 >= percent) continue;
+      const series = shadowSeries(route.name, name);
+      const id = slotId(route.name, name);
+      const active = this.#inFlight.get(id) ?? 0;
+      if (active >= maxInFlight) {
+        series.outcomes.dropped.inc();
+        pending.push({ shadow, result: undefined });
+        continue;
+      }
+      this.#inFlight.set(id, active + 1);
+      sent++;
+      headers ??= shadowHeaders(req, exchange.requestId);
+      const result = this.#send(shadow, exchange, req.method ?? 'GET', headers).then((answer) => {
+        this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
+        series.outcomes[answer.outcome].inc();
+        series.duration.observe(answer.latencyMs / 1000);
+        return answer;
+      });
+      pending.push({ shadow, result });
+    }
+    if (sent === 0) return undefined;
+    const method = req.method ?? 'GET';
+    return (primary) => {
+      this.#compareAndLog(exchange, method, pending, primary).catch((error: unknown) => this.#logger.warn({ err: error }, 'shadow comparison failed'));
+    };
+  }
+
+  /** Stops every copy in flight (a shadow never holds up shutdown) and flushes the shadow log. */
+  async close(): Promise<void> {
+    await this.#pools.destroyAll();
+    await this.#log?.close();
+  }
+
+  #send(shadow: CompiledShadow, exchange: Exchange, method: string, headers: string[]): Promise<ShadowAnswer> {
+    const { timeoutMs } = shadow.config;
+    const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
+    const { target } = shadow;
+    if (target.kind === 'model') {
+      return sendModelShadow({ client: this.#models(), model: target.model, body: exchange.body, timeoutMs, maxBytes });
+    }
+    const query = exchange.target.query ? `?${exchange.target.query}` : '';
+    return sendHttpShadow({
+      dispatcher: this.#pools.get(target.origin),
+      origin: target.origin,
+      path: target.basePath + exchange.target.path + query,
+      method,
+      headers: [...headers, 'x-abproxy-shadow', `${exchange.route.name}/${shadow.config.name}`],
+      body: exchange.body,
+      timeoutMs,
+      maxBytes,
+    });
+  }
+
+  async #compareAndLog(exchange: Exchange, method: string, pending: Pending[], primary: ExchangeResult): Promise<void> {
+    const { route } = exchange;
+    const captureBodies = exchange.runtime.config.shadowLog.captureBodies;
+    const primaryAnswer: Answer | undefined = primary.error
+      ? undefined
+      : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: primary.contentType };
+    const results = await Promise.all(pending.map((p) => p.result ?? Promise.resolve(undefined)));
+    const shadows: LoggedShadow[] = pending.map(({ shadow }, i) => {
+      const { name, tolerance } = shadow.config;
+      const result = results[i];
+      if (!result) return droppedShadow(name, shadow.config.target);
+      const comparison = result.answer ? compareAnswers(primaryAnswer, result.answer, tolerance) : undefined;
+      if (comparison) shadowSeries(route.name, name).comparisons[comparison.result].inc();
+      return loggedShadow(name, shadow.config.target, result, comparison, captureBodies);
+    });
+    const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
+    this.#log?.append(
+      buildRecord({
+        route: route.name,
+        requestId: exchange.requestId,
+        key: exchange.key,
+        variant: exchange.variant.name,
+        method,
+        path: exchange.target.path,
+        body: exchange.body,
+        primary: { status: primary.status, answer: primaryAnswer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) },
+        shadows,
+        captureBodies,
+      }),
+    );
+  }
+
+  /** Creates series at zero, keeps pools for live shadow origins, and (re)opens the log when its settings change. */
+  #apply(runtime: Runtime): void {
+    const routes = runtime.routes.routes.filter((r) => r.shadows.length > 0);
+    for (const route of routes) for (const shadow of route.shadows) shadowSeries(route.name, shadow.config.name);
+    const origins = new Set(routes.flatMap(httpOrigins));
+    this.#pools.retain(origins, runtime.config.limits).catch((error: unknown) => this.#logger.warn({ err: error }, 'closing a retired shadow pool failed'));
+    const { path, maxBytes } = runtime.config.shadowLog;
+    const file = resolve(path);
+    if (routes.length === 0 || (this.#log && this.#log.path === file && this.#log.maxBytes === maxBytes)) return;
+    const previous = this.#log;
+    this.#log = new ShadowLog({ path: file, maxBytes, onError: (error) => this.#onLogError(error) });
+    previous?.close().catch(() => undefined);
+  }
+
+  #onLogError(error: Error): void {
+    // One warning per 1000 failed writes: a full or read-only disk must not flood the process log.
+    if (this.#logFailures++ % 1000 === 0) this.#logger.warn({ err: error, failures: this.#logFailures }, 'shadow log write failed; records dropped');
+  }
+}
+
+function slotId(route: string, shadow: string): string {
+  return `${route}\u0000${shadow}`;
+}
+
+function httpOrigins(route: CompiledRoute): string[] {
+  return route.shadows.flatMap((s) => (s.target.kind === 'http' ? [s.target.origin] : []));
+}
+
+/** The client's headers minus hop-by-hop fields (RFC 9110 §7.6.1), with the exchange's request id. */
+function shadowHeaders(req: IncomingMessage, requestId: string): string[] {
+  return [...stripHopByHop(req.rawHeaders, SHADOW_DROPPED_HEADERS), 'x-request-id', requestId];
+}

@@ -1,0 +1,106 @@
+// Comparison of a shadow's answer with the primary's, table-driven: OIP tensors (by name, by position,
+// argmax), other JSON with tolerance, bytes, status, and the cases that cannot be compared.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Answer } from '../../src/shadow/answer.js';
+import { compareAnswers } from '../../src/shadow/compare.js';
+
+const json = (value: unknown, status = 200): Answer => ({ status, body: Buffer.from(JSON.stringify(value)), truncated: false, contentType: 'application/json' });
+const text = (value: string, status = 200): Answer => ({ status, body: Buffer.from(value), truncated: false, contentType: 'text/plain' });
+const oip = (...outputs: { name: string; shape: number[]; data: unknown[]; datatype?: string }[]) => json({ model_name: 'm', outputs: outputs.map((o) => ({ datatype: 'FP32', ...o })) });
+
+test('OIP tensors', async (t) => {
+  const cases: { name: string; primary: Answer; shadow: Answer; result: string; maxAbsDiff?: number; argmax?: number | null; pairs?: [string, string][] }[] = [
+    { name: 'identical', primary: oip({ name: 'p', shape: [2], data: [0.1, 0.9] }), shadow: oip({ name: 'p', shape: [2], data: [0.1, 0.9] }), result: 'match', maxAbsDiff: 0 },
+    { name: 'within tolerance 1e-6', primary: oip({ name: 'p', shape: [1], data: [0.5] }), shadow: oip({ name: 'p', shape: [1], data: [0.5000004] }), result: 'match' },
+    {
+      name: 'different names pair by position (keras dense_1 vs xgboost variable)',
+      primary: oip({ name: 'dense_1', shape: [1, 1], data: [[0.00149741769]] }),
+      shadow: oip({ name: 'variable', shape: [1, 1], data: [0.000506699085] }),
+      result: 'mismatch',
+      maxAbsDiff: 0.00149741769 - 0.000506699085,
+      pairs: [['dense_1', 'variable']],
+    },
+    {
+      name: 'same names in another order pair by name',
+      primary: oip({ name: 'a', shape: [1], data: [1] }, { name: 'b', shape: [1], data: [2] }),
+      shadow: oip({ name: 'b', shape: [1], data: [2] }, { name: 'a', shape: [1], data: [1] }),
+      result: 'match',
+      pairs: [['a', 'a'], ['b', 'b']],
+    },
+    {
+      name: 'class outputs: argmax agreement per row',
+      primary: oip({ name: 'probs', shape: [2, 3], data: [0.1, 0.8, 0.1, 0.6, 0.3, 0.1] }),
+      shadow: oip({ name: 'probs', shape: [2, 3], data: [0.2, 0.7, 0.1, 0.2, 0.3, 0.5] }),
+      result: 'mismatch',
+      argmax: 0.5,
+    },
+    { name: 'element counts differ', primary: oip({ name: 'p', shape: [2], data: [1, 2] }), shadow: oip({ name: 'p', shape: [3], data: [1, 2, 3] }), result: 'mismatch' },
+    { name: 'output counts differ', primary: oip({ name: 'p', shape: [1], data: [1] }), shadow: oip({ name: 'p', shape: [1], data: [1] }, { name: 'q', shape: [1], data: [1] }), result: 'mismatch' },
+    {
+      name: 'STRING tensors compare by equality (Triton classification)',
+      primary: oip({ name: 'output0', shape: [2], datatype: 'BYTES', data: ['3.3:1', '2.4:3'] }),
+      shadow: oip({ name: 'output0', shape: [2], datatype: 'BYTES', data: ['3.3:1', '2.4:4'] }),
+      result: 'mismatch',
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const comparison = compareAnswers(c.primary, c.shadow, 1e-6);
+      assert.equal(comparison.kind, 'oip');
+      assert.equal(comparison.result, c.result, comparison.reason);
+      if (c.maxAbsDiff !== undefined) assert.ok(Math.abs((comparison.maxAbsDiff ?? NaN) - c.maxAbsDiff) < 1e-12, `maxAbsDiff ${comparison.maxAbsDiff}`);
+      if (c.argmax !== undefined) assert.equal(comparison.argmaxAgreement, c.argmax);
+      if (c.pairs) assert.deepEqual(comparison.tensors?.map((x) => [x.primary, x.shadow]), c.pairs);
+    });
+  }
+});
+
+test('relative difference is reported beside the absolute one', () => {
+  const comparison = compareAnswers(oip({ name: 'p', shape: [1], data: [200] }), oip({ name: 'p', shape: [1], data: [100] }), 1e-6);
+  assert.equal(comparison.maxAbsDiff, 100);
+  assert.equal(comparison.maxRelDiff, 0.5);
+});
+
+test('other JSON: structure with numeric tolerance, first differing path', async (t) => {
+  const cases: { name: string; primary: unknown; shadow: unknown; tolerance?: number; result: string; reason?: RegExp }[] = [
+    { name: 'equal', primary: { a: [1, 2, { b: 'x' }] }, shadow: { a: [1, 2, { b: 'x' }] }, result: 'match' },
+    { name: 'number within a loose tolerance', primary: { score: 0.91 }, shadow: { score: 0.92 }, tolerance: 0.05, result: 'match' },
+    { name: 'number beyond tolerance', primary: { score: 0.91 }, shadow: { score: 0.92 }, result: 'mismatch', reason: /\.score: 0\.91 vs 0\.92/ },
+    { name: 'key only in shadow', primary: { a: 1 }, shadow: { a: 1, extra: true }, result: 'mismatch', reason: /\.extra: only in shadow/ },
+    { name: 'type differs', primary: { a: [1] }, shadow: { a: { 0: 1 } }, result: 'mismatch', reason: /\.a: array vs object/ },
+    { name: 'array length differs', primary: [1, 2], shadow: [1], result: 'mismatch', reason: /2 items vs 1/ },
+    { name: 'OpenAI-style chat answers with other text', primary: { choices: [{ message: { content: 'yes' } }] }, shadow: { choices: [{ message: { content: 'no' } }] }, result: 'mismatch', reason: /choices\[0\]\.message\.content/ },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const comparison = compareAnswers(json(c.primary), json(c.shadow), c.tolerance ?? 1e-6);
+      assert.equal(comparison.kind, 'json');
+      assert.equal(comparison.result, c.result, comparison.reason);
+      if (c.reason) assert.match(comparison.reason ?? '', c.reason);
+    });
+  }
+});
+
+test('anything else by status and bytes', () => {
+  assert.equal(compareAnswers(text('hello'), text('hello'), 0).result, 'match');
+  const differs = compareAnswers(text('hello'), text('hallo'), 0);
+  assert.deepEqual([differs.kind, differs.result], ['bytes', 'mismatch']);
+  const status = compareAnswers(json({ a: 1 }), json({ a: 1 }, 500), 0);
+  assert.deepEqual([status.kind, status.result, status.reason], ['status', 'mismatch', 'status 200 vs 500']);
+});
+
+test('incomparable: primary failed, bodies not captured or past the capture bound', () => {
+  const ok = json({ a: 1 });
+  assert.equal(compareAnswers(undefined, ok, 0).result, 'incomparable');
+  assert.equal(compareAnswers({ ...ok, body: undefined }, ok, 0).result, 'incomparable');
+  assert.equal(compareAnswers({ ...ok, truncated: true }, ok, 0).result, 'incomparable');
+  assert.equal(compareAnswers(ok, { ...ok, body: undefined, truncated: true }, 0).result, 'incomparable');
+});
+
+test('deeply nested JSON neither throws nor overflows the stack', () => {
+  const deep = Buffer.from(`${'['.repeat(200_000)}1${']'.repeat(200_000)}`);
+  const answer: Answer = { status: 200, body: deep, truncated: false, contentType: 'application/json' };
+  const comparison = compareAnswers(answer, answer, 0);
+  assert.equal(comparison.result, 'match');
+});

@@ -1,0 +1,95 @@
+// A shadow never delays or fails the primary: refusing, hanging, 2 s slow and 500-answering shadow
+// targets leave the primary's status, body and latency as they are with shadows off (same test, generous margins).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { shadowRequestsTotal } from '../../src/metrics/registry.js';
+import { startProxy } from '../helpers/proxy.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { percentile, runLoad, waitFor } from '../helpers/load.js';
+import { metricValue } from '../helpers/metric-value.js';
+
+const ANSWER = JSON.stringify({ model_name: 'm', outputs: [{ name: 'p', shape: [1, 1], datatype: 'FP32', data: [0.25] }] });
+const REQUEST = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] });
+
+/** A port with no listener: listen, read the port, close. */
+async function refusedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test('refusing, hanging, slow (2 s) and 500 shadows leave the primary unchanged', async (t) => {
+  const primary = await startUpstream((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(ANSWER);
+  });
+  const hanging = await startUpstream(() => undefined);
+  const slow = await startUpstream((_req, res) => {
+    const timer = setTimeout(() => res.end(ANSWER), 2_000);
+    res.on('close', () => clearTimeout(timer));
+  });
+  const failing = await startUpstream((_req, res) => {
+    res.statusCode = 500;
+    res.end('{"error":"boom"}');
+  });
+  const refused = await refusedPort();
+  const shadowRoute = (name: string, target: string, timeoutMs = 5_000) => ({
+    name,
+    match: { pathPrefix: `/${name}` },
+    variants: [{ name: 'champion', target: primary.url, weight: 1 }],
+    shadows: [{ name: 'candidate', target, timeoutMs }],
+  });
+  const proxy = await startProxy({
+    shadowLog: { path: join(mkdtempSync(join(tmpdir(), 'abproxy-shadow-')), 'shadow.jsonl'), maxBytes: 1_048_576 },
+    routes: [
+      { name: 'iso-off', match: { pathPrefix: '/iso-off' }, variants: [{ name: 'champion', target: primary.url, weight: 1 }] },
+      shadowRoute('iso-refuse', `http://127.0.0.1:${refused}`),
+      shadowRoute('iso-hang', hanging.url, 1_000),
+      shadowRoute('iso-slow', slow.url),
+      shadowRoute('iso-500', failing.url),
+    ],
+  });
+  t.after(async () => {
+    await proxy.close();
+    await Promise.all([primary.close(), hanging.close(), slow.close(), failing.close()]);
+  });
+
+  const load = { requests: 100, concurrency: 10, body: REQUEST };
+  const off = await runLoad(proxy.url, '/iso-off/infer', load);
+  assert.equal(off.errors, 0);
+  const offP50 = percentile(off.latenciesMs, 50);
+  const offP99 = percentile(off.latenciesMs, 99);
+  for (const name of ['iso-refuse', 'iso-hang', 'iso-slow', 'iso-500']) {
+    const run = await runLoad(proxy.url, `/${name}/infer`, load);
+    assert.equal(run.errors, 0, `${name}: client errors`);
+    assert.deepEqual(new Set(run.statuses), new Set([200]), `${name}: statuses`);
+    assert.deepEqual(new Set(run.bodies), new Set([ANSWER]), `${name}: bodies`);
+    const p50 = percentile(run.latenciesMs, 50);
+    const p99 = percentile(run.latenciesMs, 99);
+    // Waiting for the shadow would cost >= 1 s (hang times out at 1 s, slow answers at 2 s).
+    assert.ok(p99 < offP99 + 500, `${name}: p99 ${p99.toFixed(1)} ms vs ${offP99.toFixed(1)} ms with shadows off`);
+    assert.ok(p50 < offP50 + 200, `${name}: p50 ${p50.toFixed(1)} ms vs ${offP50.toFixed(1)} ms with shadows off`);
+  }
+
+  const count = (route: string, outcome: string) => metricValue(shadowRequestsTotal, { route, shadow: 'candidate', outcome });
+  assert.equal(await count('iso-refuse', 'error'), 100);
+  assert.equal(await count('iso-500', 'error'), 100);
+  // Copies beyond maxInFlight (64) are dropped; the rest finish (slow) or time out (hang) in the background.
+  assert.ok(await waitFor(() => proxy.proxy.shadows.inFlight('iso-hang', 'candidate') === 0 && proxy.proxy.shadows.inFlight('iso-slow', 'candidate') === 0, 10_000));
+  const hangTimeouts = await count('iso-hang', 'timeout');
+  assert.ok(hangTimeouts > 0, 'hanging copies time out');
+  assert.equal(hangTimeouts + (await count('iso-hang', 'dropped')), 100);
+  const slowOk = await count('iso-slow', 'ok');
+  assert.ok(slowOk > 0, 'slow copies complete');
+  assert.equal(slowOk + (await count('iso-slow', 'dropped')), 100);
+  assert.equal(primary.received.length, 500, 'every primary request reached the champion once');
+});

@@ -1,0 +1,79 @@
+// `abproxy shadow-log`: the newest records of the log the config names, as a table or JSON lines,
+// read across rotation; run as a real child process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ShadowLog } from '../../src/shadow/shadow-log.js';
+import { buildRecord, droppedShadow, loggedShadow } from '../../src/shadow/log-record.js';
+import { compareAnswers } from '../../src/shadow/compare.js';
+import { readLatestRecords } from '../../src/shadow/log-reader.js';
+import type { Answer } from '../../src/shadow/answer.js';
+import { writeConfig } from '../helpers/proxy.js';
+
+const run = promisify(execFile);
+const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'shadow-log', ...args], { cwd: process.cwd() });
+const oip = (name: string, value: number): Answer => ({
+  status: 200,
+  body: Buffer.from(JSON.stringify({ model_name: 'm', outputs: [{ name, shape: [1, 1], datatype: 'FP32', data: [value] }] })),
+  truncated: false,
+  contentType: 'application/json',
+});
+
+/** Writes `count` records for route `route` (request ids r0, r1, ...) through the real writer. */
+async function writeRecords(path: string, maxBytes: number, count: number, route: string): Promise<void> {
+  const log = new ShadowLog({ path, maxBytes, maxQueueBytes: 1024 * 1024 });
+  const champion = oip('dense_1', 0.00149741769);
+  for (let i = 0; i < count; i++) {
+    const shadow = oip('variable', 0.000506699085);
+    log.append(
+      buildRecord({
+        route,
+        requestId: `r${i}`,
+        key: undefined,
+        variant: 'champion',
+        method: 'POST',
+        path: `/v2/models/${route}/infer`,
+        body: Buffer.from(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[${i}]}]}`),
+        primary: { status: 200, answer: champion, latencyMs: 1.5 },
+        shadows: [
+          loggedShadow('xgb', 'model:xgb', { outcome: 'ok', latencyMs: 2.25, answer: shadow }, compareAnswers(champion, shadow, 1e-6), true),
+          droppedShadow('rf', 'model:rf'),
+        ],
+        captureBodies: true,
+      }),
+    );
+  }
+  await log.close();
+}
+
+test('reads the newest records across the rotated file, filtered by route', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'abproxy-cli-')), 'shadow.jsonl');
+  await writeRecords(path, 8 * 1024, 12, 'fraud'); // ~1.2 KB a record: several rotations
+  const records = readLatestRecords(path, { limit: 4 });
+  assert.deepEqual(records.map((r) => r.requestId), ['r8', 'r9', 'r10', 'r11']);
+  assert.deepEqual(readLatestRecords(path, { limit: 4, route: 'other' }), []);
+});
+
+test('abproxy shadow-log prints the outputs side by side, or JSON lines', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-cli-'));
+  const path = join(dir, 'shadow.jsonl');
+  await writeRecords(path, 1024 * 1024, 3, 'fraud');
+  const configPath = writeConfig({ shadowLog: { path }, routes: [{ name: 'fraud', match: { pathPrefix: '/v2/models/fraud' }, variants: [{ name: 'champion', target: 'http://127.0.0.1:9', weight: 1 }] }] }, dir);
+
+  const table = await cli('fraud', '-c', configPath, '--limit', '2');
+  const lines = table.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 3, table.stdout);
+  assert.match(lines[0] ?? '', /^TIME\s+REQUEST\s+INPUT\s+PRIMARY\s+XGB\s+RF\s+MATCH\s+LATENCY MS$/);
+  assert.match(lines[2] ?? '', /r2\s+[0-9a-f]{16}\s+champion: dense_1=0\.00149742\s+variable=0\.000506699 != \(diff 0\.000990719\)\s+dropped\s+0\/1\s+1\.5 \| 2\.3 \| -/);
+
+  const json = await cli('--file', path, '--json', '-n', '1');
+  const record = JSON.parse(json.stdout) as { requestId: string; shadows: { comparison?: { result: string } }[] };
+  assert.equal(record.requestId, 'r2');
+  assert.equal(record.shadows[0]?.comparison?.result, 'mismatch');
+
+  await assert.rejects(cli('--file', path, '--limit', '0'), /--limit must be a positive integer/);
+});

@@ -1,0 +1,138 @@
+// The shadow log: size-bounded rotation, drops counted (never blocking) when the disk falls behind or
+// fails, and the records the proxy writes for mirrored requests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { shadowLogRecordsTotal } from '../../src/metrics/registry.js';
+import { ShadowLog } from '../../src/shadow/shadow-log.js';
+import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
+import { startProxy } from '../helpers/proxy.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/load.js';
+import { metricValue } from '../helpers/metric-value.js';
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'abproxy-shadow-log-'));
+const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : []);
+
+test('rotates at half of maxBytes into PATH.1, so both files together stay under maxBytes', async () => {
+  const path = join(tempDir(), 'shadow.jsonl');
+  const log = new ShadowLog({ path, maxBytes: 4096, maxQueueBytes: 64 * 1024 });
+  for (let i = 0; i < 200; i++) log.append({ i, pad: 'x'.repeat(80) });
+  await log.close();
+  assert.equal(log.written + log.dropped, 200);
+  assert.equal(log.dropped, 0);
+  assert.ok(statSync(path).size <= 2048, `live file ${statSync(path).size} bytes`);
+  assert.ok(statSync(`${path}.1`).size <= 2048, `rotated file ${statSync(`${path}.1`).size} bytes`);
+  const live = lines(path).map((l) => JSON.parse(l) as { i: number });
+  const rotated = lines(`${path}.1`).map((l) => JSON.parse(l) as { i: number });
+  assert.equal(live.at(-1)?.i, 199, 'the newest record is last in the live file');
+  assert.equal(rotated.at(-1)?.i, (live[0]?.i ?? 0) - 1, 'the rotated file ends where the live one starts');
+});
+
+test('never blocks: a burst larger than the queue is dropped and counted, the rest written', async () => {
+  const path = join(tempDir(), 'shadow.jsonl');
+  const before = await metricValue(shadowLogRecordsTotal, { result: 'dropped' });
+  const log = new ShadowLog({ path, maxBytes: 100 * 1024 * 1024, maxQueueBytes: 16 * 1024 });
+  let accepted = 0;
+  for (let i = 0; i < 2_000; i++) if (log.append({ i, pad: 'y'.repeat(200) })) accepted++;
+  // Appends return at once; the disk gets at most maxQueueBytes of them at a time.
+  assert.ok(accepted < 2_000, 'part of the burst was dropped');
+  assert.ok(accepted >= 16 * 1024 / 240 - 1, `accepted ${accepted}`);
+  await log.close();
+  assert.equal(log.written, accepted);
+  assert.equal(log.dropped, 2_000 - accepted);
+  assert.equal(lines(path).length, accepted);
+  assert.equal((await metricValue(shadowLogRecordsTotal, { result: 'dropped' })) - before, 2_000 - accepted);
+});
+
+test('a write that fails drops and counts its records and reports the error; a record over the bound is dropped', async () => {
+  const dir = tempDir();
+  const file = join(dir, 'not-a-dir');
+  writeFileSync(file, '');
+  const errors: Error[] = [];
+  const log = new ShadowLog({ path: join(file, 'shadow.jsonl'), maxBytes: 4096, onError: (e) => errors.push(e) });
+  assert.equal(log.append({ a: 1 }), true);
+  assert.equal(log.append({ big: 'z'.repeat(4096) }), false, 'larger than a file segment');
+  assert.ok(await waitFor(() => errors.length === 1, 5_000));
+  await log.close();
+  assert.equal(log.dropped, 2);
+  assert.equal(log.written, 0);
+  assert.equal(log.append({ a: 2 }), false, 'closed');
+});
+
+test('the proxy logs one record per mirrored request with every answer and comparison', async (t) => {
+  const answer = (value: number) => JSON.stringify({ model_name: 'm', outputs: [{ name: 'score', shape: [1, 1], datatype: 'FP32', data: [value] }] });
+  const champion = await startUpstream((_req, res) => res.end(answer(0.25)));
+  const same = await startUpstream((_req, res) => res.end(answer(0.25)));
+  const other = await startUpstream((_req, res) => res.end(answer(0.75)));
+  const dir = tempDir();
+  const proxy = await startProxy({
+    shadowLog: { path: join(dir, 'shadow.jsonl'), maxBytes: 1_048_576 },
+    routes: [
+      {
+        name: 'logged',
+        match: { pathPrefix: '/logged' },
+        sticky: [{ header: 'x-user' }],
+        variants: [{ name: 'champion', target: champion.url, weight: 1 }],
+        shadows: [
+          { name: 'same', target: same.url },
+          { name: 'other', target: other.url },
+        ],
+      },
+    ],
+  });
+  t.after(async () => {
+    await proxy.close();
+    await Promise.all([champion.close(), same.close(), other.close()]);
+  });
+  const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [3] }] });
+  const res = await fetch(`${proxy.url}/logged/infer`, { method: 'POST', body, headers: { 'x-user': 'u-1', 'x-request-id': 'log-1', 'content-type': 'application/json' } });
+  assert.equal(await res.text(), answer(0.25));
+  assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 1, 5_000));
+  const [line] = lines(join(dir, 'shadow.jsonl'));
+  const record = JSON.parse(line ?? '{}') as ShadowLogRecord;
+  assert.equal(record.route, 'logged');
+  assert.equal(record.requestId, 'log-1');
+  assert.equal(record.key, 'u-1');
+  assert.equal(record.variant, 'champion');
+  assert.ok(!Number.isNaN(Date.parse(record.time)));
+  assert.equal(record.input.bytes, body.length);
+  assert.match(record.input.digest, /^[0-9a-f]{16}$/);
+  assert.deepEqual(record.input.body?.json, JSON.parse(body));
+  assert.equal(record.primary.status, 200);
+  assert.ok(record.primary.latencyMs > 0);
+  assert.deepEqual(record.primary.output?.json, JSON.parse(answer(0.25)));
+  const byName = new Map(record.shadows.map((s) => [s.name, s]));
+  assert.equal(byName.get('same')?.outcome, 'ok');
+  assert.equal(byName.get('same')?.comparison?.result, 'match');
+  assert.equal(byName.get('other')?.status, 200);
+  assert.equal(byName.get('other')?.comparison?.result, 'mismatch');
+  assert.equal(byName.get('other')?.comparison?.maxAbsDiff, 0.5);
+  assert.deepEqual(byName.get('other')?.output?.json, JSON.parse(answer(0.75)));
+});
+
+test('captureBodies: false keeps digests, statuses and comparisons but no bodies', async (t) => {
+  const champion = await startUpstream((_req, res) => res.end('{"a":1}'));
+  const shadow = await startUpstream((_req, res) => res.end('{"a":2}'));
+  const dir = tempDir();
+  const proxy = await startProxy({
+    shadowLog: { path: join(dir, 'shadow.jsonl'), maxBytes: 1_048_576, captureBodies: false },
+    routes: [{ name: 'private', match: { pathPrefix: '/private' }, variants: [{ name: 'champion', target: champion.url, weight: 1 }], shadows: [{ name: 'candidate', target: shadow.url }] }],
+  });
+  t.after(async () => {
+    await proxy.close();
+    await Promise.all([champion.close(), shadow.close()]);
+  });
+  const res = await fetch(`${proxy.url}/private/x`, { method: 'POST', body: '{"secret":"card-number"}' });
+  await res.text();
+  assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 1, 5_000));
+  const text = readFileSync(join(dir, 'shadow.jsonl'), 'utf8');
+  assert.doesNotMatch(text, /card-number/);
+  const record = JSON.parse(text) as ShadowLogRecord;
+  assert.equal(record.input.body, undefined);
+  assert.equal(record.primary.output, undefined);
+  assert.equal(record.shadows[0]?.output, undefined);
+  assert.equal(record.shadows[0]?.comparison?.result, 'mismatch');
+});

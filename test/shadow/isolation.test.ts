@@ -1,5 +1,5 @@
 // A shadow never delays or fails the primary: refusing, hanging, 2 s slow and 500-answering shadow
-// targets leave the primary's status, body and latency as they are with shadows off (same test, generous margins).
+// targets leave the primary's status, body and latency as they are with shadows off (same run, generous margins).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -42,18 +42,18 @@ test('refusing, hanging, slow (2 s) and 500 shadows leave the primary unchanged'
     res.end('{"error":"boom"}');
   });
   const refused = await refusedPort();
-  const shadowRoute = (name: string, target: string, timeoutMs = 5_000) => ({
+  const shadowRoute = (name: string, target: string) => ({
     name,
     match: { pathPrefix: `/${name}` },
     variants: [{ name: 'champion', target: primary.url, weight: 1 }],
-    shadows: [{ name: 'candidate', target, timeoutMs }],
+    shadows: [{ name: 'candidate', target, timeoutMs: 3_000 }],
   });
   const proxy = await startProxy({
     shadowLog: { path: join(mkdtempSync(join(tmpdir(), 'abproxy-shadow-')), 'shadow.jsonl'), maxBytes: 1_048_576 },
     routes: [
       { name: 'iso-off', match: { pathPrefix: '/iso-off' }, variants: [{ name: 'champion', target: primary.url, weight: 1 }] },
       shadowRoute('iso-refuse', `http://127.0.0.1:${refused}`),
-      shadowRoute('iso-hang', hanging.url, 1_000),
+      shadowRoute('iso-hang', hanging.url),
       shadowRoute('iso-slow', slow.url),
       shadowRoute('iso-500', failing.url),
     ],
@@ -63,33 +63,31 @@ test('refusing, hanging, slow (2 s) and 500 shadows leave the primary unchanged'
     await Promise.all([primary.close(), hanging.close(), slow.close(), failing.close()]);
   });
 
-  const load = { requests: 100, concurrency: 10, body: REQUEST };
-  const off = await runLoad(proxy.url, '/iso-off/infer', load);
-  assert.equal(off.errors, 0);
-  const offP50 = percentile(off.latenciesMs, 50);
-  const offP99 = percentile(off.latenciesMs, 99);
+  // Each shadowed run goes side by side with a shadows-off run, so both see the same machine load.
+  const load = { requests: 100, concurrency: 5, body: REQUEST };
   for (const name of ['iso-refuse', 'iso-hang', 'iso-slow', 'iso-500']) {
-    const run = await runLoad(proxy.url, `/${name}/infer`, load);
-    assert.equal(run.errors, 0, `${name}: client errors`);
+    const [off, run] = await Promise.all([runLoad(proxy.url, '/iso-off/infer', load), runLoad(proxy.url, `/${name}/infer`, load)]);
+    assert.equal(off.errors + run.errors, 0, `${name}: client errors`);
     assert.deepEqual(new Set(run.statuses), new Set([200]), `${name}: statuses`);
     assert.deepEqual(new Set(run.bodies), new Set([ANSWER]), `${name}: bodies`);
-    const p50 = percentile(run.latenciesMs, 50);
-    const p99 = percentile(run.latenciesMs, 99);
-    // Waiting for the shadow would cost >= 1 s (hang times out at 1 s, slow answers at 2 s).
-    assert.ok(p99 < offP99 + 500, `${name}: p99 ${p99.toFixed(1)} ms vs ${offP99.toFixed(1)} ms with shadows off`);
-    assert.ok(p50 < offP50 + 200, `${name}: p50 ${p50.toFixed(1)} ms vs ${offP50.toFixed(1)} ms with shadows off`);
+    const [p50, p99, offP50, offP99] = [percentile(run.latenciesMs, 50), percentile(run.latenciesMs, 99), percentile(off.latenciesMs, 50), percentile(off.latenciesMs, 99)];
+    // Waiting for a shadow would add >= 2 s (slow answers at 2 s, hang times out at 3 s); the margins
+    // only absorb noise from a shared machine.
+    const detail = `${name}: p50 ${p50.toFixed(1)} / p99 ${p99.toFixed(1)} ms vs ${offP50.toFixed(1)} / ${offP99.toFixed(1)} ms with shadows off`;
+    assert.ok(p99 < Math.max(2 * offP99, offP99 + 300), detail);
+    assert.ok(p50 < Math.max(2 * offP50, offP50 + 100), detail);
   }
 
   const count = (route: string, outcome: string) => metricValue(shadowRequestsTotal, { route, shadow: 'candidate', outcome });
   assert.equal(await count('iso-refuse', 'error'), 100);
   assert.equal(await count('iso-500', 'error'), 100);
   // Copies beyond maxInFlight (64) are dropped; the rest finish (slow) or time out (hang) in the background.
-  assert.ok(await waitFor(() => proxy.proxy.shadows.inFlight('iso-hang', 'candidate') === 0 && proxy.proxy.shadows.inFlight('iso-slow', 'candidate') === 0, 10_000));
+  assert.ok(await waitFor(() => proxy.proxy.shadows.inFlight('iso-hang', 'candidate') === 0 && proxy.proxy.shadows.inFlight('iso-slow', 'candidate') === 0, 15_000));
   const hangTimeouts = await count('iso-hang', 'timeout');
   assert.ok(hangTimeouts > 0, 'hanging copies time out');
   assert.equal(hangTimeouts + (await count('iso-hang', 'dropped')), 100);
   const slowOk = await count('iso-slow', 'ok');
   assert.ok(slowOk > 0, 'slow copies complete');
   assert.equal(slowOk + (await count('iso-slow', 'dropped')), 100);
-  assert.equal(primary.received.length, 500, 'every primary request reached the champion once');
+  assert.equal(primary.received.length, 800, 'every primary request reached the champion once');
 });

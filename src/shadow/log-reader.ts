@@ -1,6 +1,8 @@
-// Reads the newest shadow log records (live file, then its rotated PATH.1) from the end backwards,
-// in fixed-size chunks, so showing the last few records never loads a large log whole. Read-only.
+// Reads the newest shadow log records from every file of the log (live and rotated, one pair per
+// cluster worker slot) from the end backwards in fixed-size chunks, so showing the last few records
+// never loads a large log whole. Read-only.
 import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
+import { logFiles } from './log-files.js';
 import type { ShadowLogRecord } from './log-record.js';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -12,17 +14,20 @@ export interface ReadOptions {
 
 /** The newest `limit` records (optionally of one route), oldest first. Lines that are not records are skipped. */
 export function readLatestRecords(path: string, options: ReadOptions): ShadowLogRecord[] {
-  const newestFirst: ShadowLogRecord[] = [];
-  for (const file of [path, `${path}.1`]) {
-    if (newestFirst.length >= options.limit || !existsSync(file)) continue;
+  const records: ShadowLogRecord[] = [];
+  for (const file of logFiles(path)) {
+    if (!existsSync(file)) continue;
+    const newestFirst: ShadowLogRecord[] = [];
     for (const line of linesFromEnd(file)) {
       const record = parseRecord(line);
       if (!record || (options.route !== undefined && record.route !== options.route)) continue;
       newestFirst.push(record);
       if (newestFirst.length >= options.limit) break;
     }
+    records.push(...newestFirst.reverse());
   }
-  return newestFirst.reverse();
+  // Any record among the newest `limit` overall is among the newest `limit` of its own file.
+  return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-options.limit);
 }
 
 /** Yields a file's lines last to first. */

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { workerIdentity } from '../cluster/worker.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient } from '../server/exchange.js';
@@ -13,6 +14,7 @@ import { PoolSet } from '../upstream/pools.js';
 import type { Answer, ShadowAnswer } from './answer.js';
 import { compareAnswers } from './compare.js';
 import { sendHttpShadow } from './http-shadow.js';
+import { workerLogPath } from './log-files.js';
 import { buildRecord, droppedShadow, loggedShadow, type LoggedShadow } from './log-record.js';
 import { sendModelShadow } from './model-shadow.js';
 import { ShadowLog } from './shadow-log.js';
@@ -23,6 +25,8 @@ export interface ShadowServiceOptions {
   logger: Logger;
   /** The in-process model client for model:NAME shadows, once local models are available. */
   models?: () => LocalModelClient | undefined;
+  /** This process's cluster worker slot (default: from the environment of `serve --workers N`); each slot writes its own log file with its share of maxBytes. */
+  shard?: { slot: number; count: number } | undefined;
 }
 
 /** Request headers a shadow copy must not carry as received (the proxy sets its own). */
@@ -38,6 +42,7 @@ export class ShadowService {
   readonly #holder: RuntimeHolder;
   readonly #logger: Logger;
   readonly #models: () => LocalModelClient | undefined;
+  readonly #shard: { slot: number; count: number } | undefined;
   readonly #pools: PoolSet;
   readonly #inFlight = new Map<string, number>();
   #log: ShadowLog | undefined;
@@ -47,6 +52,8 @@ export class ShadowService {
     this.#holder = options.holder;
     this.#logger = options.logger;
     this.#models = options.models ?? (() => undefined);
+    const shard = options.shard ?? workerIdentity();
+    this.#shard = shard && shard.count > 1 ? shard : undefined;
     this.#pools = new PoolSet(options.holder.current.config.limits);
     this.#apply(options.holder.current);
     options.holder.onSwap((next) => this.#apply(next));
@@ -170,8 +177,9 @@ export class ShadowService {
     for (const route of routes) for (const shadow of route.shadows) shadowSeries(route.name, shadow.config.name);
     const origins = new Set(routes.flatMap(httpOrigins));
     this.#pools.retain(origins, runtime.config.limits).catch((error: unknown) => this.#logger.warn({ err: error }, 'closing a retired shadow pool failed'));
-    const { path, maxBytes } = runtime.config.shadowLog;
-    const file = resolve(path);
+    const { path } = runtime.config.shadowLog;
+    const file = this.#shard ? workerLogPath(resolve(path), this.#shard.slot) : resolve(path);
+    const maxBytes = Math.floor(runtime.config.shadowLog.maxBytes / (this.#shard?.count ?? 1));
     if (routes.length === 0 || (this.#log && this.#log.path === file && this.#log.maxBytes === maxBytes)) return;
     const previous = this.#log;
     this.#log = new ShadowLog({ path: file, maxBytes, onError: (error) => this.#onLogError(error) });

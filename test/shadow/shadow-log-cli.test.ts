@@ -1,5 +1,5 @@
 // `abproxy shadow-log`: the newest records of the log the config names, as a table or JSON lines,
-// read across rotation; run as a real child process.
+// read across rotation and cluster worker files; run as a real child process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,6 +13,11 @@ import { compareAnswers } from '../../src/shadow/compare.js';
 import { readLatestRecords } from '../../src/shadow/log-reader.js';
 import type { Answer } from '../../src/shadow/answer.js';
 import { writeConfig } from '../helpers/proxy.js';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../../src/config/load.js';
+import { RuntimeHolder } from '../../src/server/runtime.js';
+import { ShadowService } from '../../src/shadow/shadow-service.js';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'shadow-log', ...args], { cwd: process.cwd() });
@@ -76,4 +81,29 @@ test('abproxy shadow-log prints the outputs side by side, or JSON lines', async 
   assert.equal(record.shadows[0]?.comparison?.result, 'mismatch');
 
   await assert.rejects(cli('--file', path, '--limit', '0'), /--limit must be a positive integer/);
+});
+
+test('cluster workers write one file each (shadow-wN.jsonl, a share of maxBytes); readers merge them by time', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-cli-'));
+  const path = join(dir, 'shadow.jsonl');
+  const config = parseConfigText(
+    stringify({ shadowLog: { path, maxBytes: 1_000_000 }, routes: [{ name: 'fraud', match: { pathPrefix: '/f' }, variants: [{ name: 'c', target: 'http://127.0.0.1:9', weight: 1 }], shadows: [{ name: 's', target: 'http://127.0.0.1:9' }] }] }),
+    'abproxy.yaml',
+  );
+  const service = new ShadowService({ holder: new RuntimeHolder(config), logger: pino({ level: 'silent' }), shard: { slot: 1, count: 2 } });
+  assert.equal(service.log?.path, join(dir, 'shadow-w1.jsonl'));
+  assert.equal(service.log?.maxBytes, 500_000);
+  await service.close();
+
+  // Records interleaved in time across the plain file and two worker files.
+  const files = [path, join(dir, 'shadow-w0.jsonl'), join(dir, 'shadow-w1.jsonl')];
+  for (const [i, file] of files.entries()) {
+    const log = new ShadowLog({ path: file, maxBytes: 1_000_000 });
+    for (let n = 0; n < 3; n++) {
+      const at = new Date(Date.UTC(2026, 0, 1, 0, 0, n * 3 + i));
+      log.append(buildRecord({ route: 'fraud', requestId: `t${n * 3 + i}`, key: undefined, variant: 'c', method: 'POST', path: '/f', body: undefined, primary: { status: 200, answer: undefined, latencyMs: 1 }, shadows: [], captureBodies: false }, at));
+    }
+    await log.close();
+  }
+  assert.deepEqual(readLatestRecords(path, { limit: 4 }).map((r) => r.requestId), ['t5', 't6', 't7', 't8']);
 });

@@ -2,6 +2,7 @@
 // sticky key, the way a client of a split model endpoint calls it.
 
 import type { LoadRequest } from './types.js';
+import type { UpstreamStats } from './upstream.js';
 
 export const SPLIT_PATH_PREFIX = '/v2/models/fraud';
 export const KEY_HEADER = 'x-session-id';
@@ -14,9 +15,10 @@ export const splitRequest: LoadRequest = {
   keyHeader: KEY_HEADER,
 };
 
-/** "challenger 10.0%" from upstream request counts, for split scenarios' check(). */
-export function shareNote(counts: Record<string, number>, names: readonly string[], of: string): string {
-  const total = names.reduce((sum, name) => sum + (counts[name] ?? 0), 0);
+/** "challenger 10.0% of 91234, 130 upstream conns" from upstream stats, for split scenarios' check(). */
+export function shareNote(stats: UpstreamStats, names: readonly string[], of: string): string {
+  const sum = (table: Record<string, number>) => names.reduce((total, name) => total + (table[name] ?? 0), 0);
+  const total = sum(stats.counts);
   if (total === 0) return 'no upstream requests';
-  return `${of} ${(((counts[of] ?? 0) / total) * 100).toFixed(1)}% of ${total}`;
+  return `${of} ${(((stats.counts[of] ?? 0) / total) * 100).toFixed(1)}% of ${total}, ${sum(stats.connections)} upstream conns`;
 }

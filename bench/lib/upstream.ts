@@ -4,6 +4,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
+export interface UpstreamStats {
+  counts: Record<string, number>;
+  connections: Record<string, number>;
+}
+
 export interface Upstreams {
   pid: number;
   /** Base URL per server name, e.g. { champion: 'http://127.0.0.1:41234' } */
@@ -11,6 +16,8 @@ export interface Upstreams {
   ports: Record<string, number>;
   /** Requests per server since the previous call (resets the counters). */
   takeCounts(): Promise<Record<string, number>>;
+  /** Requests and new TCP connections per server since the previous call (resets both). */
+  takeStats(): Promise<UpstreamStats>;
   close(): Promise<void>;
 }
 
@@ -22,14 +29,18 @@ export async function startUpstreams(names: readonly string[]): Promise<Upstream
   child.on('error', (error) => process.stderr.write(`bench: upstream process: ${error.message}\n`));
   const ports = await firstMessage<{ ports: Record<string, number> }>(child, (m) => 'ports' in m, START_TIMEOUT_MS);
   const urls = Object.fromEntries(Object.entries(ports.ports).map(([name, port]) => [name, `http://127.0.0.1:${port}`]));
+  const takeStats = (): Promise<UpstreamStats> => {
+    const reply = firstMessage<UpstreamStats>(child, (m) => 'counts' in m, 5_000);
+    child.send('counts');
+    return reply;
+  };
   return {
     pid: child.pid ?? 0,
     urls,
     ports: ports.ports,
+    takeStats,
     async takeCounts() {
-      const reply = firstMessage<{ counts: Record<string, number> }>(child, (m) => 'counts' in m, 5_000);
-      child.send('counts');
-      return (await reply).counts;
+      return (await takeStats()).counts;
     },
     async close() {
       if (child.exitCode !== null) return;

@@ -31,7 +31,7 @@ export const abproxySplit: Scenario = {
       url: proxy.url,
       request: env.splitRequest,
       pid: proxy.proc.pid,
-      check: async () => shareNote(await env.upstreams.takeCounts(), ['champion', 'challenger'], 'challenger'),
+      check: async () => shareNote(await env.upstreams.takeStats(), ['champion', 'challenger'], 'challenger'),
       close: () => proxy.close(),
     };
   },

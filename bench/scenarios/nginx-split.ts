@@ -39,7 +39,7 @@ export const nginxSplit: Scenario = {
       url: nginx.url,
       request: env.splitRequest,
       pid: nginx.proc.pid,
-      check: async () => shareNote(await env.upstreams.takeCounts(), ['champion', 'challenger'], 'challenger'),
+      check: async () => shareNote(await env.upstreams.takeStats(), ['champion', 'challenger'], 'challenger'),
       close: () => nginx.close(),
     };
   },

@@ -32,19 +32,40 @@ export function connectionTokens(rawHeaders: readonly string[]): Set<string> {
 }
 
 /**
- * Copies rawHeaders without hop-by-hop fields and without the names in `drop` (lower-case).
- * Returns a new flat array.
+ * Copies rawHeaders without hop-by-hop fields and without the names in `drop` (lower-case), appending
+ * to `out` (a new array by default) and returning it. One pass; a second one over the copy only when
+ * a Connection field lists names beyond the fixed set (the common `keep-alive`/`close` cost nothing).
  */
-export function stripHopByHop(rawHeaders: readonly string[], drop: ReadonlySet<string> = EMPTY): string[] {
-  const listed = connectionTokens(rawHeaders);
-  const out: string[] = [];
+export function stripHopByHop(rawHeaders: readonly string[], drop: ReadonlySet<string> = EMPTY, out: string[] = []): string[] {
+  const start = out.length;
+  let listed: Set<string> | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     const lower = name.toLowerCase();
-    if (ALWAYS_HOP_BY_HOP.has(lower) || listed.has(lower) || drop.has(lower)) continue;
+    if (lower === 'connection') listed = addListed(listed, rawHeaders[i + 1] ?? '');
+    if (ALWAYS_HOP_BY_HOP.has(lower) || drop.has(lower)) continue;
     out.push(name, rawHeaders[i + 1] ?? '');
   }
+  if (listed === undefined) return out;
+  let kept = start;
+  for (let i = start; i < out.length; i += 2) {
+    const name = out[i] ?? '';
+    if (listed.has(name.toLowerCase())) continue;
+    out[kept] = name;
+    out[kept + 1] = out[i + 1] ?? '';
+    kept += 2;
+  }
+  out.length = kept;
   return out;
+}
+
+/** Adds the names a Connection value lists that the fixed set does not already remove. */
+function addListed(listed: Set<string> | undefined, value: string): Set<string> | undefined {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && !PROTECTED.has(name) && !ALWAYS_HOP_BY_HOP.has(name)) (listed ??= new Set()).add(name);
+  }
+  return listed;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();

@@ -36,6 +36,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #capturedBytes = 0;
   #truncated = false;
   #contentType: string | undefined;
+  #resume: (() => void) | undefined;
 
   constructor(private readonly options: RelayOptions) {
     if (options.captureBytes > 0) this.#captured = [];
@@ -58,10 +59,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     for (let i = 0; i < rawHeaders.length; i++) names[i] = rawHeaders[i]?.toString('latin1') ?? '';
     const headers = stripHopByHop(names, OWN_HEADERS);
     if (this.#captured) this.#contentType = contentTypeOf(headers);
-    headers.push(...this.options.extraHeaders);
-    const { res } = this.options;
+    const { extraHeaders, res } = this.options;
+    for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i] ?? '');
     res.writeHead(statusCode, statusText || undefined, headers);
-    res.on('drain', resume);
+    this.#resume = resume;
     return true;
   }
 
@@ -72,7 +73,11 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
         this.#capturedBytes += chunk.length;
       } else this.#truncated = true;
     }
-    return this.options.res.write(chunk);
+    const { res } = this.options;
+    if (res.write(chunk)) return true;
+    // Backpressure: undici pauses until resume(); listen for 'drain' only while paused.
+    if (this.#resume) res.once('drain', this.#resume);
+    return false;
   }
 
   onComplete(): void {
@@ -93,12 +98,14 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #finish(error: Error | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.options.onFinish({
-      status: this.#status,
-      headersSent: this.options.res.headersSent,
-      ...(error ? { error } : {}),
-      ...(this.#captured ? { body: Buffer.concat(this.#captured), bodyTruncated: this.#truncated, contentType: this.#contentType } : {}),
-    });
+    const result: RelayResult = { status: this.#status, headersSent: this.options.res.headersSent };
+    if (error) result.error = error;
+    if (this.#captured) {
+      result.body = Buffer.concat(this.#captured);
+      result.bodyTruncated = this.#truncated;
+      result.contentType = this.#contentType;
+    }
+    this.options.onFinish(result);
   }
 }
 

@@ -17,7 +17,7 @@ import { extractKey } from '../routing/sticky.js';
 import type { PoolSet } from '../upstream/pools.js';
 import { ClientAbortError, ResponseRelay, type RelayResult } from '../upstream/relay.js';
 import { declaredLengthTooLarge, hasBody, readBody, tooLargeError } from './body.js';
-import type { DataPlaneHooks, Exchange } from './exchange.js';
+import type { DataPlaneHooks, Exchange, ExchangeResult } from './exchange.js';
 import { sendError } from './respond.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
 
@@ -92,7 +92,8 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       } else if (result.error) status = 499; // client closed request (nginx's convention)
       const latencyMs = performance.now() - startedAt;
       recordRequest(route.name, variant.name, status, latencyMs / 1000);
-      const ended = { ...result, status, latencyMs };
+      if (!onShadowPrimary && !hooks.onExchangeEnd) return;
+      const ended: ExchangeResult = Object.assign(result, { status, latencyMs }); // result is this exchange's own object
       onShadowPrimary?.(ended);
       hooks.onExchangeEnd?.(exchange, ended);
     };

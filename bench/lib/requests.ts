@@ -2,7 +2,7 @@
 // sticky key, the way a client of a split model endpoint calls it.
 
 import type { LoadRequest } from './types.js';
-import type { UpstreamStats } from './upstream.js';
+import type { Upstreams } from './upstream.js';
 
 export const SPLIT_PATH_PREFIX = '/v2/models/fraud';
 export const KEY_HEADER = 'x-session-id';
@@ -15,10 +15,20 @@ export const splitRequest: LoadRequest = {
   keyHeader: KEY_HEADER,
 };
 
-/** "challenger 10.0% of 91234, 130 upstream conns" from upstream stats, for split scenarios' check(). */
-export function shareNote(stats: UpstreamStats, names: readonly string[], of: string): string {
+/**
+ * "challenger 10.0% of 91234" from upstream request counts, for split scenarios' check(); given the
+ * connection counts too (takeStats), it adds how many upstream connections were opened.
+ */
+export function shareNote(counts: Record<string, number>, names: readonly string[], of: string, connections?: Record<string, number>): string {
   const sum = (table: Record<string, number>) => names.reduce((total, name) => total + (table[name] ?? 0), 0);
-  const total = sum(stats.counts);
+  const total = sum(counts);
   if (total === 0) return 'no upstream requests';
-  return `${of} ${(((stats.counts[of] ?? 0) / total) * 100).toFixed(1)}% of ${total}, ${sum(stats.connections)} upstream conns`;
+  const share = `${of} ${(((counts[of] ?? 0) / total) * 100).toFixed(1)}% of ${total}`;
+  return connections ? `${share}, ${sum(connections)} upstream conns` : share;
+}
+
+/** shareNote from the upstream's request and connection counts since the last call. */
+export async function splitCheck(upstreams: Upstreams, names: readonly string[], of: string): Promise<string> {
+  const stats = await upstreams.takeStats();
+  return shareNote(stats.counts, names, of, stats.connections);
 }

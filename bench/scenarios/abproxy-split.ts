@@ -1,7 +1,7 @@
 // abproxy, one process from the built CLI, a sticky 90/10 split on x-session-id: issue 2's speed
 // acceptance (>= 0.4x nginx-split, <= 80 us CPU per request, < 0.25 ms added p50 at one connection).
 import { startAbproxyProcess } from '../lib/abproxy.js';
-import { KEY_HEADER, SPLIT_PATH_PREFIX, shareNote } from '../lib/requests.js';
+import { KEY_HEADER, SPLIT_PATH_PREFIX, splitCheck } from '../lib/requests.js';
 import type { BenchEnv, Scenario } from '../lib/types.js';
 
 /** The route every abproxy split scenario uses, so rows differ only in what the scenario adds. */
@@ -31,7 +31,7 @@ export const abproxySplit: Scenario = {
       url: proxy.url,
       request: env.splitRequest,
       pid: proxy.proc.pid,
-      check: async () => shareNote(await env.upstreams.takeStats(), ['champion', 'challenger'], 'challenger'),
+      check: () => splitCheck(env.upstreams, ['champion', 'challenger'], 'challenger'),
       close: () => proxy.close(),
     };
   },

@@ -1,7 +1,7 @@
 // Reference: nginx, one worker, split_clients 90/10 on the same sticky header, keep-alive upstreams,
 // setting the same forwarding headers abproxy sets.
 import { startNginx, nginxPath } from '../lib/nginx.js';
-import { KEY_HEADER, shareNote } from '../lib/requests.js';
+import { KEY_HEADER, splitCheck } from '../lib/requests.js';
 import type { Scenario } from '../lib/types.js';
 
 /** The http-block for a 90/10 split_clients proxy to champion/challenger, with keep-alive pools. */
@@ -39,7 +39,7 @@ export const nginxSplit: Scenario = {
       url: nginx.url,
       request: env.splitRequest,
       pid: nginx.proc.pid,
-      check: async () => shareNote(await env.upstreams.takeStats(), ['champion', 'challenger'], 'challenger'),
+      check: () => splitCheck(env.upstreams, ['champion', 'challenger'], 'challenger'),
       close: () => nginx.close(),
     };
   },

@@ -243,3 +243,26 @@ test('case 13: path tricks are routed and forwarded as one normalised path and c
     });
   }
 });
+
+test('case 4: bad framing is answered 400 with a close, and U never receives a complete request', async () => {
+  const vectors: [string, string][] = [
+    ['CL and TE together', 'POST /stream/f HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['duplicate CL', 'POST /stream/f HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'],
+    ['malformed CL', 'POST /stream/f HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello'],
+    ['TE not ending in chunked', 'POST /stream/f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n'],
+    ['bare LF head', 'POST /stream/f HTTP/1.1\nHost: a\nContent-Length: 5\n\nhello'],
+    ['bad chunk size', 'POST /stream/f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'],
+    ['chunk data without CRLF', 'POST /stream/f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n'],
+    ['bare LF chunk framing', 'POST /stream/f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n'],
+    ['buffered route, bad chunk size', 'POST /keyed/f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n'],
+  ];
+  for (const [name, bytes] of vectors) {
+    const start = tracked.length;
+    const raw = await rawRequest(proxy.port, bytes, 5_000);
+    assert.equal(raw.status, 400, `${name}: ${raw.text.slice(0, 200)}`);
+    assert.ok(raw.closed, `${name}: connection left open`);
+    assert.equal(json(parseResponse(raw.text).body).code, 'ABPROXY_BAD_REQUEST', name);
+    await waitUntil(() => tracked.slice(start).every((r) => r.closed), `${name}: upstream requests to close`);
+    assert.ok(tracked.slice(start).every((r) => !r.complete), `${name}: the upstream received a complete request`);
+  }
+});

@@ -13,11 +13,15 @@ const MODELS = { keras: ['keras_ccfraud.onnx', 'dense_input', 'dense_1'], xgb: [
 /** Every data file's rows as 29-float arrays, whatever its layout. */
 function rowsOf(file: string): number[][] {
   const raw = JSON.parse(readFileSync(`${fixtures}${file}`, 'utf8')) as unknown;
-  const records = Array.isArray(raw) ? (raw as Record<string, number[]>[]) : [raw as Record<string, number[][] | number[]>];
-  return records.flatMap((record) => {
-    const value = Object.values(record)[0] as number[] | number[][];
-    return Array.isArray(value[0]) ? (value) : [value as number[]];
+  const records = (Array.isArray(raw) ? raw : [raw]) as Record<string, number[] | number[][]>[];
+  return records.flatMap((record): number[][] => {
+    const value = Object.values(record)[0] ?? [];
+    return isMatrix(value) ? value : [value];
   });
+}
+
+function isMatrix(value: number[] | number[][]): value is number[][] {
+  return Array.isArray(value[0]);
 }
 
 function inferBody(name: string, rows: number[][], extra: Record<string, unknown> = {}): string {

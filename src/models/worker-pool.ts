@@ -7,6 +7,9 @@ import type { Feeds } from './binding.js';
 import type { ModelSignature } from './codec.js';
 import type { RunOutput, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
+/** Longest wait for native work in progress before terminating workers on close. */
+const CLOSE_WAIT_MS = 5_000;
+
 type Pending = { resolve: (response: WorkerResponse & { ok: true }) => void; reject: (error: Error) => void };
 
 interface Slot {
@@ -38,9 +41,13 @@ export class WorkerPool {
 
   /** Loads a model into every worker; resolves with its signature. */
   async load(key: string, bytes: Uint8Array, intraOpThreads: number): Promise<ModelSignature> {
-    const answers = await Promise.all(this.#slots.map((slot) => this.#send(slot, { op: 'load', id: 0, key, bytes, intraOpThreads })));
+    // Settle every worker's load before answering: a worker terminated inside a native load aborts the process.
+    const settled = await Promise.allSettled(this.#slots.map((slot) => this.#send(slot, { op: 'load', id: 0, key, bytes, intraOpThreads })));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
     this.#sessions.set(key, { bytes, intraOpThreads });
-    const signature = answers[0]?.signature;
+    const first = settled[0];
+    const signature = first?.status === 'fulfilled' ? first.value.signature : undefined;
     if (!signature) throw new Error('model worker returned no signature');
     return signature;
   }
@@ -72,8 +79,11 @@ export class WorkerPool {
     );
   }
 
+  /** Lets loads and runs in progress finish (up to CLOSE_WAIT_MS), then terminates the workers. */
   async close(): Promise<void> {
     this.#closed = true;
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while (this.#slots.some((slot) => slot.pending.size > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
   }
 

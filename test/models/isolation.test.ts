@@ -2,7 +2,7 @@
 // proxied requests on another route are delayed by a few milliseconds at most.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { startProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { modelDir, slowModel } from '../helpers/onnx-models.js';
@@ -48,16 +48,24 @@ test('a ~50 ms model does not delay concurrent proxied requests on another route
       }
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
+    const lag = monitorEventLoopDelay({ resolution: 1 });
+    lag.enable();
     const busy: number[] = [];
     for (let i = 0; i < 30; i++) busy.push(await timeWeb());
+    lag.disable();
     stop = true;
     await Promise.all(modelLoad);
 
     const slowRun = median(modelMs);
     assert.ok(slowRun >= 25, `the model really is slow (median ${slowRun.toFixed(1)} ms a request)`);
+    // The proxy runs in this process: a run on the main thread would stall its event loop for the whole run.
+    const lagP90Ms = lag.percentile(90) / 1e6;
+    assert.ok(lagP90Ms < slowRun / 2, `event loop p90 delay ${lagP90Ms.toFixed(1)} ms while ${slowRun.toFixed(0)} ms model requests ran`);
     const delay = median(busy) - median(idle);
-    // In-thread, each proxied request would wait for a run in progress (~25 ms on average).
-    assert.ok(delay < 8, `proxied requests were delayed by ${delay.toFixed(2)} ms (median idle ${median(idle).toFixed(2)} ms, busy ${median(busy).toFixed(2)} ms)`);
+    // In-thread, each proxied request would wait for the run in progress (about half a run on average, with
+    // two model clients most of a run). Machines shared with other work add scheduling noise to both medians.
+    const allowedMs = Math.max(10, slowRun * 0.2);
+    assert.ok(delay < allowedMs, `proxied requests were delayed by ${delay.toFixed(2)} ms, allowed ${allowedMs.toFixed(0)} (median idle ${median(idle).toFixed(2)} ms, busy ${median(busy).toFixed(2)} ms)`);
   } finally {
     await proxy.close();
     await upstream.close();

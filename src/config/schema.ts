@@ -111,6 +111,12 @@ const logSchema = z.strictObject({
   accessLogSampleRate: z.number().min(0).max(1).default(1),
 });
 
+const feedbackSchema = z.strictObject({
+  /** Request ids remembered (with the variant that served them) for feedback attribution; oldest dropped first. */
+  requestIdCacheSize: z.number().int().min(1).max(10_000_000).default(100_000),
+  maxBodyBytes: z.number().int().min(64).max(1_048_576).default(16_384),
+});
+
 export const configSchema = z
   .strictObject({
     version: z.literal(1).default(1),
@@ -121,6 +127,7 @@ export const configSchema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     shadowLog: shadowLogSchema.default(shadowLogSchema.parse({})),
     log: logSchema.default(logSchema.parse({})),
+    feedback: feedbackSchema.default(feedbackSchema.parse({})),
     models: z.record(nameSchema, modelSchema).default({}),
     modelPool: modelPoolSchema.default(modelPoolSchema.parse({})),
     routes: z.array(routeSchema).min(1, 'needs at least one route'),
@@ -165,4 +172,5 @@ export type ShadowConfig = RouteConfig['shadows'][number];
 export type StickySource = RouteConfig['sticky'][number];
 export type ModelConfig = Config['models'][string];
 export type Limits = Config['limits'];
+export type FeedbackConfig = Config['feedback'];
 export type WeightStep = Record<string, number>;

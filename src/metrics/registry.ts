@@ -5,9 +5,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export const registry = new Registry();
 
 /**
- * Latency buckets from 0.5 ms (a local model) to 60 s (a long LLM call).
+ * Latency buckets from 0.25 ms to 60 s: about three per decade, so both a 1 ms local model
+ * (0.5/1/2 ms around it) and a 2 s LLM call (1/2/4 s around it) get quantiles within one bucket.
  */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 
 export const requestsTotal = new Counter({
   name: 'abproxy_requests_total',
@@ -91,7 +92,7 @@ export const feedbackReward = new Histogram({
   name: 'abproxy_feedback_reward',
   help: 'Rewards received through feedback, by route and variant',
   labelNames: ['route', 'variant'] as const,
-  buckets: [0, 0.1, 0.25, 0.5, 0.75, 0.9, 1],
+  buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
   registers: [registry],
 });
 
@@ -99,6 +100,26 @@ export const feedbackRewardSquares = new Gauge({
   name: 'abproxy_feedback_reward_squares',
   help: 'Sum of squared rewards, by route and variant (for variances)',
   labelNames: ['route', 'variant'] as const,
+  registers: [registry],
+});
+
+export const feedbackNonBinaryTotal = new Counter({
+  name: 'abproxy_feedback_nonbinary_total',
+  help: 'Rewards other than exactly 0 or 1, by route and variant (0 means the two-proportion z-test applies)',
+  labelNames: ['route', 'variant'] as const,
+  registers: [registry],
+});
+
+export const feedbackRejectedTotal = new Counter({
+  name: 'abproxy_feedback_rejected_total',
+  help: 'Feedback refused, by reason (bad_request, too_large, unknown_route, unknown_variant, unknown_request_id)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const feedbackRequestIdsEvictedTotal = new Counter({
+  name: 'abproxy_feedback_request_ids_evicted_total',
+  help: 'Request ids dropped from the bounded request-id -> variant cache before any feedback named them',
   registers: [registry],
 });
 
@@ -133,3 +154,5 @@ export const modelRejectedTotal = new Counter({
 });
 
 collectDefaultMetrics({ register: registry, prefix: '' });
+// Gauges named *_total break the exposition-format rules `promtool check metrics` enforces.
+for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);

@@ -1,5 +1,6 @@
 // Process lifecycle of one abproxy instance: load config, build the runtime, start the data plane and
 // the admin server, keep gauges in step with the live generation, and shut down with a drain.
+import { createExperiment } from '../admin/experiment.js';
 import { healthRoutes } from '../admin/health.js';
 import { startAdminServer, type AdminRoute, type AdminServer } from '../admin/admin-server.js';
 import { isLoopback, parseAddress, type Address } from '../config/address.js';
@@ -58,11 +59,19 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const oip = new OipService(models);
   const modelClient = new InProcessModelClient(oip);
   const shadows = new ShadowService({ holder, logger, models: () => modelClient });
-  const hooks: DataPlaneHooks = { localHandlers: [oipLocalHandler(oip)], serveModel: oipServeModel(oip), ...shadows.hooks() };
+  const experiment = createExperiment(holder, logger);
+  const hooks: DataPlaneHooks = {
+    localHandlers: [experiment.localHandler, oipLocalHandler(oip)],
+    serveModel: oipServeModel(oip),
+    ...shadows.hooks(),
+    onExchangeEnd: experiment.onExchangeEnd,
+  };
 
   publishGauges(holder.current);
+  experiment.apply(holder.current);
   holder.onSwap((next) => {
     publishGauges(next);
+    experiment.apply(next);
     const origins = new Set(next.routes.routes.flatMap((r) => [...r.variants.map((v) => v.target), ...r.shadows.map((s) => s.target)]).flatMap((t) => (t.kind === 'http' ? [t.origin] : [])));
     pools.retain(origins, next.config.limits).catch((error: unknown) => logger.warn({ err: error }, 'closing a retired upstream pool failed'));
     models.apply(next.config.models);
@@ -74,7 +83,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     const loading = models.notReady();
     return loading.length > 0 ? `models not loaded: ${loading.join(', ')}` : undefined;
   };
-  const adminRoutes: AdminRoute[] = [...(options.adminRoutes ?? []), ...healthRoutes({ notReadyReason })];
+  const adminRoutes: AdminRoute[] = [...(options.adminRoutes ?? []), ...healthRoutes({ notReadyReason }), ...experiment.adminRoutes];
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
   const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive);
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');

@@ -1,0 +1,42 @@
+// Wires the experiment features into one instance: feedback on both planes, the request-id memory
+// filled as exchanges end, the access log, the report endpoints and the zero-initialised series.
+// Everything here runs after the answer is decided and never throws into the request path.
+import { RequestVariants } from '../feedback/request-variants.js';
+import { createAccessLog } from '../log/access-log.js';
+import type { Logger } from '../log/logger.js';
+import { createKnownSeries } from '../metrics/known-series.js';
+import type { Exchange, ExchangeResult, LocalHandler } from '../server/exchange.js';
+import type { Runtime, RuntimeHolder } from '../server/runtime.js';
+import type { AdminRoute } from './admin-server.js';
+import { feedbackAdminRoute, feedbackLocalHandler } from './feedback.js';
+import { reportRoutes } from './report.js';
+
+export interface Experiment {
+  localHandler: LocalHandler;
+  adminRoutes: AdminRoute[];
+  onExchangeEnd: (exchange: Exchange, result: ExchangeResult) => void;
+  /** Call for every live generation (at start and after each swap). */
+  apply(runtime: Runtime): void;
+}
+
+export function createExperiment(holder: RuntimeHolder, logger: Logger): Experiment {
+  const served = new RequestVariants(holder.current.config.feedback.requestIdCacheSize);
+  const accessLog = createAccessLog(logger);
+  const deps = { holder, served };
+  return {
+    localHandler: feedbackLocalHandler(deps),
+    adminRoutes: [feedbackAdminRoute(deps), ...reportRoutes(holder)],
+    onExchangeEnd: (exchange, result) => {
+      try {
+        served.remember(exchange.requestId, exchange.route.name, exchange.variant.name);
+        accessLog(exchange, result);
+      } catch (error) {
+        logger.warn({ err: error }, 'recording the end of a request failed');
+      }
+    },
+    apply(runtime) {
+      served.resize(runtime.config.feedback.requestIdCacheSize);
+      createKnownSeries(runtime);
+    },
+  };
+}

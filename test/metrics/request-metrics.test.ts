@@ -70,8 +70,8 @@ test('requests_total, request_duration_seconds, upstream_errors_total and unkeye
     assert.equal(await send('/solo', { 'x-user': 'k' }), 200);
 
     const after = await scrape();
-    const requests = (variant: string) =>
-      Object.fromEntries(samplesOf(after, 'abproxy_requests_total', { route: 'exact', variant }).filter((s) => s.value > 0).map((s) => [s.labels.code, s.value]));
+    const requests = (variant: string): Record<string, number> =>
+      Object.fromEntries(samplesOf(after, 'abproxy_requests_total', { route: 'exact', variant }).filter((s) => s.value > 0).map((s) => [s.labels.code ?? '', s.value] as const));
     assert.deepEqual(requests('a'), { '200': 3, '404': 1 });
     assert.deepEqual(requests('b'), { '200': 2, '503': 1 });
     assert.deepEqual(requests('dead'), { '502': 1 });

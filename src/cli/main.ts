@@ -5,6 +5,8 @@ import { registerServe } from './serve.js';
 import { registerValidate } from './validate.js';
 import { registerAssign } from './assign.js';
 import { registerShadowLog } from './shadow-log.js';
+import { registerReport } from './report.js';
+import { registerStatus } from './status.js';
 
 const program = new Command('abproxy')
   .description('Sticky, weighted A/B/n traffic splitting for machine-learning models')
@@ -15,5 +17,7 @@ registerServe(program);
 registerValidate(program);
 registerAssign(program);
 registerShadowLog(program);
+registerReport(program);
+registerStatus(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,48 @@
+// The CLI's side of the admin API: GET a JSON document with a timeout, and plain-text tables.
+// Never writes anything to the admin server.
+
+export const DEFAULT_ADMIN = 'http://127.0.0.1:9901';
+export const ADMIN_FLAG = '--admin <url>';
+export const ADMIN_HELP = 'admin address of the running proxy';
+
+export class AdminRequestError extends Error {}
+
+export async function getJson<T>(admin: string, path: string, timeoutMs = 10_000): Promise<T> {
+  const url = new URL(path, admin.endsWith('/') ? admin : `${admin}/`);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw new AdminRequestError(`cannot reach the admin API at ${admin}: ${(error as Error).message}`);
+  }
+  const body = await res.text();
+  if (!res.ok) {
+    let message = body;
+    try {
+      message = (JSON.parse(body) as { error?: string }).error ?? body;
+    } catch {
+      // not JSON: keep the text
+    }
+    throw new AdminRequestError(`${url.pathname}: ${res.status} ${message}`);
+  }
+  return JSON.parse(body) as T;
+}
+
+/** Left-aligned first column, right-aligned others, two spaces apart. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function percent(value: number | null, digits = 1): string {
+  return value === null ? '-' : `${(value * 100).toFixed(digits)}%`;
+}
+
+export function fixed(value: number | null, digits: number): string {
+  return value === null ? '-' : value.toFixed(digits);
+}

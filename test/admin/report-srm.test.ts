@@ -9,7 +9,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { variantForKey } from '../../src/routing/assign.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 import { sampleRatioMismatch } from '../../src/stats/srm.js';
-import { runBounded } from '../helpers/load.js';
+import { runBounded } from '../helpers/bounded.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 

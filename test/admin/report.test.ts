@@ -1,11 +1,14 @@
 // The experiment report end to end on real sockets: the acceptance scenario (2 000 keyed requests on
 // 50/50, rewards 0.50 vs 0.56 -> challenger ahead, p < 0.05, no SRM; 300 forced onto control -> SRM),
-// and the report's errors and shape.
+// shadow agreement, and the report's errors and shape.
 import { test } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { Pool } from 'undici';
 import type { Report } from '../../src/admin/report-model.js';
-import { runBounded } from '../helpers/load.js';
+import { runBounded } from '../helpers/bounded.js';
 import { seededRandom } from '../helpers/prng.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -143,5 +146,51 @@ test('report errors and shape: missing route parameter, unknown route, zero traf
   } finally {
     await proxy.close();
     await upstream.close();
+  }
+});
+
+test('shadow agreement in the report: a shadow that answers like the primary agrees, one that differs does not', async () => {
+  const upstream = await startUpstream((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"score": 0.25}');
+  });
+  const other = await startUpstream((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"score": 0.75}');
+  });
+  const proxy = await startProxy({
+    shadowLog: { path: join(mkdtempSync(join(tmpdir(), 'abproxy-report-')), 'shadow.jsonl') },
+    routes: [
+      {
+        ...route('shadowed', [1, 1], upstream.url),
+        shadows: [
+          { name: 'twin', target: upstream.url },
+          { name: 'different', target: other.url },
+        ],
+      },
+    ],
+  });
+  try {
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${proxy.url}/shadowed`, { method: 'POST', headers: { 'x-user': `s-${i}`, 'content-type': 'application/json' }, body: '{"x": 1}' });
+      await res.arrayBuffer();
+    }
+    let r = await report(proxy, 'shadowed');
+    // Shadows are never awaited: poll (bounded) until all 20 comparisons are counted.
+    for (let i = 0; i < 100 && r.shadows.reduce((sum, s) => sum + s.comparisons, 0) < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      r = await report(proxy, 'shadowed');
+    }
+    assert.deepEqual(
+      r.shadows.map((s) => [s.name, s.comparisons, s.match, s.mismatch, s.agreementRate]),
+      [
+        ['twin', 10, 10, 0, 1],
+        ['different', 10, 0, 10, 0],
+      ],
+    );
+  } finally {
+    await proxy.close();
+    await upstream.close();
+    await other.close();
   }
 });

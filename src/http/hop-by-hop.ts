@@ -61,6 +61,7 @@ export function stripHopByHop(rawHeaders: readonly string[], drop: ReadonlySet<s
 
 /** Adds the names a Connection value lists that the fixed set does not already remove. */
 function addListed(listed: Set<string> | undefined, value: string): Set<string> | undefined {
+  if (value.length === 10 && value.toLowerCase() === 'keep-alive') return listed; // the usual value: always stripped anyway
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name && !PROTECTED.has(name) && !ALWAYS_HOP_BY_HOP.has(name)) (listed ??= new Set()).add(name);

@@ -4,6 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { converse, json, parseResponse, type Conversation } from '../helpers/conversation.js';
@@ -12,13 +15,24 @@ const HEADERS_TIMEOUT_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 2_000;
 let upstream: TestUpstream;
 let proxy: TestProxy;
+let early: Server;
 
 before(async () => {
   upstream = await startUpstream();
+  early = createServer((req, res) => {
+    req.on('error', () => undefined);
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('partial answer\n'); // answers before the request body is complete, then holds
+  });
+  early.listen(0, '127.0.0.1');
+  await once(early, 'listening');
+  const earlyUrl = `http://127.0.0.1:${(early.address() as AddressInfo).port}`;
   proxy = await startProxy({
     limits: { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
     routes: [
       { name: 'stream', match: { pathPrefix: '/stream' }, variants: [{ name: 'v', target: upstream.url, weight: 1 }] },
+      { name: 'early', match: { pathPrefix: '/early' }, variants: [{ name: 'v', target: earlyUrl, weight: 1 }] },
       { name: 'keyed', match: { pathPrefix: '/keyed' }, sticky: [{ body: 'id' }], variants: [{ name: 'v', target: upstream.url, weight: 1 }] },
     ],
   });
@@ -27,6 +41,8 @@ before(async () => {
 after(async () => {
   await proxy.close();
   await upstream.close();
+  early.closeAllConnections();
+  early.close();
 });
 
 /** Writes `bytes` one byte every `everyMs` until the server closes or the bytes run out. */
@@ -66,4 +82,14 @@ test('slow body: 408 at requestTimeoutMs, streamed and buffered routes alike', a
     assert.ok(elapsed >= REQUEST_TIMEOUT_MS * 0.9, `${path}: closed after ${elapsed} ms`);
     assert.ok(upstream.received.every((r) => r.body.length < 200), `${path}: the upstream got a complete body`);
   }
+});
+
+test('request timeout after the response has started: the connection is cut, no 408 is written into the response', async () => {
+  const talk = await converse(proxy.port);
+  talk.write('POST /early/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n0123456789');
+  await talk.waitFor(/partial answer\n/);
+  await talk.waitClosed(REQUEST_TIMEOUT_MS + 8_000);
+  assert.match(talk.text, /^HTTP\/1\.1 200 /);
+  assert.equal(talk.text.match(/HTTP\/1\.1 /g)?.length, 1, `a second status line was written: ${JSON.stringify(talk.text)}`);
+  assert.doesNotMatch(talk.text, /\r\n0\r\n\r\n$/, 'the cut-off response must not look complete');
 });

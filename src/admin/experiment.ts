@@ -5,6 +5,7 @@ import { RequestVariants } from '../feedback/request-variants.js';
 import { createAccessLog } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
 import { createKnownSeries } from '../metrics/known-series.js';
+import { localMetrics, type MetricsSource } from '../metrics/snapshot.js';
 import type { Exchange, ExchangeResult, LocalHandler } from '../server/exchange.js';
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
 import type { AdminRoute } from './admin-server.js';
@@ -19,13 +20,13 @@ export interface Experiment {
   apply(runtime: Runtime): void;
 }
 
-export function createExperiment(holder: RuntimeHolder, logger: Logger): Experiment {
+export function createExperiment(holder: RuntimeHolder, logger: Logger, metrics: MetricsSource = localMetrics): Experiment {
   const served = new RequestVariants(holder.current.config.feedback.requestIdCacheSize);
   const accessLog = createAccessLog(logger);
   const deps = { holder, served };
   return {
     localHandler: feedbackLocalHandler(deps),
-    adminRoutes: [feedbackAdminRoute(deps), ...reportRoutes(holder)],
+    adminRoutes: [feedbackAdminRoute(deps), ...reportRoutes(holder, metrics)],
     onExchangeEnd: (exchange, result) => {
       try {
         served.remember(exchange.requestId, exchange.route.name, exchange.variant.name);

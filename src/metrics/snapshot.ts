@@ -1,16 +1,17 @@
-// Reads the registry back into per-route, per-variant figures (requests by code, latency buckets,
-// reward sums, shadow outcomes) for the report and status views. Read-only: never changes a metric.
+// Reads metrics back into per-route, per-variant figures (requests by code, latency buckets, reward
+// sums, shadow outcomes) for the report and status views, from this process's registry or from any
+// source of the same JSON (a cluster's merged registries). Read-only: never changes a metric.
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Bucket } from '../stats/histogram-quantile.js';
 import type { RewardSummary } from '../stats/summary.js';
-import {
-  feedbackNonBinaryTotal,
-  feedbackReward,
-  feedbackRewardSquares,
-  requestDuration,
-  requestsTotal,
-  shadowComparisonsTotal,
-  shadowRequestsTotal,
-} from './registry.js';
+import { registry } from './registry.js';
+
+/** Metrics as prom-client's getMetricsAsJSON() gives them (also what AggregatorRegistry merges). */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+export type MetricsSource = () => Promise<MetricsJson>;
+
+/** This process's registry. */
+export const localMetrics: MetricsSource = () => registry.getMetricsAsJSON();
 
 export interface VariantFigures {
   requests: number;
@@ -34,8 +35,9 @@ export interface RouteFigures {
 }
 
 type Labels = Partial<Record<string, string | number>>;
+type MetricValueWithName = MetricValue<string> & { metricName?: string };
 
-export async function readSnapshot(): Promise<Map<string, RouteFigures>> {
+export async function readSnapshot(source: MetricsSource = localMetrics): Promise<Map<string, RouteFigures>> {
   const routes = new Map<string, RouteFigures>();
   const routeOf = (name: string): RouteFigures => {
     let found = routes.get(name);
@@ -57,39 +59,32 @@ export async function readSnapshot(): Promise<Map<string, RouteFigures>> {
     return found;
   };
 
-  const [requests, durations, rewards, squares, nonBinary, shadowRequests, comparisons] = await Promise.all([
-    requestsTotal.get(),
-    requestDuration.get(),
-    feedbackReward.get(),
-    feedbackRewardSquares.get(),
-    feedbackNonBinaryTotal.get(),
-    shadowRequestsTotal.get(),
-    shadowComparisonsTotal.get(),
-  ]);
-  for (const { labels, value } of requests.values) {
+  const metrics = new Map((await source()).map((metric) => [metric.name, metric.values]));
+  const valuesOf = (name: string): MetricValue<string>[] => metrics.get(name) ?? [];
+  for (const { labels, value } of valuesOf('abproxy_requests_total')) {
     if (labels.route === 'none') continue;
     const v = variantOf(labels);
     v.requests += value;
     if (Number(labels.code) >= 500) v.errors += value;
   }
-  for (const { labels, value, metricName } of durations.values) {
+  for (const { labels, value, metricName } of valuesOf('abproxy_request_duration_seconds') as MetricValueWithName[]) {
     if (labels.route === 'none' || !metricName?.endsWith('_bucket')) continue;
-    const le = (labels as Labels).le;
+    const le = labels.le;
     variantOf(labels).latency.push({ le: le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), count: value });
   }
   for (const figures of routes.values()) for (const v of figures.variants.values()) v.latency.sort((a, b) => a.le - b.le);
-  for (const { labels, value, metricName } of rewards.values) {
+  for (const { labels, value, metricName } of valuesOf('abproxy_feedback_reward') as MetricValueWithName[]) {
     if (metricName?.endsWith('_count')) variantOf(labels).feedback.count = value;
     else if (metricName?.endsWith('_sum')) variantOf(labels).feedback.sum = value;
   }
-  for (const { labels, value } of squares.values) variantOf(labels).feedback.sumSquares = value;
-  for (const { labels, value } of nonBinary.values) variantOf(labels).nonBinaryRewards = value;
-  for (const { labels, value } of shadowRequests.values) {
+  for (const { labels, value } of valuesOf('abproxy_feedback_reward_squares')) variantOf(labels).feedback.sumSquares = value;
+  for (const { labels, value } of valuesOf('abproxy_feedback_nonbinary_total')) variantOf(labels).nonBinaryRewards = value;
+  for (const { labels, value } of valuesOf('abproxy_shadow_requests_total')) {
     const s = shadowOf(labels);
     const outcome = String(labels.outcome);
     s.outcomes[outcome] = (s.outcomes[outcome] ?? 0) + value;
   }
-  for (const { labels, value } of comparisons.values) {
+  for (const { labels, value } of valuesOf('abproxy_shadow_comparisons_total')) {
     const s = shadowOf(labels);
     const result = String(labels.result);
     s.results[result] = (s.results[result] ?? 0) + value;

@@ -7,6 +7,7 @@ import { isLoopback, parseAddress, type Address } from '../config/address.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { configGeneration, variantWeight } from '../metrics/registry.js';
+import type { MetricsSource } from '../metrics/snapshot.js';
 import { InProcessModelClient } from '../models/model-client.js';
 import { ModelHost } from '../models/model-host.js';
 import { oipLocalHandler, oipServeModel } from '../models/oip-http.js';
@@ -24,6 +25,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Admin routes that take precedence over the built-in ones (a cluster worker's aggregated /metrics). */
   adminRoutes?: AdminRoute[];
+  /** Where the report and status read metrics (a cluster worker: every worker's, merged); default this process's registry. */
+  metricsSource?: MetricsSource;
   /** Listen here instead of config.admin (cluster workers that do not host the admin API). */
   adminListen?: { host: string; port: number; exclusive: boolean };
 }
@@ -59,7 +62,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const oip = new OipService(models);
   const modelClient = new InProcessModelClient(oip);
   const shadows = new ShadowService({ holder, logger, models: () => modelClient });
-  const experiment = createExperiment(holder, logger);
+  const experiment = createExperiment(holder, logger, options.metricsSource);
   const hooks: DataPlaneHooks = {
     localHandlers: [experiment.localHandler, oipLocalHandler(oip)],
     serveModel: oipServeModel(oip),

@@ -27,9 +27,6 @@ export function isToken(name: string): boolean {
 export function isFramingLookalike(lower: string): boolean {
   if (lower === 'content-length' || lower === 'transfer-encoding') return false;
   if (lower.length < 13) return false;
-  const c0 = lower.charCodeAt(0);
-  // Fast exit for the common case: a name starting with a letter or digit other than "c" or "t".
-  if (c0 !== 0x63 && c0 !== 0x74 && ((c0 >= 0x61 && c0 <= 0x7a) || (c0 >= 0x30 && c0 <= 0x39))) return false;
   const letters = lower.replace(/[^a-z0-9]/g, '');
   return letters === 'contentlength' || letters === 'transferencoding';
 }
@@ -47,13 +44,25 @@ export function requestHeadProblem(httpVersion: string, rawHeaders: readonly str
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     if (!isToken(name)) return 'header field name is not a token';
+    // Lower-case only the names that can matter: "host" (4), and names of 13+ characters whose first
+    // character is "c", "t" or punctuation (framing fields and their lookalikes).
+    const length = name.length;
+    if (length === 4) {
+      if (name.toLowerCase() === 'host') hosts++;
+      continue;
+    }
+    if (length < 13 || !mayBeFraming(name.charCodeAt(0) | 0x20)) continue;
     const lower = name.toLowerCase();
-    if (lower === 'host') hosts++;
-    else if (lower === 'transfer-encoding') transferEncoding = true;
+    if (lower === 'transfer-encoding') transferEncoding = true;
     else if (isFramingLookalike(lower)) return `header "${name}" imitates a framing header`;
   }
   if (hosts > 1) return 'more than one Host header';
   if (httpVersion === '1.1' && hosts === 0) return 'HTTP/1.1 request without Host header';
   if (transferEncoding && httpVersion === '1.0') return 'Transfer-Encoding in an HTTP/1.0 request';
   return undefined;
+}
+
+/** First character (lower-cased with | 0x20) of a name that could be or imitate a framing field. */
+function mayBeFraming(c0: number): boolean {
+  return c0 === 0x63 /* c */ || c0 === 0x74 /* t */ || !((c0 >= 0x61 && c0 <= 0x7a) || (c0 >= 0x30 && c0 <= 0x39));
 }

@@ -1,5 +1,5 @@
-// The CLI's side of the admin API: GET a JSON document with a timeout, and plain-text tables.
-// Never writes anything to the admin server.
+// The CLI's side of the admin API: GET a JSON document with a timeout, plain-text tables, and the one
+// write path (weight changes, with the bearer token from --token or ABPROXY_ADMIN_TOKEN). Never retries a write.
 
 export const DEFAULT_ADMIN = 'http://127.0.0.1:9901';
 export const ADMIN_FLAG = '--admin <url>';
@@ -26,6 +26,38 @@ export async function getJson<T>(admin: string, path: string, timeoutMs = 10_000
     throw new AdminRequestError(`${url.pathname}: ${res.status} ${message}`);
   }
   return JSON.parse(body) as T;
+}
+
+export interface AdminTarget {
+  admin: string;
+  token?: string;
+}
+
+/** Sends one request with the bearer token and returns the JSON answer; non-2xx throws with the server's message and problems. */
+export async function adminRequest<T>(target: AdminTarget, method: 'GET' | 'PUT', path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+  const token = target.token ?? process.env.ABPROXY_ADMIN_TOKEN;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const url = new URL(path, target.admin.endsWith('/') ? target.admin : `${target.admin}/`);
+  let response: Response;
+  try {
+    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw new AdminRequestError(`cannot reach the admin API at ${target.admin}: ${(error as Error).message}`);
+  }
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AdminRequestError(`${method} ${url.href}: ${response.status} ${text.slice(0, 200)}`);
+  }
+  if (!response.ok) {
+    const { error, problems } = json as { error?: string; problems?: string[] };
+    throw new AdminRequestError(`${method} ${url.href}: ${response.status} ${error ?? text}${problems?.length ? `\n  ${problems.join('\n  ')}` : ''}`);
+  }
+  return json as T;
 }
 
 /** Left-aligned first column, right-aligned others, two spaces apart. */

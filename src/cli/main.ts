@@ -7,6 +7,8 @@ import { registerAssign } from './assign.js';
 import { registerShadowLog } from './shadow-log.js';
 import { registerReport } from './report.js';
 import { registerStatus } from './status.js';
+import { registerWeights } from './weights.js';
+import { registerPromote } from './promote.js';
 
 const program = new Command('abproxy')
   .description('Sticky, weighted A/B/n traffic splitting for machine-learning models')
@@ -19,5 +21,7 @@ registerAssign(program);
 registerShadowLog(program);
 registerReport(program);
 registerStatus(program);
+registerWeights(program);
+registerPromote(program);
 
 await program.parseAsync(process.argv);

@@ -49,5 +49,8 @@ export function registerServe(program: Command): void {
         keepAliveOnSighup(running.logger);
         announceReady(identity, running);
       }
+      process.on('SIGHUP', () => {
+        if (!stopping) running.reloader.reload('SIGHUP');
+      });
     });
 }

@@ -2,9 +2,12 @@
 // the admin server, keep gauges in step with the live generation, and shut down with a drain.
 import { createExperiment } from '../admin/experiment.js';
 import { healthRoutes } from '../admin/health.js';
+import { routesApi } from '../admin/routes-api.js';
 import { startAdminServer, type AdminRoute, type AdminServer } from '../admin/admin-server.js';
 import { isLoopback, parseAddress, type Address } from '../config/address.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { ConfigReloader } from '../config/reload.js';
+import { watchConfig } from '../config/watch.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { configGeneration, variantWeight } from '../metrics/registry.js';
 import type { MetricsSource } from '../metrics/snapshot.js';
@@ -29,6 +32,8 @@ export interface StartOptions {
   metricsSource?: MetricsSource;
   /** Listen here instead of config.admin (cluster workers that do not host the admin API). */
   adminListen?: { host: string; port: number; exclusive: boolean };
+  /** Reload the config file when it changes (default true). */
+  watch?: boolean;
 }
 
 export interface Abproxy {
@@ -42,6 +47,8 @@ export interface Abproxy {
   /** Runs OIP infer bodies on local models in-process (for model: shadows). */
   readonly modelClient: LocalModelClient;
   readonly shadows: ShadowService;
+  /** Re-reads the config file (the watcher, SIGHUP and the admin API call it). */
+  readonly reloader: ConfigReloader;
   /** Drains the data plane (up to graceMs), then closes the admin server and upstream pools. */
   close(graceMs?: number): Promise<void>;
 }
@@ -80,13 +87,19 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     models.apply(next.config.models);
   });
 
+  const reloader = new ConfigReloader({ path: options.configPath, holder, logger, started: loaded, env: options.env });
   const dataPlane = await startDataPlane({ holder, pools, state, hooks }, config.limits, listen.host, listen.port);
   const notReadyReason = () => {
     if (state.draining) return 'draining';
     const loading = models.notReady();
     return loading.length > 0 ? `models not loaded: ${loading.join(', ')}` : undefined;
   };
-  const adminRoutes: AdminRoute[] = [...(options.adminRoutes ?? []), ...healthRoutes({ notReadyReason }), ...experiment.adminRoutes];
+  const adminRoutes: AdminRoute[] = [
+    ...(options.adminRoutes ?? []),
+    ...healthRoutes({ notReadyReason }),
+    ...experiment.adminRoutes,
+    ...routesApi({ configPath: options.configPath, holder, reloader, env: options.env }),
+  ];
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
   const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive);
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
@@ -102,6 +115,8 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     throw error;
   }
   if (Object.keys(config.models).length > 0) logger.info({ models: models.names() }, 'local models loaded');
+  const watcher =
+    options.watch === false ? undefined : watchConfig(options.configPath, () => reloader.reload('watch'), { onError: (error) => logger.warn({ err: error }, 'config watch') });
 
   return {
     loaded,
@@ -113,7 +128,9 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     models,
     modelClient,
     shadows,
+    reloader,
     async close(graceMs = 30_000) {
+      watcher?.close();
       await dataPlane.drain(graceMs);
       await shadows.close();
       await admin.close();

@@ -1,0 +1,117 @@
+// The admin API for routes: GET /admin/routes, PUT /admin/routes/{route}/weights (bearer token when
+// adminToken is set; rewrites the config file atomically, then reloads it), GET /admin/assign.
+// Never changes the live state except through the config file and the reloader.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { AdminRoute } from './admin-server.js';
+import { changeWeights, WeightsError } from '../config/change-weights.js';
+import type { ConfigReloader } from '../config/reload.js';
+import { ProxyError } from '../http/errors.js';
+import { variantForKey } from '../routing/assign.js';
+import { keySlot } from '../routing/hash.js';
+import type { CompiledRoute } from '../routing/route-table.js';
+import { readBody } from '../server/body.js';
+import { sendJson } from '../server/respond.js';
+import type { RuntimeHolder } from '../server/runtime.js';
+
+export interface RoutesApiDeps {
+  configPath: string;
+  holder: RuntimeHolder;
+  reloader: ConfigReloader;
+  env?: NodeJS.ProcessEnv;
+}
+
+const MAX_WEIGHTS_BODY_BYTES = 65_536;
+const WEIGHTS_PATH = /^\/admin\/routes\/([^/]+)\/weights$/;
+
+export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
+  const { holder } = deps;
+  return [
+    {
+      method: 'GET',
+      path: '/admin/routes',
+      handler: (_req, res) => {
+        const { generation, routes } = holder.current;
+        sendJson(res, 200, { generation, routes: [...routes.byName.values()].map(describeRoute) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/admin/assign',
+      handler: (_req, res, url) => {
+        const routeName = url.searchParams.get('route');
+        const key = url.searchParams.get('key');
+        if (!routeName || key === null) return sendJson(res, 400, { error: 'route and key query parameters are required', code: 'ABPROXY_BAD_REQUEST' });
+        const { generation, routes } = holder.current;
+        const route = routes.byName.get(routeName);
+        if (!route) return sendJson(res, 404, { error: `no route named "${routeName}"`, code: 'ABPROXY_UNKNOWN_ROUTE' });
+        sendJson(res, 200, { route: route.name, key, slot: keySlot(key, route.seed), variant: variantForKey(route, key).name, generation });
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/admin/routes/*',
+      handler: async (req, res, url) => {
+        const match = WEIGHTS_PATH.exec(url.pathname);
+        if (!match) return sendJson(res, 404, { error: `no admin endpoint ${url.pathname}`, code: 'ABPROXY_NOT_FOUND' });
+        if (!authorized(req, holder.current.config.adminToken)) {
+          return sendJson(res, 401, { error: 'a valid "Authorization: Bearer <adminToken>" header is required', code: 'ABPROXY_UNAUTHORIZED' }, ['www-authenticate', 'Bearer realm="abproxy"']);
+        }
+        let weights: Record<string, number>;
+        try {
+          weights = parseWeights(await readBody(req, MAX_WEIGHTS_BODY_BYTES));
+        } catch (error) {
+          const status = error instanceof ProxyError ? error.status : 400;
+          return sendJson(res, status, { error: (error as Error).message, code: error instanceof ProxyError ? error.code : 'ABPROXY_BAD_WEIGHTS' });
+        }
+        const dryRun = ['1', 'true'].includes(url.searchParams.get('dryRun') ?? '');
+        try {
+          const { plan, written } = changeWeights(deps.configPath, match[1] ?? '', { weights }, { dryRun, env: deps.env });
+          const reload = written ? deps.reloader.reload('admin') : undefined;
+          if (reload?.result === 'rejected') {
+            return sendJson(res, 500, { error: 'the file was written but its reload was rejected', code: 'ABPROXY_RELOAD_REJECTED', problems: reload.problems });
+          }
+          sendJson(res, 200, { ...plan, written, dryRun, generation: reload?.generation ?? holder.current.generation });
+        } catch (error) {
+          if (!(error instanceof WeightsError)) throw error;
+          sendJson(res, error.status, { error: error.message.split('\n')[0], code: error.code, problems: error.problems });
+        }
+      },
+    },
+  ];
+}
+
+function describeRoute(route: CompiledRoute) {
+  return {
+    name: route.name,
+    pathPrefix: route.pathPrefix,
+    variants: route.variants.map((v) => ({ name: v.name, target: route.config.variants[v.index]?.target, weight: v.weight, share: v.share })),
+    shadows: route.shadows.map((s) => ({ name: s.config.name, target: s.config.target, percent: s.config.percent })),
+    weightHistorySteps: route.config.weightHistory.length,
+  };
+}
+
+/** Constant-time comparison of `Authorization: Bearer <token>`; no token configured means open (loopback only). */
+function authorized(req: IncomingMessage, token: string): boolean {
+  if (!token) return true;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!match?.[1]) return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(match[1]), digest(token));
+}
+
+function parseWeights(body: Buffer): Record<string, number> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new Error('body must be JSON: {"variant": weight, ...}');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.keys(value).length === 0) {
+    throw new Error('body must be a non-empty JSON object: {"variant": weight, ...}');
+  }
+  for (const [name, weight] of Object.entries(value)) {
+    if (typeof weight !== 'number') throw new Error(`${name}: weight must be a number`);
+  }
+  return value as Record<string, number>;
+}

@@ -1,0 +1,89 @@
+// Reload = read -> parse -> validate -> swap the runtime generation atomically. A rejected file changes
+// nothing: every problem is logged with its path and counted in abproxy_config_reloads_total{result}.
+// Synchronous on purpose: two reloads can never interleave. Never throws; never applies a partial file.
+import type { Logger } from '../log/logger.js';
+import { configReloadsTotal } from '../metrics/registry.js';
+import { isLoopback, parseAddress } from './address.js';
+import { ConfigError, loadConfigFile, type LoadedConfig } from './load.js';
+import type { Config } from './schema.js';
+import type { RuntimeHolder } from '../server/runtime.js';
+
+export interface ReloadResult {
+  /** `unchanged`: the file's text is the live one (e.g. a second event for the same write); not counted. */
+  result: 'success' | 'rejected' | 'unchanged';
+  generation: number;
+  problems: string[];
+}
+
+export interface ReloaderOptions {
+  path: string;
+  holder: RuntimeHolder;
+  logger: Logger;
+  /** The config the process started with: its listen and admin addresses stay bound until a restart. */
+  started: LoadedConfig;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class ConfigReloader {
+  readonly #options: ReloaderOptions;
+  #liveText: string;
+
+  constructor(options: ReloaderOptions) {
+    this.#options = options;
+    this.#liveText = options.started.text;
+    configReloadsTotal.inc({ result: 'success' }, 0);
+    configReloadsTotal.inc({ result: 'rejected' }, 0);
+  }
+
+  /** Reloads the file now. `source` says why (watch, SIGHUP, admin) for the log. */
+  reload(source: string): ReloadResult {
+    const { path, holder, logger, env } = this.#options;
+    let loaded: LoadedConfig;
+    try {
+      loaded = loadConfigFile(path, env);
+      if (loaded.text === this.#liveText) return { result: 'unchanged', generation: holder.current.generation, problems: [] };
+      const problems = this.#bindingProblems(loaded.config);
+      if (problems.length > 0) throw new ConfigError(path, problems);
+    } catch (error) {
+      return this.#reject(source, error instanceof ConfigError ? error.problems : [`(file): ${(error as Error).message}`]);
+    }
+    this.#warnRestartOnly(loaded.config);
+    let generation: number;
+    try {
+      generation = holder.swap(loaded.config).generation;
+    } catch (error) {
+      return this.#reject(source, [`(runtime): ${(error as Error).message}`]);
+    }
+    this.#liveText = loaded.text;
+    configReloadsTotal.inc({ result: 'success' });
+    logger.info({ file: path, source, generation }, 'config reloaded');
+    return { result: 'success', generation, problems: [] };
+  }
+
+  #reject(source: string, problems: string[]): ReloadResult {
+    const { path, holder, logger } = this.#options;
+    const generation = holder.current.generation;
+    configReloadsTotal.inc({ result: 'rejected' });
+    for (const problem of problems) logger.error({ file: path, source, problem }, `config reload rejected: ${problem}`);
+    logger.error({ file: path, source, generation, problems: problems.length }, `config reload rejected; generation ${generation} stays live`);
+    return { result: 'rejected', generation, problems };
+  }
+
+  /** The admin address that is bound now must keep a token when it is not loopback. */
+  #bindingProblems(next: Config): string[] {
+    const bound = parseAddress(this.#options.started.config.admin).address;
+    if (bound && !isLoopback(bound.host) && !next.adminToken) {
+      return [`adminToken: required while the admin address ${this.#options.started.config.admin} is not loopback`];
+    }
+    return [];
+  }
+
+  #warnRestartOnly(next: Config): void {
+    const started = this.#options.started.config;
+    for (const field of ['listen', 'admin'] as const) {
+      if (next[field] !== started[field]) {
+        this.#options.logger.warn({ field, bound: started[field], configured: next[field] }, `${field} changed: the new address applies after a restart`);
+      }
+    }
+  }
+}

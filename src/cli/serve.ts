@@ -1,4 +1,5 @@
 // `abproxy serve`: runs the proxy until SIGTERM/SIGINT, then drains in-flight requests and exits 0.
+// SIGHUP reloads the config file (as does any change to it, unless --no-watch).
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { serveCluster } from '../cluster/serve-cluster.js';
@@ -14,14 +15,15 @@ export function registerServe(program: Command): void {
     .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
     .option('--drain-ms <ms>', 'longest wait for in-flight requests on shutdown', '30000')
     .option('--workers <n>', 'worker processes sharing the listen sockets: a number, or "auto" for one per core')
-    .action(async (options: { config: string; drainMs: string; workers?: string }) => {
+    .option('--no-watch', 'do not watch the config file; reload only on SIGHUP')
+    .action(async (options: { config: string; drainMs: string; workers?: string; watch: boolean }) => {
       if (options.workers !== undefined && cluster.isPrimary) {
         process.exit(await serveCluster(options.config, options.workers, Number(options.drainMs)));
       }
       const identity = workerIdentity();
       let proxy;
       try {
-        proxy = await startAbproxy({ configPath: options.config, ...(identity ? workerStartOptions(identity) : {}) });
+        proxy = await startAbproxy({ configPath: options.config, watch: options.watch, ...(identity ? workerStartOptions(identity) : {}) });
       } catch (error) {
         process.stderr.write(`abproxy: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
         process.exit(1);

@@ -12,6 +12,8 @@ export interface WatchOptions {
   maxWaitMs?: number;
   /** Stat-poll interval as a backstop; 0 turns polling off. */
   pollMs?: number;
+  /** Directory (inotify) watching; off leaves only the poll, for mounts whose events never arrive. */
+  watchDirectories?: boolean;
   onError?: (error: Error) => void;
 }
 
@@ -20,7 +22,7 @@ export interface ConfigWatcher {
 }
 
 export function watchConfig(path: string, onChange: () => void, options: WatchOptions = {}): ConfigWatcher {
-  const { debounceMs = 100, maxWaitMs = 500, pollMs = 2_000, onError = () => undefined } = options;
+  const { debounceMs = 100, maxWaitMs = 500, pollMs = 2_000, watchDirectories = true, onError = () => undefined } = options;
   const file = resolve(path);
   let timer: NodeJS.Timeout | undefined;
   let burstStartedAt = 0;
@@ -43,6 +45,7 @@ export function watchConfig(path: string, onChange: () => void, options: WatchOp
 
   /** Directory watcher that reacts to events naming `name` (or every event when `name` is undefined). */
   const watchDir = (dir: string, matches: (entry: string | null) => boolean): FSWatcher | undefined => {
+    if (!watchDirectories) return undefined;
     try {
       const watcher = watch(dir, { persistent: false }, (_event, entry) => {
         if (matches(entry)) schedule();

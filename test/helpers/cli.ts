@@ -14,8 +14,13 @@ export interface CliResult {
 }
 
 /** Runs `abproxy ...args` to completion (killed after timeoutMs). */
-export async function runCli(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+  return runCliWithEnv(args, process.env, timeoutMs);
+}
+
+/** Runs `abproxy ...args` with the given environment (e.g. ABPROXY_ADMIN_TOKEN) to completion. */
+export async function runCliWithEnv(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<CliResult> {
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

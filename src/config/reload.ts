@@ -4,12 +4,13 @@
 import type { Logger } from '../log/logger.js';
 import { configReloadsTotal } from '../metrics/registry.js';
 import { isLoopback, parseAddress } from './address.js';
-import { ConfigError, loadConfigFile, type LoadedConfig } from './load.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, parseConfigText, type LoadedConfig } from './load.js';
 import type { Config } from './schema.js';
 import type { RuntimeHolder } from '../server/runtime.js';
 
 export interface ReloadResult {
-  /** `unchanged`: the file's text is the live one (e.g. a second event for the same write); not counted. */
+  /** `unchanged`: the text is live, or (for file events) was just rejected; not counted again. */
   result: 'success' | 'rejected' | 'unchanged';
   generation: number;
   problems: string[];
@@ -27,6 +28,7 @@ export interface ReloaderOptions {
 export class ConfigReloader {
   readonly #options: ReloaderOptions;
   #liveText: string;
+  #rejectedText: string | undefined;
 
   constructor(options: ReloaderOptions) {
     this.#options = options;
@@ -38,23 +40,34 @@ export class ConfigReloader {
   /** Reloads the file now. `source` says why (watch, SIGHUP, admin) for the log. */
   reload(source: string): ReloadResult {
     const { path, holder, logger, env } = this.#options;
-    let loaded: LoadedConfig;
+    let text: string;
     try {
-      loaded = loadConfigFile(path, env);
-      if (loaded.text === this.#liveText) return { result: 'unchanged', generation: holder.current.generation, problems: [] };
-      const problems = this.#bindingProblems(loaded.config);
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      return this.#reject(source, [`(file): cannot read: ${(error as Error).message}`]);
+    }
+    // A file event for text already judged (the poll seeing a write the watcher caught) is no news.
+    if (text === this.#liveText || (source === 'watch' && text === this.#rejectedText)) {
+      return { result: 'unchanged', generation: holder.current.generation, problems: [] };
+    }
+    this.#rejectedText = text;
+    let config: Config;
+    try {
+      config = parseConfigText(text, path, env);
+      const problems = this.#bindingProblems(config);
       if (problems.length > 0) throw new ConfigError(path, problems);
     } catch (error) {
       return this.#reject(source, error instanceof ConfigError ? error.problems : [`(file): ${(error as Error).message}`]);
     }
-    this.#warnRestartOnly(loaded.config);
+    this.#warnRestartOnly(config);
     let generation: number;
     try {
-      generation = holder.swap(loaded.config).generation;
+      generation = holder.swap(config).generation;
     } catch (error) {
       return this.#reject(source, [`(runtime): ${(error as Error).message}`]);
     }
-    this.#liveText = loaded.text;
+    this.#liveText = text;
+    this.#rejectedText = undefined;
     configReloadsTotal.inc({ result: 'success' });
     logger.info({ file: path, source, generation }, 'config reloaded');
     return { result: 'success', generation, problems: [] };

@@ -78,7 +78,7 @@ async function showWeights(routeName: string, options: WeightsOptions): Promise<
     const route = live.routes.find((r) => r.name === routeName);
     if (!route) throw new UsageError(`no route named "${routeName}" on ${options.admin}`);
     variants = route.variants;
-    source = `${options.admin} (generation ${live.generation})`;
+    source = `${options.admin}, generation ${live.generation}`;
   } else {
     const route = loadConfigFile(options.config).config.routes.find((r) => r.name === routeName);
     if (!route) throw new UsageError(`no route named "${routeName}" in ${options.config}`);

@@ -131,7 +131,7 @@ test('an in-flight request finishes on the generation and the upstream pool it s
   }
 });
 
-test('a reload that drops adminToken is rejected while the bound admin address is not loopback', async () => {
+test('a reload that drops adminToken is rejected while the bound admin address is not loopback', () => {
   const a = 'http://127.0.0.1:1';
   const configPath = writeConfig({ admin: '0.0.0.0:9901', adminToken: 'secret', routes: [{ name: 'r', match: { pathPrefix: '/r' }, variants: [{ name: 'a', target: a, weight: 1 }] }] });
   const started = loadConfigFile(configPath);

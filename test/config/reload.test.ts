@@ -3,11 +3,8 @@
 // (and upstream pool) they started with, SIGHUP reloads, and the admin address rules hold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
@@ -17,6 +14,7 @@ import { ConfigReloader } from '../../src/config/reload.js';
 import { configReloadsTotal, registry } from '../../src/metrics/registry.js';
 import { startAbproxy } from '../../src/server/lifecycle.js';
 import { RuntimeHolder } from '../../src/server/runtime.js';
+import { spawnServe } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -152,23 +150,17 @@ test('the proxy refuses to start with a non-loopback admin address and no adminT
 test('abproxy serve --no-watch reloads on SIGHUP and exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
   const [a, b] = await Promise.all([named('a'), named('b')]);
   const configPath = writeConfig({ routes: [route(a, b, [100, 0])] });
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--no-watch', '-c', configPath], {
-    cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const serve = await spawnServe(configPath, ['--no-watch']);
   try {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    const admin = await waitFor(() => /"address":"([\d.]+:\d+)","msg":"admin listening"/.exec(out)?.[1], 'the admin address in the log', 30_000);
-    const generation = async () => ((await (await fetch(`http://${admin}/admin/routes`)).json()) as { generation: number }).generation;
+    const generation = async () => ((await (await fetch(`http://127.0.0.1:${serve.adminPort}/admin/routes`)).json()) as { generation: number }).generation;
     replaceFile(configPath, { routes: [route(a, b, [0, 100])] });
-    child.kill('SIGHUP');
+    serve.child.kill('SIGHUP');
     await waitFor(async () => (await generation()) === 2, 'SIGHUP to reload', 10_000);
-    child.kill('SIGTERM');
-    const [code] = (await once(child, 'exit')) as [number];
-    assert.equal(code, 0);
+    assert.deepEqual(await get(`http://127.0.0.1:${serve.port}/r/x`, { 'x-user': 'k' }), { status: 200, variant: 'b', body: 'b' });
+    serve.child.kill('SIGTERM');
+    assert.equal(await serve.exited, 0);
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    serve.kill();
     await Promise.all([a.close(), b.close()]);
   }
 });

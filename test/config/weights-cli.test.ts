@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliWithEnv } from '../helpers/cli.js';
 import { startProxy } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -95,19 +95,19 @@ test('--admin changes a running proxy with the token, and is refused without it'
   });
   try {
     const env = { ...process.env, ABPROXY_ADMIN_TOKEN: '' };
-    const refused = await runCli(['weights', 'fraud', 'champion=50', 'challenger=50', '--admin', proxy.adminUrl], env);
+    const refused = await runCliWithEnv(['weights', 'fraud', 'champion=50', 'challenger=50', '--admin', proxy.adminUrl], env);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /401 a valid "Authorization: Bearer <adminToken>" header is required/);
     const [applied, shown] = await Promise.all([
-      runCli(['weights', 'fraud', 'champion=50', 'challenger=50', '--admin', proxy.adminUrl], { ...env, ABPROXY_ADMIN_TOKEN: 'cli-token' }),
+      runCliWithEnv(['weights', 'fraud', 'champion=50', 'challenger=50', '--admin', proxy.adminUrl], { ...env, ABPROXY_ADMIN_TOKEN: 'cli-token' }),
       waitFor(() => proxy.proxy.holder.current.generation === 2 || undefined, 'the admin change', 30_000).then(() =>
-        runCli(['weights', 'fraud', '--admin', proxy.adminUrl], env),
+        runCliWithEnv(['weights', 'fraud', '--admin', proxy.adminUrl], env),
       ),
     ]);
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /keys that change variant: 40\.00%\n {2}champion -> challenger: 40\.00%\napplied by .* \(generation 2\)/);
     assert.match(shown.stdout, /generation 2\)\n.*\n\s+champion\s+50\s+50\.00%\n\s+challenger\s+50\s+50\.00%/);
-    const promoted = await runCli(['promote', 'fraud', 'challenger', '--admin', proxy.adminUrl, '--token', 'cli-token'], env);
+    const promoted = await runCliWithEnv(['promote', 'fraud', 'challenger', '--admin', proxy.adminUrl, '--token', 'cli-token'], env);
     assert.equal(promoted.code, 0, promoted.stderr);
     assert.deepEqual(proxy.proxy.holder.current.routes.byName.get('fraud')?.variants.map((v) => v.weight), [0, 100]);
   } finally {

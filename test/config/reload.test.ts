@@ -147,10 +147,10 @@ test('the proxy refuses to start with a non-loopback admin address and no adminT
   await assert.rejects(startAbproxy({ configPath, logger: pino({ level: 'silent' }) }), /not loopback: set adminToken/);
 });
 
-test('abproxy serve --no-watch reloads on SIGHUP and exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
+test('abproxy serve --no-watch reloads on SIGHUP and exits 0 on SIGTERM', { timeout: 300_000 }, async () => {
   const [a, b] = await Promise.all([named('a'), named('b')]);
   const configPath = writeConfig({ routes: [route(a, b, [100, 0])] });
-  const serve = await spawnServe(configPath, ['--no-watch']);
+  const serve = await spawnServe(configPath, ['--no-watch'], 120_000);
   try {
     const generation = async () => ((await (await fetch(`http://127.0.0.1:${serve.adminPort}/admin/routes`)).json()) as { generation: number }).generation;
     replaceFile(configPath, { routes: [route(a, b, [0, 100])] });

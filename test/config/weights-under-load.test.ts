@@ -53,7 +53,7 @@ const STEPS: [number, number, number][] = [
 /** Mostly file and admin API changes; the CLI (a child process each, slow on a busy machine) twice. */
 const methodFor = (step: number) => (step === 3 ? 'cli' : step === 14 ? 'cli-admin' : (['in-place', 'rename', 'admin'] as const)[step % 3] ?? 'admin');
 
-test('20 weight changes under load: zero non-2xx, exact live tables, split and moved share as planned', { timeout: 180_000 }, async () => {
+test('20 weight changes under load: zero non-2xx, exact live tables, split and moved share as planned', { timeout: 300_000 }, async () => {
   const upstreams: TestUpstream[] = await Promise.all(
     NAMES.map((name) => startUpstream((_req, res) => res.writeHead(200, { 'x-served-by': name, 'content-type': 'text/plain' }).end(name))),
   );
@@ -128,7 +128,7 @@ test('20 weight changes under load: zero non-2xx, exact live tables, split and m
         reported = ((await res.json()) as { movedShare: number }).movedShare;
       } else {
         const args = ['weights', ROUTE, ...NAMES.map((n) => `${n}=${next[n]}`), '--json'];
-        const cli = await runCli(method === 'cli' ? [...args, '-c', proxy.configPath] : [...args, '--admin', proxy.adminUrl]);
+        const cli = await runCli(method === 'cli' ? [...args, '-c', proxy.configPath] : [...args, '--admin', proxy.adminUrl], 120_000);
         assert.equal(cli.code, 0, cli.stderr);
         reported = (JSON.parse(cli.stdout) as { movedShare: number }).movedShare;
       }

@@ -16,7 +16,8 @@ import { startUpstreams } from './lib/upstream.js';
 import { scenarios } from './scenarios/index.js';
 
 const USAGE = `usage: npm run bench -- [FILTER...] [--rounds N] [--duration S] [--warmup S] [--latency S] [--connections C] [--threads T] [--list]
-  FILTER selects scenarios whose name contains it (baselines they compare with are added).`;
+  FILTER selects the scenario of that exact name, else every scenario whose name contains it
+  (the baselines they compare with are added).`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -40,7 +41,9 @@ function positiveInt(name: string, value: string, max: number): number {
 
 function select(all: readonly Scenario[], filters: readonly string[]): Scenario[] {
   if (filters.length === 0) return [...all];
-  const chosen = new Set(all.filter((s) => filters.some((f) => s.name.includes(f))).map((s) => s.name));
+  // A filter equal to a scenario's name selects just that one; otherwise every name containing it.
+  const matches = (f: string) => (all.some((s) => s.name === f) ? all.filter((s) => s.name === f) : all.filter((s) => s.name.includes(f)));
+  const chosen = new Set(filters.flatMap(matches).map((s) => s.name));
   if (chosen.size === 0) throw new Error(`no scenario matches ${filters.join(', ')}; try --list`);
   for (const s of all) if (chosen.has(s.name)) chosen.add(s.reference ?? DEFAULT_REFERENCE);
   chosen.add(DIRECT);

@@ -59,7 +59,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const route = runtime.routes.match(target.path);
     if (!route) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`), hasBody(req));
 
-    const needsBody = hasBody(req) && (route.needsBody || hooks.wantsShadows?.(route) === true);
+    const needsBody = hasBody(req) && (route.needsBody || hooks.wantsShadows?.(route) === true || isSmallFixedLength(req));
     if (!needsBody) return dispatch(req, res, runtime, route, target, undefined, startedAt);
     readBody(req, maxBodyBytes).then(
       (body) => dispatch(req, res, runtime, route, target, body, startedAt),
@@ -155,6 +155,17 @@ async function* limitedBody(req: IncomingMessage, maxBytes: number): AsyncGenera
     if (size > maxBytes) throw tooLargeError(maxBytes);
     yield chunk;
   }
+}
+
+/**
+ * A Content-Length body of at most INLINE_BODY_BYTES is read whole before forwarding (as nginx's request
+ * buffering does): one upstream write instead of a stream per request. Larger and chunked bodies stream.
+ */
+const INLINE_BODY_BYTES = 16_384;
+
+function isSmallFixedLength(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) <= INLINE_BODY_BYTES;
 }
 
 function isTrusted(runtime: Runtime, address: string | undefined): boolean {

@@ -109,9 +109,11 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // Only listening workers get SIGHUP: one still starting reads the newest file anyway, and before its
+    // handler is installed the signal's default action would kill it.
     process.on('SIGHUP', () => {
-      logger.info({ workers: slotOf.size }, 'forwarding SIGHUP to workers');
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+      logger.info({ workers: ready.size }, 'forwarding SIGHUP to workers');
+      for (const worker of ready.values()) worker.process.kill('SIGHUP');
     });
 
     for (let slot = 0; slot < count; slot++) fork(slot);

@@ -7,18 +7,14 @@ import type { Logger } from '../log/logger.js';
 import { registry } from '../metrics/registry.js';
 import type { Abproxy, StartOptions } from '../server/lifecycle.js';
 import { sendJson } from '../server/respond.js';
-import { COUNT_ENV, isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, SLOT_ENV, WORKER_READY, type MetricsPart, type WorkerReady } from './messages.js';
+import { isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, WORKER_READY, type MetricsPart, type WorkerReady } from './messages.js';
+import { currentShare, type Share } from './share.js';
 
-export interface WorkerIdentity {
-  /** Stable position of this worker (a replacement takes over the slot of the worker it replaces). */
-  slot: number;
-  count: number;
-}
+export type WorkerIdentity = Share;
 
 /** This process's place in the cluster, or undefined when it is not a cluster worker. */
-export function workerIdentity(env: NodeJS.ProcessEnv = process.env): WorkerIdentity | undefined {
-  if (!cluster.isWorker) return undefined;
-  return { slot: Number(env[SLOT_ENV] ?? 0), count: Math.max(1, Number(env[COUNT_ENV] ?? 1)) };
+export function workerIdentity(): WorkerIdentity | undefined {
+  return cluster.isWorker ? currentShare() : undefined;
 }
 
 /**

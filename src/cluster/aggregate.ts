@@ -17,7 +17,7 @@ const GAUGE_AGGREGATORS: Readonly<Record<string, string>> = {
 interface Pending {
   parts: object[][];
   waiting: Set<number>;
-  resolve: (text: string) => void;
+  resolve: (merged: Registry) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -28,10 +28,10 @@ export class MetricsGatherer {
 
   constructor(private readonly timeoutMs: number) {}
 
-  /** Exposition text of every worker in `workers` plus the primary's own metrics, merged. */
-  gather(workers: readonly Worker[]): Promise<string> {
+  /** The registries of every worker in `workers` plus the primary's own metrics, merged. */
+  gather(workers: readonly Worker[]): Promise<Registry> {
     const id = this.#nextId++;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<Registry>((resolve, reject) => {
       const timer = setTimeout(() => this.#fail(id, new Error(`metrics from ${this.#pending.get(id)?.waiting.size ?? 0} worker(s) did not arrive within ${this.timeoutMs} ms`)), this.timeoutMs);
       const pending: Pending = { parts: [], waiting: new Set(), resolve, reject, timer };
       this.#pending.set(id, pending);
@@ -73,9 +73,8 @@ export class MetricsGatherer {
     clearTimeout(pending.timer);
     primaryRegistry
       .getMetricsAsJSON()
-      .then((own) => aggregate([...pending.parts, own]).metrics())
       .then(
-        (text) => pending.resolve(text),
+        (own) => pending.resolve(aggregate([...pending.parts, own])),
         (error: unknown) => pending.reject(error as Error),
       );
   }

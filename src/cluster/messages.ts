@@ -14,17 +14,19 @@ export interface WorkerReady {
   adminPort: number;
 }
 
-/** Admin worker -> primary: send me the metrics of every worker, aggregated. */
+/** Admin worker -> primary: send me the metrics of every worker, aggregated, as exposition text or JSON. */
 export interface MetricsRequest {
   type: typeof METRICS_REQUEST;
   id: number;
+  format: 'text' | 'json';
 }
 
-/** Primary -> admin worker: the aggregated exposition text, or why there is none. */
+/** Primary -> admin worker: the aggregated metrics (text, or prom-client getMetricsAsJSON), or why there are none. */
 export interface MetricsReply {
   type: typeof METRICS_REPLY;
   id: number;
   text?: string;
+  metrics?: object[];
   error?: string;
 }
 

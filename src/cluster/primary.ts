@@ -55,10 +55,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         const reply = (fields: Omit<MetricsReply, 'type' | 'id'>) => {
           if (worker.isConnected()) worker.send({ type: METRICS_REPLY, id: message.id, ...fields } satisfies MetricsReply);
         };
-        gatherer.gather([...ready.values()]).then(
-          (text) => reply({ text }),
-          (error: unknown) => reply({ error: (error as Error).message }),
-        );
+        gatherer
+          .gather([...ready.values()])
+          .then(async (merged) => (message.format === 'json' ? { metrics: await merged.getMetricsAsJSON() } : { text: await merged.metrics() }))
+          .then(reply, (error: unknown) => reply({ error: (error as Error).message }));
       }
     });
 

@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import { registry } from '../metrics/registry.js';
 import type { Abproxy, StartOptions } from '../server/lifecycle.js';
 import { sendJson } from '../server/respond.js';
-import { isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, WORKER_READY, type MetricsPart, type WorkerReady } from './messages.js';
+import { isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, WORKER_READY, type MetricsPart, type MetricsReply, type MetricsRequest, type WorkerReady } from './messages.js';
 import { currentShare, type Share } from './share.js';
 
 export type WorkerIdentity = Share;
@@ -55,26 +55,45 @@ function answerMetricsCollection(): void {
   });
 }
 
-function aggregatedMetricsRoute(timeoutMs: number): AdminRoute {
-  const waiting = new Map<number, (reply: { text?: string; error?: string }) => void>();
-  let nextId = 1;
-  process.on('message', (message: unknown) => {
-    if (isClusterMessage(message) && message.type === METRICS_REPLY) waiting.get(message.id)?.(message);
+type Reply = Pick<MetricsReply, 'text' | 'metrics' | 'error'>;
+const waiting = new Map<number, (reply: Reply) => void>();
+let nextRequestId = 1;
+let listening = false;
+
+/** Asks the primary for every worker's metrics, merged; resolves with an error reply after timeoutMs. */
+function askPrimary(format: MetricsRequest['format'], timeoutMs: number): Promise<Reply> {
+  if (!listening) {
+    listening = true;
+    process.on('message', (message: unknown) => {
+      if (isClusterMessage(message) && message.type === METRICS_REPLY) waiting.get(message.id)?.(message);
+    });
+  }
+  const id = nextRequestId++;
+  return new Promise<Reply>((resolve) => {
+    const timer = setTimeout(() => settle({ error: `the cluster primary did not answer within ${timeoutMs} ms` }), timeoutMs);
+    function settle(reply: Reply): void {
+      clearTimeout(timer);
+      waiting.delete(id);
+      resolve(reply);
+    }
+    waiting.set(id, settle);
+    process.send?.({ type: METRICS_REQUEST, id, format } satisfies MetricsRequest);
   });
+}
+
+/** Every worker's metrics merged, in prom-client's getMetricsAsJSON shape (for reports read from metrics). */
+export async function clusterMetricsJson(timeoutMs = 5_000): Promise<object[]> {
+  const reply = await askPrimary('json', timeoutMs);
+  if (!reply.metrics) throw new Error(reply.error ?? 'no metrics');
+  return reply.metrics;
+}
+
+function aggregatedMetricsRoute(timeoutMs: number): AdminRoute {
   return {
     method: 'GET',
     path: '/metrics',
     handler: async (_req, res) => {
-      const id = nextId++;
-      const reply = await new Promise<{ text?: string; error?: string }>((resolve) => {
-        const timer = setTimeout(() => resolve({ error: `the cluster primary did not answer within ${timeoutMs} ms` }), timeoutMs);
-        waiting.set(id, (answer) => {
-          clearTimeout(timer);
-          resolve(answer);
-        });
-        process.send?.({ type: METRICS_REQUEST, id });
-      });
-      waiting.delete(id);
+      const reply = await askPrimary('text', timeoutMs);
       if (reply.text === undefined) return sendJson(res, 503, { error: reply.error ?? 'no metrics', code: 'ABPROXY_METRICS_UNAVAILABLE' });
       res.writeHead(200, { 'content-type': registry.contentType });
       res.end(reply.text);

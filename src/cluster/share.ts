@@ -1,9 +1,7 @@
 // A cluster worker's share of machine-wide bounds: its slot and the worker count (from the environment the
-// primary forks it with), a per-worker share of a concurrency bound, and its own shadow log file and byte
-// budget, so N workers together stay within what the config file says. Outside a cluster: the whole bound.
+// primary forks it with), and a per-worker share of a concurrency bound, so N workers together stay within
+// what the config file says. Outside a cluster: the whole bound.
 import cluster from 'node:cluster';
-import { readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { COUNT_ENV, SLOT_ENV } from './messages.js';
 
 export interface Share {
@@ -23,27 +21,4 @@ export function currentShare(env: NodeJS.ProcessEnv = process.env, isWorker = cl
 /** A per-worker concurrency bound: floor(total / workers), never below 1 (so the sum is max(total, workers)). */
 export function perWorkerLimit(total: number, share: Share = currentShare()): number {
   return share.count <= 1 ? total : Math.max(1, Math.floor(total / share.count));
-}
-
-/** A per-worker byte budget: the workers' files together stay within `maxBytes`. */
-export function perWorkerBytes(maxBytes: number, share: Share = currentShare()): number {
-  return share.count <= 1 ? maxBytes : Math.floor(maxBytes / share.count);
-}
-
-/** The log file this worker writes: `PATH` alone, or `PATH.wSLOT` in a cluster (one writer per file). */
-export function perWorkerPath(path: string, share: Share = currentShare()): string {
-  return share.count <= 1 ? path : `${path}.w${share.slot}`;
-}
-
-/** `PATH` and the per-worker files `PATH.wN` that exist beside it (what a reader merges). */
-export function workerFiles(path: string): string[] {
-  const prefix = `${basename(path)}.w`;
-  let names: string[];
-  try {
-    names = readdirSync(dirname(path));
-  } catch {
-    return [path];
-  }
-  const workers = names.filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))).sort();
-  return [path, ...workers.map((name) => join(dirname(path), name))];
 }

@@ -1,5 +1,5 @@
 // Pure parts of the cluster: the worker count (with a cgroup CPU quota), how worker snapshots merge, and
-// each worker's share of bounds and files.
+// each worker's share of a bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { cgroupCpuLimit, resolveWorkerCount } from '../../src/cluster/worker-count.js';
 import { aggregate } from '../../src/cluster/aggregate.js';
-import { currentShare, perWorkerBytes, perWorkerLimit, perWorkerPath, workerFiles } from '../../src/cluster/share.js';
+import { currentShare, perWorkerLimit } from '../../src/cluster/share.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'abproxy-cgroup-'));
 function cpuMax(text: string): string {
@@ -47,7 +47,7 @@ test('counters add up across workers; configuration gauges are taken once', asyn
   assert.match(text, /^abproxy_variant_weight\{variant="a"\} 90$/m);
 });
 
-test('per-worker shares of bounds, byte budgets and log files', () => {
+test('per-worker shares of a concurrency bound', () => {
   const two = (slot: number) => ({ slot, count: 2 });
   assert.deepEqual(currentShare({ ABPROXY_WORKER_SLOT: '1', ABPROXY_WORKER_COUNT: '3' }, true), { slot: 1, count: 3 });
   assert.deepEqual(currentShare({ ABPROXY_WORKER_SLOT: '1', ABPROXY_WORKER_COUNT: '3' }, false), { slot: 0, count: 1 });
@@ -55,9 +55,4 @@ test('per-worker shares of bounds, byte budgets and log files', () => {
   assert.equal(perWorkerLimit(64, two(1)), 32);
   assert.equal(perWorkerLimit(3, two(0)), 1);
   assert.equal(perWorkerLimit(1, two(1)), 1, 'never below one');
-  assert.equal(perWorkerBytes(1000, two(0)), 500);
-  assert.equal(perWorkerPath('/d/shadow.jsonl', { slot: 0, count: 1 }), '/d/shadow.jsonl');
-  assert.equal(perWorkerPath('/d/shadow.jsonl', two(1)), '/d/shadow.jsonl.w1');
-  for (const name of ['shadow.jsonl.w1', 'shadow.jsonl.w0', 'shadow.jsonl.w0.1', 'shadow.jsonl.wx', 'other.w0']) writeFileSync(join(dir, name), '');
-  assert.deepEqual(workerFiles(join(dir, 'shadow.jsonl')), ['shadow.jsonl', 'shadow.jsonl.w0', 'shadow.jsonl.w1'].map((n) => join(dir, n)));
 });

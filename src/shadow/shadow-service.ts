@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
@@ -90,7 +91,7 @@ export class ShadowService {
       const series = shadowSeries(route.name, name);
       const id = slotId(route.name, name);
       const active = this.#inFlight.get(id) ?? 0;
-      if (active >= maxInFlight) {
+      if (active >= perWorkerLimit(maxInFlight, this.#shard)) {
         series.outcomes.dropped.inc();
         pending.push({ shadow, result: undefined });
         continue;

@@ -7,7 +7,6 @@ import { nginxSplit } from './nginx-split.js';
 import { nginxSplit2w } from './nginx-split-2w.js';
 import { nginxMirror1w, nginxMirror2w } from './nginx-mirror.js';
 import { abproxyShadow1w, abproxyShadow2w, abproxySplit2w } from './abproxy-cluster.js';
-import { modelBatch1, modelBatched } from './local-model.js';
 import { modelHeavy, modelHeavyBatched, modelLocal, modelRemote } from './model-inference.js';
 
 export const scenarios: readonly Scenario[] = [
@@ -20,8 +19,6 @@ export const scenarios: readonly Scenario[] = [
   abproxyShadow1w,
   nginxMirror2w,
   abproxyShadow2w,
-  modelBatch1,
-  modelBatched,
   modelLocal,
   modelRemote,
   modelHeavy,

@@ -5,6 +5,7 @@ import cluster from 'node:cluster';
 import type { AdminRoute } from '../admin/admin-server.js';
 import type { Logger } from '../log/logger.js';
 import { registry } from '../metrics/registry.js';
+import type { MetricsJson } from '../metrics/snapshot.js';
 import type { Abproxy, StartOptions } from '../server/lifecycle.js';
 import { sendJson } from '../server/respond.js';
 import { isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, WORKER_READY, type MetricsPart, type MetricsReply, type MetricsRequest, type WorkerReady } from './messages.js';
@@ -19,12 +20,12 @@ export function workerIdentity(): WorkerIdentity | undefined {
 
 /**
  * Start options for a worker: only slot 0 binds the configured admin address (so stateful admin endpoints
- * such as feedback and the report live in one place) with an aggregated /metrics; other workers bind a
- * private loopback admin port of their own.
+ * such as feedback and the report live in one place), with /metrics and the report aggregated over every
+ * worker; other workers bind a private loopback admin port of their own.
  */
-export function workerStartOptions(identity: WorkerIdentity, metricsTimeoutMs = 5_000): Pick<StartOptions, 'adminRoutes' | 'adminListen'> {
+export function workerStartOptions(identity: WorkerIdentity, metricsTimeoutMs = 5_000): Pick<StartOptions, 'adminRoutes' | 'adminListen' | 'metricsSource'> {
   answerMetricsCollection();
-  if (identity.slot === 0) return { adminRoutes: [aggregatedMetricsRoute(metricsTimeoutMs)] };
+  if (identity.slot === 0) return { adminRoutes: [aggregatedMetricsRoute(metricsTimeoutMs)], metricsSource: () => clusterMetricsJson(metricsTimeoutMs) };
   return { adminListen: { host: '127.0.0.1', port: 0, exclusive: true } };
 }
 
@@ -82,10 +83,10 @@ function askPrimary(format: MetricsRequest['format'], timeoutMs: number): Promis
 }
 
 /** Every worker's metrics merged, in prom-client's getMetricsAsJSON shape (for reports read from metrics). */
-export async function clusterMetricsJson(timeoutMs = 5_000): Promise<object[]> {
+export async function clusterMetricsJson(timeoutMs: number): Promise<MetricsJson> {
   const reply = await askPrimary('json', timeoutMs);
   if (!reply.metrics) throw new Error(reply.error ?? 'no metrics');
-  return reply.metrics;
+  return reply.metrics as MetricsJson;
 }
 
 function aggregatedMetricsRoute(timeoutMs: number): AdminRoute {

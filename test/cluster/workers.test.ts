@@ -91,7 +91,7 @@ test('two workers: stickiness, aggregated counters, and a killed worker replaced
     assert.ok(slot1 > 0 && slot1 < 120, `slot 1 answered ${slot1} of 120`);
   });
 
-  await t.test('aggregated counters equal the requests sent', async () => {
+  await t.test('aggregated counters and the report equal the requests sent', async () => {
     const text = await metricsText(cluster.adminPort);
     assert.equal(requestsTotal(text), 120);
     const keys = Array.from({ length: 40 }, (_, i) => `user-${i}`);
@@ -102,6 +102,11 @@ test('two workers: stickiness, aggregated counters, and a killed worker replaced
     // A configuration gauge is stated once, not once per worker.
     assert.equal(metricValue(text, 'abproxy_config_generation'), 1);
     assert.match(text, /abproxy_variant_weight\{route="m",variant="champion"\} 70\n/);
+    // The report on the admin address reads the same merged figures, not worker 0's alone.
+    const report = (await (await fetch(`http://127.0.0.1:${cluster.adminPort}/admin/report?route=m`)).json()) as { variants: { name: string; requests: number }[] };
+    const requestsOf = (name: string) => report.variants.find((v) => v.name === name)?.requests;
+    assert.equal(requestsOf('challenger'), 3 * challengers);
+    assert.equal(requestsOf('champion'), 3 * (40 - challengers));
   });
 
   await t.test('a killed worker is replaced and requests keep succeeding', async () => {

@@ -3,7 +3,7 @@
 import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { serveCluster } from '../cluster/serve-cluster.js';
-import { announceReady, keepAliveOnSighup, workerIdentity, workerStartOptions } from '../cluster/worker.js';
+import { announceReady, workerIdentity, workerStartOptions } from '../cluster/worker.js';
 import { ConfigError } from '../config/load.js';
 import { startAbproxy } from '../server/lifecycle.js';
 import { CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG } from './defaults.js';
@@ -47,12 +47,10 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
-      if (identity) {
-        keepAliveOnSighup(running.logger);
-        announceReady(identity, running);
-      }
       process.on('SIGHUP', () => {
         if (!stopping) running.reloader.reload('SIGHUP');
       });
+      // Announced last: the primary forwards SIGHUP only to workers whose handlers are installed.
+      if (identity) announceReady(identity, running);
     });
 }

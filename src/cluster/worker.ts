@@ -3,7 +3,6 @@
 // worker answers the primary's requests for its registry snapshot. Never aggregates anything itself.
 import cluster from 'node:cluster';
 import type { AdminRoute } from '../admin/admin-server.js';
-import type { Logger } from '../log/logger.js';
 import { registry } from '../metrics/registry.js';
 import type { MetricsJson } from '../metrics/snapshot.js';
 import type { Abproxy, StartOptions } from '../server/lifecycle.js';
@@ -38,11 +37,6 @@ export function announceReady(identity: WorkerIdentity, proxy: Abproxy): void {
     adminPort: proxy.admin.address.port,
   };
   process.send?.(message);
-}
-
-/** SIGHUP must never kill a worker (its default action), even before a reload handler is installed. */
-export function keepAliveOnSighup(logger: Logger): void {
-  process.on('SIGHUP', () => logger.debug('SIGHUP received'));
 }
 
 function answerMetricsCollection(): void {

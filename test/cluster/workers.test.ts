@@ -1,5 +1,6 @@
-// `serve --workers 2` end to end on real sockets: stickiness across workers, aggregated counters, a killed
-// worker replaced while requests keep succeeding, and SIGTERM draining every worker.
+// `serve --workers 2` end to end on real sockets: stickiness across workers, aggregated counters, weights
+// changed through the admin API reaching every worker, a killed worker replaced while requests keep
+// succeeding, and SIGTERM draining every worker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -66,7 +67,7 @@ function splitConfig(upstream: TestUpstream) {
   };
 }
 
-test('two workers: stickiness, aggregated counters, and a killed worker replaced', { timeout: 120_000 }, async (t) => {
+test('two workers: stickiness, aggregated counters and report, a weight change, and a killed worker replaced', { timeout: 120_000 }, async (t) => {
   const upstream = await startUpstream();
   const configPath = writeConfig(splitConfig(upstream));
   const cluster: SpawnedCluster = await spawnCluster(configPath, 2);
@@ -107,6 +108,27 @@ test('two workers: stickiness, aggregated counters, and a killed worker replaced
     const requestsOf = (name: string) => report.variants.find((v) => v.name === name)?.requests;
     assert.equal(requestsOf('challenger'), 3 * challengers);
     assert.equal(requestsOf('champion'), 3 * (40 - challengers));
+  });
+
+  await t.test('a weight change through the admin API reaches every worker', async () => {
+    const res = await fetch(`http://127.0.0.1:${cluster.adminPort}/admin/routes/m/weights`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ champion: 40, challenger: 60 }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    // Worker 0 applied it; worker 1 reloads the rewritten file on its own (bounded wait).
+    let weight = '';
+    for (let i = 0; i < 100 && weight !== '40'; i++) {
+      weight = /^abproxy_variant_weight\{route="m",variant="champion"\} (\S+)$/m.exec(await metricsText(cluster.workers.get(1)!.adminPort))?.[1] ?? '';
+      if (weight !== '40') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(weight, '40', 'worker 1 serves the new weights');
+    const moved = new RouteTable(loadConfigFile(configPath).config).byName.get('m')!;
+    for (let i = 0; i < 40; i++) {
+      const answer = await get(cluster.dataPort, `user-${i}`);
+      assert.equal(answer.variant, variantForKey(moved, `user-${i}`).name, `user-${i} after the change`);
+    }
   });
 
   await t.test('a killed worker is replaced and requests keep succeeding', async () => {

@@ -30,8 +30,18 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
 
 const NOT_JSON = Symbol('not json');
 
-/** Parses a body as JSON when it looks like an object or array; NOT_JSON otherwise. */
+/** Bodies already parsed: the primary's body is compared with every shadow's and logged, each parsed once. */
+const parsed = new WeakMap<Buffer, unknown>();
+
+/** Parses a body as JSON when it looks like an object or array; NOT_JSON otherwise. The result must not be mutated. */
 export function parseJson(body: Buffer): unknown {
+  if (parsed.has(body)) return parsed.get(body);
+  const value = parseUncached(body);
+  parsed.set(body, value);
+  return value;
+}
+
+function parseUncached(body: Buffer): unknown {
   let i = 0;
   while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
   if (body[i] !== 0x7b /* { */ && body[i] !== 0x5b /* [ */) return NOT_JSON;

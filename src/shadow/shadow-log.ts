@@ -1,8 +1,10 @@
-// The shadow log writer: JSON lines appended off the request path through a byte-bounded queue.
+// The shadow log writer: JSON lines appended off the request path through a byte-bounded queue and
+// written in batches (one write per batchMs window, or back to back while the disk is busy).
 // The live file rotates to PATH.1 at half of maxBytes, so both together stay under maxBytes.
 // Never blocks a caller: when the disk falls behind, the queue fills and records are dropped and counted.
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { recordShadowLog, zeroShadowLogSeries } from './shadow-metrics.js';
 
 export interface ShadowLogOptions {
@@ -13,6 +15,8 @@ export interface ShadowLogOptions {
   maxQueueBytes?: number;
   /** Called when a write fails (the records in it are dropped and counted). */
   onError?: (error: Error) => void;
+  /** Records arriving within this window go to disk in one write (default 10 ms). */
+  batchMs?: number;
 }
 
 export class ShadowLog {
@@ -24,6 +28,8 @@ export class ShadowLog {
   #queue: string[] = [];
   #queuedBytes = 0;
   #flushing: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #batchMs: number;
   #handle: FileHandle | undefined;
   #fileBytes = 0;
   #closed = false;
@@ -36,6 +42,7 @@ export class ShadowLog {
     this.#segmentBytes = Math.floor(options.maxBytes / 2);
     this.#maxQueueBytes = options.maxQueueBytes ?? Math.min(this.#segmentBytes, 8 * 1024 * 1024);
     this.#onError = options.onError ?? (() => undefined);
+    this.#batchMs = options.batchMs ?? 10;
     zeroShadowLogSeries();
   }
 
@@ -51,18 +58,29 @@ export class ShadowLog {
     if (this.#closed || bytes > this.#segmentBytes || this.#queuedBytes + bytes > this.#maxQueueBytes) return this.#drop(1);
     this.#queue.push(line);
     this.#queuedBytes += bytes;
-    this.#flushing ??= this.#flush().finally(() => {
-      this.#flushing = undefined;
-    });
+    if (!this.#flushing && !this.#timer) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
     return true;
+  }
+
+  #startFlush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#flushing) return;
+    this.#flushing = this.#flush().finally(() => {
+      this.#flushing = undefined;
+      // A record queued after the last write (in the same microtask run) waits for the next batch.
+      if (this.#queue.length > 0 && !this.#closed) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
+    });
   }
 
   /** Writes what is queued (waiting at most waitMs), then closes the file. Later appends are dropped. */
   async close(waitMs = 2_000): Promise<void> {
     this.#closed = true;
-    if (this.#flushing) {
+    const deadline = performance.now() + waitMs;
+    while ((this.#queue.length > 0 || this.#flushing) && performance.now() < deadline) {
+      this.#startFlush();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.#flushing, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      await Promise.race([this.#flushing, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - performance.now()))))]);
       clearTimeout(timer);
     }
     if (this.#flushing) return; // the disk is stuck: the pending write closes nothing we wait for

@@ -1,7 +1,7 @@
 // Shadow comparison on the Wallaroo credit-card-fraud models served in-process: a keras champion with
 // xgboost and modelA shadows whose input and output tensors are named differently. The smoke-test input
 // gives 0.00149742, 0.00050670 and 1.0, recorded as mismatches with their differences; also a remote
-// champion with a local shadow. Then `abproxy shadow-log` shows the three outputs side by side.
+// champion with a local shadow and the reverse. `abproxy shadow-log` shows the three outputs side by side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -49,6 +49,12 @@ test('keras champion, xgboost and modelA shadows: the smoke test is logged as tw
         ],
       },
       {
+        name: 'ccfraud-http-shadow',
+        match: { pathPrefix: '/v2/models/local' },
+        variants: [{ name: 'champion', target: 'model:ccfraud-keras', weight: 1 }],
+        shadows: [{ name: 'remote-keras', target: remote.url }],
+      },
+      {
         name: 'ccfraud-remote',
         match: { pathPrefix: '/v2/models/remote' },
         variants: [{ name: 'champion', target: remote.url, weight: 1 }],
@@ -93,10 +99,13 @@ test('keras champion, xgboost and modelA shadows: the smoke test is logged as tw
   assert.match(header ?? '', /PRIMARY\s+XGB\s+RF\s+MATCH/);
   assert.match(row ?? '', /champion: dense_1=0\.00149742\s+variable=0\.000506699 != \(diff 0\.000990719\)\s+variable=1 != \(diff 0\.998503\)\s+0\/2/);
 
-  // A remote champion with a local shadow answering the same value: a match.
-  const remoteRes = await fetch(`${proxy.url}/v2/models/remote/infer`, { method: 'POST', body: REQUEST, headers: { 'content-type': 'application/json' } });
-  assert.equal(remoteRes.status, 200);
-  await remoteRes.text();
-  assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 2, 15_000));
+  // A remote champion with a local shadow, and the reverse, answering the same value: matches.
+  for (const prefix of ['remote', 'local']) {
+    const other = await fetch(`${proxy.url}/v2/models/${prefix}/infer`, { method: 'POST', body: REQUEST, headers: { 'content-type': 'application/json' } });
+    assert.equal(other.status, 200);
+    await other.text();
+  }
+  assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 3, 15_000));
   assert.equal(await metricValue(shadowComparisonsTotal, { route: 'ccfraud-remote', shadow: 'local-keras', result: 'match' }), 1);
+  assert.equal(await metricValue(shadowComparisonsTotal, { route: 'ccfraud-http-shadow', shadow: 'remote-keras', result: 'match' }), 1);
 });

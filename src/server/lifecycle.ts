@@ -4,6 +4,9 @@ import { createExperiment } from '../admin/experiment.js';
 import { healthRoutes } from '../admin/health.js';
 import { routesApi } from '../admin/routes-api.js';
 import { startAdminServer, type AdminRoute, type AdminServer } from '../admin/admin-server.js';
+import { dashboardRoutes } from '../admin/dashboard/serve.js';
+import { seriesSourceOf, TimeSeries } from '../admin/timeseries.js';
+import { timeseriesRoutes } from '../admin/timeseries-route.js';
 import { isLoopback, parseAddress, type Address } from '../config/address.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { ConfigReloader } from '../config/reload.js';
@@ -94,8 +97,12 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     const loading = models.notReady();
     return loading.length > 0 ? `models not loaded: ${loading.join(', ')}` : undefined;
   };
+  const seriesSource = () => seriesSourceOf(holder.current);
+  const series = new TimeSeries(seriesSource);
   const adminRoutes: AdminRoute[] = [
     ...(options.adminRoutes ?? []),
+    ...timeseriesRoutes(series, seriesSource),
+    ...dashboardRoutes(),
     ...healthRoutes({ notReadyReason }),
     ...experiment.adminRoutes,
     ...routesApi({ configPath: options.configPath, holder, reloader, env: options.env }),
@@ -104,9 +111,11 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive);
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
   logger.info({ address: `${admin.address.address}:${admin.address.port}` }, 'admin listening');
+  series.start((error) => logger.warn({ err: error }, 'time-series sample failed'));
   try {
     await models.start(config.models);
   } catch (error) {
+    series.stop();
     await dataPlane.drain(0);
     await shadows.close();
     await admin.close();
@@ -131,6 +140,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     reloader,
     async close(graceMs = 30_000) {
       watcher?.close();
+      series.stop();
       await dataPlane.drain(graceMs);
       await shadows.close();
       await admin.close();

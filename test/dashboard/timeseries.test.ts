@@ -6,7 +6,7 @@ import { RingBuffer } from '../../src/admin/ring-buffer.js';
 import { histogramQuantile } from '../../src/admin/histogram-quantile.js';
 import { TimeSeries, type SeriesSource } from '../../src/admin/timeseries.js';
 import { recordRequest } from '../../src/metrics/request-metrics.js';
-import { requestsTotal, shadowComparisonsTotal } from '../../src/metrics/registry.js';
+import { LATENCY_BUCKETS, requestsTotal, shadowComparisonsTotal } from '../../src/metrics/registry.js';
 
 test('a full ring buffer overwrites its oldest items and counts them', () => {
   const ring = new RingBuffer<number>(3);
@@ -60,9 +60,11 @@ test('each point holds the interval deltas: rate, error rate, realized and confi
   assert.ok(a && b);
   assert.deepEqual([a.name, a.requests, a.rps, a.errorRate, a.share, a.configuredShare], ['a', 8, 4, 0.25, 0.8, 0.75]);
   assert.deepEqual([b.name, b.requests, b.rps, b.errorRate, b.share, b.configuredShare], ['b', 2, 1, 0, 0.2, 0.25]);
-  // All of a's 8 observations sit in the (2.5 ms, 5 ms] bucket: p50 is rank 4 of 8 -> 2.5 + 2.5 * 4/8.
-  assert.ok(Math.abs((a.p50Ms ?? 0) - 3.75) < 1e-9, `p50 ${a.p50Ms}`);
-  assert.ok(a.p99Ms !== null && a.p99Ms > 2.5 && a.p99Ms <= 5, `p99 ${a.p99Ms}`);
+  // All of a's 8 observations sit in the bucket (lo, hi] holding 3 ms: p50 is rank 4 of 8 -> lo + (hi - lo) * 4/8.
+  const hi = LATENCY_BUCKETS.find((le) => le >= 0.003) ?? 0;
+  const lo = LATENCY_BUCKETS[LATENCY_BUCKETS.indexOf(hi) - 1] ?? 0;
+  assert.ok(Math.abs((a.p50Ms ?? 0) - (lo + (hi - lo) / 2) * 1000) < 1e-9, `p50 ${a.p50Ms}`);
+  assert.ok(a.p99Ms !== null && a.p99Ms > lo * 1000 && a.p99Ms <= hi * 1000, `p99 ${a.p99Ms}`);
   assert.ok(b.p50Ms !== null && b.p50Ms > 10 && b.p50Ms <= 25, `b p50 ${b.p50Ms}`);
 
   now += 1_000;

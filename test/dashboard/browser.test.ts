@@ -133,3 +133,18 @@ test('the weight form shows the dry-run plan and applies nothing before a previe
   assert.deepEqual(live.routes[0]?.variants.map((v) => v.weight), [90, 10], 'previews change nothing');
   assert.deepEqual(consoleErrors, []);
 });
+
+test('the weight form applies the previewed weights through the admin API', { skip, timeout: 30_000 }, async () => {
+  const form = page.locator('section[data-route=fraud] form.weights');
+  await form.locator('input[name=champion]').fill('50');
+  await form.locator('input[name=challenger]').fill('50');
+  await form.locator('button[name=preview]').click();
+  await form.locator('button[name=apply]').click();
+  await form.locator('.plan .ok').waitFor({ timeout: 10_000 });
+  const routes = (await (await fetch(`${proxy.adminUrl}/admin/routes`)).json()) as { routes: { name: string; variants: { name: string; weight: number }[] }[] };
+  assert.deepEqual(routes.routes.find((r) => r.name === 'fraud')?.variants.map((v) => [v.name, v.weight]), [
+    ['champion', 50],
+    ['challenger', 50],
+  ]);
+  assert.deepEqual(consoleErrors, []);
+});

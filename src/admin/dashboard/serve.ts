@@ -28,12 +28,11 @@ interface Asset {
   contentType: string;
 }
 
-/** static/ beside this module (running from src/), or in the package's src/ when running from dist/. */
+/** static/ beside this module: in src/, or in dist/ where `npm run build` copies it. */
 export function findStaticDir(): string {
-  const candidates = [new URL('./static/', import.meta.url), new URL('../../../src/admin/dashboard/static/', import.meta.url)].map((u) => fileURLToPath(u));
-  const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
-  if (!found) throw new Error(`dashboard assets not found (looked in ${candidates.join(', ')})`);
-  return found;
+  const dir = fileURLToPath(new URL('./static/', import.meta.url));
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`dashboard assets not found in ${dir} (run npm run build)`);
+  return dir;
 }
 
 export function dashboardRoutes(staticDir = findStaticDir()): AdminRoute[] {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { Report } from '../../src/admin/report-model.js';
 import { formatStatus, type StatusDocument } from '../../src/cli/status.js';
 import { runCli } from '../helpers/cli.js';
+import { fraudSplitRoute } from '../helpers/routes.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -14,17 +15,7 @@ let proxy: TestProxy;
 before(async () => {
   upstream = await startUpstream();
   proxy = await startProxy({
-    routes: [
-      {
-        name: 'fraud',
-        match: { pathPrefix: '/v2/models/fraud' },
-        sticky: [{ header: 'x-session-id' }],
-        variants: [
-          { name: 'champion', target: upstream.url, weight: 80 },
-          { name: 'challenger', target: upstream.url, weight: 20 },
-        ],
-      },
-    ],
+    routes: [fraudSplitRoute(upstream.url, upstream.url, 80)],
   });
   for (let i = 0; i < 40; i++) {
     const res = await fetch(`${proxy.url}/v2/models/fraud/infer`, { method: 'POST', headers: { 'x-session-id': `s-${i}` }, body: '{}' });

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { fraudSplitRoute } from '../helpers/routes.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -25,17 +26,7 @@ before(async () => {
   champion = await startUpstream();
   challenger = await startUpstream();
   proxy = await startProxy({
-    routes: [
-      {
-        name: 'fraud',
-        match: { pathPrefix: '/v2/models/fraud' },
-        sticky: [{ header: 'x-session-id' }],
-        variants: [
-          { name: 'champion', target: champion.url, weight: 90 },
-          { name: 'challenger', target: challenger.url, weight: 10 },
-        ],
-      },
-    ],
+    routes: [fraudSplitRoute(champion.url, challenger.url)],
   });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_FLAGS, timeout: 30_000 });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

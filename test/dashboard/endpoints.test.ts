@@ -2,6 +2,7 @@
 // GET /admin/timeseries filled by the sampler from real traffic.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { fraudSplitRoute } from '../helpers/routes.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -11,18 +12,7 @@ let proxy: TestProxy;
 before(async () => {
   upstream = await startUpstream();
   proxy = await startProxy({
-    routes: [
-      {
-        name: 'fraud',
-        match: { pathPrefix: '/v2/models/fraud' },
-        sticky: [{ header: 'x-session-id' }],
-        variants: [
-          { name: 'champion', target: upstream.url, weight: 90 },
-          { name: 'challenger', target: upstream.url, weight: 10 },
-        ],
-        shadows: [],
-      },
-    ],
+    routes: [fraudSplitRoute(upstream.url, upstream.url)],
   });
 });
 

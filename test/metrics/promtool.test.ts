@@ -2,6 +2,7 @@
 // traffic and feedback. Skips with a message when promtool is not installed (.ci/run installs it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fraudSplitRoute } from '../helpers/routes.js';
 import { startProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { hasTool, runTool } from '../helpers/tool.js';
@@ -11,17 +12,7 @@ const skip = hasTool('promtool') ? false : 'promtool not found: apt-get install 
 test('curl ADMIN/metrics | promtool check metrics reports no problems', { skip }, async () => {
   const upstream = await startUpstream();
   const proxy = await startProxy({
-    routes: [
-      {
-        name: 'fraud',
-        match: { pathPrefix: '/v2/models/fraud' },
-        sticky: [{ header: 'x-session-id' }],
-        variants: [
-          { name: 'champion', target: upstream.url, weight: 90 },
-          { name: 'challenger', target: upstream.url, weight: 10 },
-        ],
-      },
-    ],
+    routes: [fraudSplitRoute(upstream.url, upstream.url)],
   });
   try {
     const check = async (when: string) => {

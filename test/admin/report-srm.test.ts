@@ -10,22 +10,11 @@ import { variantForKey } from '../../src/routing/assign.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 import { sampleRatioMismatch } from '../../src/stats/srm.js';
 import { runBounded } from '../helpers/bounded.js';
+import { controlChallengerRoute } from '../helpers/routes.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 const CONCURRENCY = 16;
-
-function route(name: string, weights: [number, number], target: string) {
-  return {
-    name,
-    match: { pathPrefix: `/${name}` },
-    sticky: [{ header: 'x-user' }],
-    variants: [
-      { name: 'control', target, weight: weights[0] },
-      { name: 'challenger', target, weight: weights[1] },
-    ],
-  };
-}
 
 async function send(proxy: TestProxy, path: string, headers: Record<string, string>): Promise<{ variant: string; requestId: string }> {
   const res = await fetch(`${proxy.url}${path}`, { headers });
@@ -48,7 +37,7 @@ function variant(r: Report, name: string) {
 
 test('SRM is flagged when traffic is forced onto one variant through the override header', async () => {
   const upstream = await startUpstream();
-  const proxy = await startProxy({ routes: [route('forced', [50, 50], upstream.url)] });
+  const proxy = await startProxy({ routes: [controlChallengerRoute('forced', [50, 50], upstream.url)] });
   try {
     await runBounded(200, CONCURRENCY, async (i) => {
       await send(proxy, '/forced', { 'x-user': `f-${i}`, 'x-abproxy-variant': 'challenger' });
@@ -68,7 +57,7 @@ test('SRM is flagged when traffic is forced onto one variant through the overrid
 });
 
 test('no SRM for a healthy 90/10 split of 10 000 distinct keys (assignment as the data plane does it)', () => {
-  const config = configSchema.parse({ routes: [route('healthy', [90, 10], 'http://127.0.0.1:9')] });
+  const config = configSchema.parse({ routes: [controlChallengerRoute('healthy', [90, 10], 'http://127.0.0.1:9')] });
   const compiled = new RouteTable(config).byName.get('healthy');
   assert.ok(compiled);
   const counts = [0, 0];
@@ -83,7 +72,7 @@ test('no SRM for a healthy 90/10 split of 10 000 distinct keys (assignment as th
 
 test('no SRM in the report for a healthy 90/10 split of 3 000 keys served through the proxy', async () => {
   const upstream = await startUpstream();
-  const proxy = await startProxy({ routes: [route('healthy', [90, 10], upstream.url)] });
+  const proxy = await startProxy({ routes: [controlChallengerRoute('healthy', [90, 10], upstream.url)] });
   const pool = new Pool(proxy.url, { connections: CONCURRENCY });
   try {
     await runBounded(3000, CONCURRENCY, async (i) => {

@@ -10,22 +10,11 @@ import { Pool } from 'undici';
 import type { Report } from '../../src/admin/report-model.js';
 import { runBounded } from '../helpers/bounded.js';
 import { seededRandom } from '../helpers/prng.js';
+import { controlChallengerRoute } from '../helpers/routes.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 const CONCURRENCY = 16;
-
-function route(name: string, weights: [number, number], target: string) {
-  return {
-    name,
-    match: { pathPrefix: `/${name}` },
-    sticky: [{ header: 'x-user' }],
-    variants: [
-      { name: 'control', target, weight: weights[0] },
-      { name: 'challenger', target, weight: weights[1] },
-    ],
-  };
-}
 
 async function send(pool: Pool, path: string, headers: Record<string, string>): Promise<{ variant: string; requestId: string }> {
   const res = await pool.request({ method: 'GET', path, headers });
@@ -57,7 +46,7 @@ function variant(r: Report, name: string) {
 
 test('acceptance: challenger ahead with p < 0.05 and no SRM; 300 forced onto control raise the SRM flag', async (t) => {
   const upstream = await startUpstream();
-  const proxy = await startProxy({ routes: [route('accept', [50, 50], upstream.url)] });
+  const proxy = await startProxy({ routes: [controlChallengerRoute('accept', [50, 50], upstream.url)] });
   const pool = new Pool(proxy.url, { connections: CONCURRENCY });
   try {
     // Serve first, then reward: each variant's rewards are drawn without replacement from an urn holding
@@ -122,7 +111,7 @@ test('acceptance: challenger ahead with p < 0.05 and no SRM; 300 forced onto con
 
 test('report errors and shape: missing route parameter, unknown route, zero traffic', async () => {
   const upstream = await startUpstream();
-  const proxy = await startProxy({ routes: [route('empty', [3, 1], upstream.url)] });
+  const proxy = await startProxy({ routes: [controlChallengerRoute('empty', [3, 1], upstream.url)] });
   try {
     assert.equal((await fetch(`${proxy.adminUrl}/admin/report`)).status, 400);
     const unknown = await fetch(`${proxy.adminUrl}/admin/report?route=nope`);
@@ -162,7 +151,7 @@ test('shadow agreement in the report: a shadow that answers like the primary agr
     shadowLog: { path: join(mkdtempSync(join(tmpdir(), 'abproxy-report-')), 'shadow.jsonl') },
     routes: [
       {
-        ...route('shadowed', [1, 1], upstream.url),
+        ...controlChallengerRoute('shadowed', [1, 1], upstream.url),
         shadows: [
           { name: 'twin', target: upstream.url },
           { name: 'different', target: other.url },

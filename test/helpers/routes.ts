@@ -15,3 +15,16 @@ export function fraudSplitRoute(championUrl: string, challengerUrl: string, cham
     ],
   };
 }
+
+/** A two-variant control/challenger route at /NAME, sticky on x-user. */
+export function controlChallengerRoute(name: string, weights: [number, number], target: string): RouteInput {
+  return {
+    name,
+    match: { pathPrefix: `/${name}` },
+    sticky: [{ header: 'x-user' }],
+    variants: [
+      { name: 'control', target, weight: weights[0] },
+      { name: 'challenger', target, weight: weights[1] },
+    ],
+  };
+}

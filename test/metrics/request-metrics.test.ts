@@ -2,22 +2,10 @@
 // counts, upstream failures and unkeyed requests, with every known label set present at zero beforehand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import { startProxy } from '../helpers/proxy.js';
+import { closedPort } from '../helpers/raw-upstream.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { parseMetrics, sampleValue, samplesOf } from '../helpers/prom-text.js';
-
-/** A port that had a listener a moment ago and has none now: connections are refused. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('requests_total, request_duration_seconds, upstream_errors_total and unkeyed_requests_total after a known sequence', async () => {
   const upstream = await startUpstream((req, res) => {

@@ -2,30 +2,18 @@
 // targets leave the primary's status, body and latency as they are with shadows off (same run, generous margins).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { shadowRequestsTotal } from '../../src/metrics/registry.js';
 import { startProxy } from '../helpers/proxy.js';
+import { closedPort } from '../helpers/raw-upstream.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { percentile, runLoad, waitFor } from '../helpers/load.js';
 import { metricValue } from '../helpers/metric-value.js';
 
 const ANSWER = JSON.stringify({ model_name: 'm', outputs: [{ name: 'p', shape: [1, 1], datatype: 'FP32', data: [0.25] }] });
 const REQUEST = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] });
-
-/** A port with no listener: listen, read the port, close. */
-async function refusedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('refusing, hanging, slow (2 s) and 500 shadows leave the primary unchanged', async (t) => {
   const primary = await startUpstream((_req, res) => {
@@ -41,7 +29,7 @@ test('refusing, hanging, slow (2 s) and 500 shadows leave the primary unchanged'
     res.statusCode = 500;
     res.end('{"error":"boom"}');
   });
-  const refused = await refusedPort();
+  const refused = await closedPort();
   const shadowRoute = (name: string, target: string) => ({
     name,
     match: { pathPrefix: `/${name}` },

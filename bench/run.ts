@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const selected = select(scenarios, positionals);
   const results: ScenarioRuns[] = selected.map((scenario) => ({ scenario, runs: [], skipped: scenario.unavailable?.() }));
 
-  console.log(`building the CLI (tsc -p tsconfig.build.json) ...`);
+  console.log(`building the CLI (npm run build) ...`);
   const cliPath = buildCli();
   const runDir = mkdtempSync(join(tmpdir(), 'abproxy-bench-'));
   const upstreams = await startUpstreams(['champion', 'challenger', 'shadow']);

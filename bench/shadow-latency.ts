@@ -63,7 +63,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  console.log('building the CLI (tsc -p tsconfig.build.json) ...');
+  console.log('building the CLI (npm run build) ...');
   const cliPath = buildCli();
   const dir = mkdtempSync(join(tmpdir(), 'abproxy-bench-shadow-'));
   const upstreams = await startUpstreams(['champion', 'challenger']);

@@ -10,9 +10,9 @@ import { freePort, startProcess, waitForPort, type Managed } from './processes.j
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Compiles src/ to dist/ (what `npm run build` does) and returns the CLI entry. */
+/** Runs `npm run build` (src/ to dist/, plus the dashboard's static files) and returns the CLI entry. */
 export function buildCli(): string {
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(REPO_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   return join(REPO_ROOT, 'dist/cli/main.js');
 }
 

@@ -1,5 +1,6 @@
 // What one side of a comparison answered: status, the captured body (bounded) and its content type,
-// plus the outcome and latency of a shadow copy. Plain data shared by dispatch, comparison and the log.
+// plus the outcome and latency of a shadow copy. Plain data shared by dispatch, comparison and the log,
+// with the body parsed as JSON at most once per answer (answerJson).
 
 /** An HTTP-equivalent answer whose body was captured up to a byte bound. */
 export interface Answer {
@@ -9,6 +10,29 @@ export interface Answer {
   /** True when the body was longer than the capture bound (so it cannot be compared). */
   truncated: boolean;
   contentType: string | undefined;
+  /** answerJson's memo: the body parsed as JSON (NOT_JSON when it is not JSON); unset until first asked. */
+  parsed?: unknown;
+}
+
+/** Marks a body that is not a JSON object or array. */
+export const NOT_JSON: unique symbol = Symbol('not json');
+
+/** Parses a body as JSON when it looks like an object or array; NOT_JSON otherwise. */
+export function parseJsonBody(body: Buffer): unknown {
+  let i = 0;
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  if (body[i] !== 0x7b /* { */ && body[i] !== 0x5b /* [ */) return NOT_JSON;
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/** The answer's body as JSON (NOT_JSON when it is not, or was not captured), parsed once and kept on the answer. Must not be mutated. */
+export function answerJson(answer: Answer): unknown {
+  if (!('parsed' in answer)) answer.parsed = answer.body === undefined ? NOT_JSON : parseJsonBody(answer.body);
+  return answer.parsed;
 }
 
 /** Outcome label of abproxy_shadow_requests_total. */

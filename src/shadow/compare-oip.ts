@@ -45,17 +45,18 @@ export function compareOip(primary: OipResponse, shadow: OipResponse, tolerance:
 
 function pairOutputs(primary: OipTensor[], shadow: OipTensor[]): [OipTensor, OipTensor][] | undefined {
   if (primary.length !== shadow.length) return undefined;
+  const byPosition = primary.map((t, i): [OipTensor, OipTensor] => [t, shadow[i] as OipTensor]);
+  if (byPosition.every(([p, s]) => p.name === s.name)) return byPosition;
   const byName = new Map(shadow.map((t) => [t.name, t]));
   if (primary.every((t) => byName.has(t.name))) return primary.map((t) => [t, byName.get(t.name) as OipTensor]);
-  return primary.map((t, i) => [t, shadow[i] as OipTensor]);
+  return byPosition;
 }
 
 function compareTensor(p: OipTensor, s: OipTensor, tolerance: number): TensorComparison {
   const a = flatten(p.data);
   const b = flatten(s.data);
-  const base = { primary: p.name, shadow: s.name, elements: a.length };
   if (a.length !== b.length) {
-    return { ...base, maxAbsDiff: null, maxRelDiff: null, argmaxAgreement: null, match: false, reason: `${a.length} elements vs ${b.length}` };
+    return { primary: p.name, shadow: s.name, elements: a.length, maxAbsDiff: null, maxRelDiff: null, argmaxAgreement: null, match: false, reason: `${a.length} elements vs ${b.length}` };
   }
   const diffs = new DiffTracker();
   let unequal = 0;
@@ -67,16 +68,26 @@ function compareTensor(p: OipTensor, s: OipTensor, tolerance: number): TensorCom
       if (!withinTolerance(x, y, tolerance)) unequal++;
     } else if (x !== y) unequal++;
   }
-  const shapeDiffers = p.shape !== undefined && s.shape !== undefined && p.shape.join(',') !== s.shape.join(',');
-  const reason = unequal > 0 ? `${unequal} of ${a.length} elements differ beyond tolerance ${tolerance}` : shapeDiffers ? `shape [${p.shape?.join(',')}] vs [${s.shape?.join(',')}]` : undefined;
-  return {
-    ...base,
+  const reason =
+    unequal > 0 ? `${unequal} of ${a.length} elements differ beyond tolerance ${tolerance}`
+    : shapesDiffer(p.shape, s.shape) ? `shape [${p.shape?.join(',')}] vs [${s.shape?.join(',')}]`
+    : undefined;
+  const comparison: TensorComparison = {
+    primary: p.name,
+    shadow: s.name,
+    elements: a.length,
     maxAbsDiff: diffs.maxAbsDiff,
     maxRelDiff: diffs.maxRelDiff,
     argmaxAgreement: argmaxAgreement(a, b, p.shape),
     match: reason === undefined,
-    ...(reason ? { reason } : {}),
   };
+  if (reason) comparison.reason = reason;
+  return comparison;
+}
+
+function shapesDiffer(a: number[] | undefined, b: number[] | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  return a.length !== b.length || a.some((d, i) => d !== b[i]);
 }
 
 /** Rows whose largest element sits at the same index, for tensors shaped [..., classes >= 2]. */
@@ -107,8 +118,9 @@ function argmax(values: unknown[], start: number, count: number): number {
   return best;
 }
 
-/** OIP `data` may be flat or nested (row-major); flattens iteratively so deep nesting cannot overflow the stack. */
+/** OIP `data` may be flat or nested (row-major); flattens iteratively so deep nesting cannot overflow the stack. Flat data is returned as is. */
 function flatten(data: unknown[]): unknown[] {
+  if (!data.some(Array.isArray)) return data;
   const out: unknown[] = [];
   const stack: { items: unknown[]; index: number }[] = [{ items: data, index: 0 }];
   while (stack.length > 0) {

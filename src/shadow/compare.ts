@@ -1,6 +1,6 @@
 // Compares a shadow's answer with the primary's once both are in: status first, then Open Inference
 // Protocol tensors, other JSON structurally with tolerance, anything else byte for byte. Pure; never throws.
-import type { Answer } from './answer.js';
+import { answerJson, NOT_JSON, type Answer } from './answer.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import type { Comparison } from './comparison.js';
@@ -12,8 +12,8 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
   if (shadow.truncated || shadow.body === undefined) return incomparable('the shadow body exceeded the capture bound');
   if (primary.status !== shadow.status) return { result: 'mismatch', kind: 'status', reason: `status ${primary.status} vs ${shadow.status}` };
   try {
-    const a = parseJson(primary.body);
-    const b = parseJson(shadow.body);
+    const a = answerJson(primary);
+    const b = answerJson(shadow);
     if (a !== NOT_JSON && b !== NOT_JSON) {
       return isOipResponse(a) && isOipResponse(b) ? compareOip(a, b, tolerance) : compareJson(a, b, tolerance);
     }
@@ -26,34 +26,6 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
     kind: 'bytes',
     ...(same ? {} : { reason: `bodies differ (${primary.body.length} vs ${shadow.body.length} bytes)` }),
   };
-}
-
-const NOT_JSON = Symbol('not json');
-
-/** Bodies already parsed: the primary's body is compared with every shadow's and logged, each parsed once. */
-const parsed = new WeakMap<Buffer, unknown>();
-
-/** Parses a body as JSON when it looks like an object or array; NOT_JSON otherwise. The result must not be mutated. */
-export function parseJson(body: Buffer): unknown {
-  if (parsed.has(body)) return parsed.get(body);
-  const value = parseUncached(body);
-  parsed.set(body, value);
-  return value;
-}
-
-function parseUncached(body: Buffer): unknown {
-  let i = 0;
-  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
-  if (body[i] !== 0x7b /* { */ && body[i] !== 0x5b /* [ */) return NOT_JSON;
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch {
-    return NOT_JSON;
-  }
-}
-
-export function isJson(value: unknown): boolean {
-  return value !== NOT_JSON;
 }
 
 function incomparable(reason: string): Comparison {

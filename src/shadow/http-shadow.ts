@@ -45,15 +45,18 @@ export function sendHttpShadow(request: HttpShadowRequest): Promise<ShadowAnswer
         collector,
       );
     } catch (error) {
-      collector.onResponseError(undefined, error as Error);
+      collector.onError(error as Error);
     }
   });
 }
 
-/** A raw undici handler that keeps the status, content type and up to maxBytes of the body. */
+/**
+ * A raw undici handler (the callback API, as the primary's ResponseRelay uses, so undici neither wraps it
+ * nor parses headers into an object) that keeps the status, content type and up to maxBytes of the body.
+ */
 class ShadowCollector implements Dispatcher.DispatchHandler {
   onSettled: () => void = () => undefined;
-  #controller: Dispatcher.DispatchController | undefined;
+  #abort: ((error?: Error) => void) | undefined;
   #settled = false;
   #status = 0;
   #contentType: string | undefined;
@@ -67,30 +70,36 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     private readonly resolve: (answer: ShadowAnswer) => void,
   ) {}
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#settled) controller.abort(new ShadowTimeoutError(0)); // timed out while queued
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#settled) abort(new ShadowTimeoutError(0)); // timed out while queued
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (statusCode < 200) return;
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true;
     this.#status = statusCode;
-    const type = headers['content-type'];
-    this.#contentType = Array.isArray(type) ? type[0] : type;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      if (rawHeaders[i]?.toString('latin1').toLowerCase() === 'content-type') {
+        this.#contentType = rawHeaders[i + 1]?.toString('latin1');
+        break;
+      }
+    }
+    return true;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#truncated) return;
+  onData(chunk: Buffer): boolean {
+    if (this.#truncated) return true;
     if (this.#bytes + chunk.length > this.maxBytes) {
       this.#truncated = true;
       this.#chunks.length = 0;
-      return;
+      return true;
     }
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     this.#settle({
       outcome: outcomeOfStatus(this.#status),
       latencyMs: performance.now() - this.startedAt,
@@ -98,7 +107,7 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     });
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+  onError(error: Error): void {
     const timedOut = error instanceof ShadowTimeoutError || classifyTransportError(error) === 'timeout';
     const code = (error as { code?: string }).code;
     this.#settle({ outcome: timedOut ? 'timeout' : 'error', latencyMs: performance.now() - this.startedAt, answer: undefined, failure: code ?? error.message });
@@ -106,8 +115,8 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
 
   timeOut(error: ShadowTimeoutError): void {
     if (this.#settled) return;
-    this.onResponseError(undefined, error);
-    this.#controller?.abort(error);
+    this.onError(error);
+    this.#abort?.(error);
   }
 
   #settle(answer: ShadowAnswer): void {

@@ -1,9 +1,10 @@
-// The shadow log's record: one line per mirrored request, grouped by input, with the primary's and
-// every shadow's status, latency, output and comparison. Pure; bodies are left out when captureBodies is off.
-import { createHash } from 'node:crypto';
+// The shadow log's record: one JSON line per mirrored request, grouped by input, with the primary's and
+// every shadow's status, latency, output and comparison. recordLine writes it; the types below are what
+// readers get back. A JSON body is written as its own text (it was parsed once, for comparison or here,
+// and is never re-serialized); bodies are left out when captureBodies is off. Pure.
+import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
-import type { Answer, ShadowAnswer } from './answer.js';
-import { isJson, parseJson } from './compare.js';
+import { answerJson, NOT_JSON, parseJsonBody, type Answer, type ShadowAnswer } from './answer.js';
 import type { Comparison } from './comparison.js';
 
 /** A body as logged: parsed JSON when it is JSON, else UTF-8 text, else base64. */
@@ -39,6 +40,14 @@ export interface ShadowLogRecord {
   shadows: LoggedShadow[];
 }
 
+/** One shadow's part of a record: its answer (undefined when the copy was dropped at maxInFlight) and comparison. */
+export interface ShadowEntry {
+  name: string;
+  target: string;
+  result: ShadowAnswer | undefined;
+  comparison: Comparison | undefined;
+}
+
 export interface RecordInput {
   route: string;
   requestId: string;
@@ -49,63 +58,57 @@ export interface RecordInput {
   body: Buffer | undefined;
   /** The status the client got, and the captured answer when the primary completed. */
   primary: { status: number; answer: Answer | undefined; latencyMs: number; failure?: string };
-  shadows: LoggedShadow[];
+  shadows: ShadowEntry[];
   captureBodies: boolean;
 }
 
-export function buildRecord(input: RecordInput, now = new Date()): ShadowLogRecord {
-  const body = input.body ?? Buffer.alloc(0);
-  const { answer } = input.primary;
-  return {
-    time: now.toISOString(),
-    route: input.route,
-    requestId: input.requestId,
-    key: input.key ?? null,
-    variant: input.variant,
-    method: input.method,
-    path: input.path,
-    input: { digest: digestOf(body), bytes: body.length, ...(input.captureBodies && body.length > 0 ? { body: loggedBody(body, undefined) } : {}) },
-    primary: {
-      variant: input.variant,
-      status: input.primary.status,
-      latencyMs: round(input.primary.latencyMs),
-      ...(input.primary.failure ? { failure: input.primary.failure } : {}),
-      ...(input.captureBodies && answer?.body ? { output: loggedBody(answer.body, answer.contentType) } : {}),
-    },
-    shadows: input.shadows,
-  };
-}
-
-/** The logged form of one shadow's answer and comparison. */
-export function loggedShadow(name: string, target: string, result: ShadowAnswer, comparison: Comparison | undefined, captureBodies: boolean): LoggedShadow {
-  const { answer } = result;
-  return {
-    name,
-    target,
-    outcome: result.outcome,
-    status: answer?.status ?? null,
-    latencyMs: round(result.latencyMs),
-    ...(result.failure ? { failure: result.failure } : {}),
-    ...(captureBodies && answer?.body ? { output: loggedBody(answer.body, answer.contentType) } : {}),
-    ...(comparison ? { comparison } : {}),
-  };
-}
-
-export function droppedShadow(name: string, target: string): LoggedShadow {
-  return { name, target, outcome: 'dropped', status: null, latencyMs: null };
+/** The record as one line of JSON (no newline), in ShadowLogRecord's shape. */
+export function recordLine(input: RecordInput, now = new Date()): string {
+  const body = input.body ?? EMPTY;
+  const capture = input.captureBodies;
+  const { primary } = input;
+  const head = JSON.stringify({ time: now.toISOString(), route: input.route, requestId: input.requestId, key: input.key ?? null, variant: input.variant, method: input.method, path: input.path });
+  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${bodyJson(body, undefined, parseJsonBody(body))}` : ''}}`;
+  const primaryJson = withFields(
+    JSON.stringify({ variant: input.variant, status: primary.status, latencyMs: round(primary.latencyMs), failure: primary.failure }),
+    capture ? outputField(primary.answer) : '',
+  );
+  const shadows = input.shadows.map((entry) => shadowJson(entry, capture)).join(',');
+  return withFields(head, `,"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]`);
 }
 
 /** First 16 hex digits of the body's SHA-256: equal inputs share a digest. */
 export function digestOf(body: Buffer): string {
-  return createHash('sha256').update(body).digest('hex').slice(0, 16);
+  return hash('sha256', body, 'hex').slice(0, 16);
 }
 
-function loggedBody(body: Buffer, contentType: string | undefined): LoggedBody {
-  const base = { bytes: body.length, ...(contentType ? { contentType } : {}) };
-  const json = parseJson(body);
-  if (isJson(json)) return { ...base, json };
-  if (isUtf8(body)) return { ...base, text: body.toString('utf8') };
-  return { ...base, base64: body.toString('base64') };
+const EMPTY = Buffer.alloc(0);
+
+function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: boolean): string {
+  if (!result) return JSON.stringify({ name, target, outcome: 'dropped', status: null, latencyMs: null });
+  const { answer } = result;
+  const fields = JSON.stringify({ name, target, outcome: result.outcome, status: answer?.status ?? null, latencyMs: round(result.latencyMs), failure: result.failure });
+  return withFields(fields, (capture ? outputField(answer) : '') + (comparison ? `,"comparison":${JSON.stringify(comparison)}` : ''));
+}
+
+function outputField(answer: Answer | undefined): string {
+  return answer?.body ? `,"output":${bodyJson(answer.body, answer.contentType, answerJson(answer))}` : '';
+}
+
+/** A LoggedBody: JSON bodies as their own text (re-serialized only when they span lines), else text or base64. */
+function bodyJson(body: Buffer, contentType: string | undefined, parsed: unknown): string {
+  const head = `{"bytes":${body.length}${contentType ? `,"contentType":${JSON.stringify(contentType)}` : ''}`;
+  if (parsed !== NOT_JSON) {
+    const multiline = body.includes(0x0a) || body.includes(0x0d);
+    return `${head},"json":${multiline ? JSON.stringify(parsed) : body.toString('utf8')}}`;
+  }
+  if (isUtf8(body)) return `${head},"text":${JSON.stringify(body.toString('utf8'))}}`;
+  return `${head},"base64":"${body.toString('base64')}"}`;
+}
+
+/** Appends `,"name":value...` fields to a serialized object that already has at least one field. */
+function withFields(objectJson: string, fields: string): string {
+  return fields === '' ? objectJson : `${objectJson.slice(0, -1)}${fields}}`;
 }
 
 function round(ms: number): number {

@@ -46,14 +46,9 @@ export class ShadowLog {
     zeroShadowLogSeries();
   }
 
-  /** Queues one record as a JSON line; returns at once. False when the record was dropped. */
-  append(record: unknown): boolean {
-    let line: string;
-    try {
-      line = `${JSON.stringify(record)}\n`;
-    } catch {
-      return this.#drop(1);
-    }
+  /** Queues one record (a line of JSON without its newline); returns at once. False when the record was dropped. */
+  append(record: string): boolean {
+    const line = `${record}\n`;
     const bytes = Buffer.byteLength(line);
     if (this.#closed || bytes > this.#segmentBytes || this.#queuedBytes + bytes > this.#maxQueueBytes) return this.#drop(1);
     this.#queue.push(line);

@@ -16,7 +16,7 @@ import type { Answer, ShadowAnswer } from './answer.js';
 import { compareAnswers } from './compare.js';
 import { sendHttpShadow } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
-import { buildRecord, droppedShadow, loggedShadow, type LoggedShadow } from './log-record.js';
+import { recordLine, type ShadowEntry } from './log-record.js';
 import { sendModelShadow } from './model-shadow.js';
 import { ShadowLog } from './shadow-log.js';
 import { shadowSeries } from './shadow-metrics.js';
@@ -142,22 +142,20 @@ export class ShadowService {
 
   async #compareAndLog(exchange: Exchange, method: string, pending: Pending[], primary: ExchangeResult): Promise<void> {
     const { route } = exchange;
-    const captureBodies = exchange.runtime.config.shadowLog.captureBodies;
     const primaryAnswer: Answer | undefined = primary.error
       ? undefined
       : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: primary.contentType };
     const results = await Promise.all(pending.map((p) => p.result ?? Promise.resolve(undefined)));
-    const shadows: LoggedShadow[] = pending.map(({ shadow }, i) => {
-      const { name, tolerance } = shadow.config;
+    const shadows: ShadowEntry[] = pending.map(({ shadow }, i) => {
+      const { name, tolerance, target } = shadow.config;
       const result = results[i];
-      if (!result) return droppedShadow(name, shadow.config.target);
-      const comparison = result.answer ? compareAnswers(primaryAnswer, result.answer, tolerance) : undefined;
+      const comparison = result?.answer ? compareAnswers(primaryAnswer, result.answer, tolerance) : undefined;
       if (comparison) shadowSeries(route.name, name).comparisons[comparison.result].inc();
-      return loggedShadow(name, shadow.config.target, result, comparison, captureBodies);
+      return { name, target, result, comparison };
     });
     const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
     this.#log?.append(
-      buildRecord({
+      recordLine({
         route: route.name,
         requestId: exchange.requestId,
         key: exchange.key,
@@ -167,7 +165,7 @@ export class ShadowService {
         body: exchange.body,
         primary: { status: primary.status, answer: primaryAnswer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) },
         shadows,
-        captureBodies,
+        captureBodies: exchange.runtime.config.shadowLog.captureBodies,
       }),
     );
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ShadowLog } from '../../src/shadow/shadow-log.js';
-import { buildRecord, droppedShadow, loggedShadow } from '../../src/shadow/log-record.js';
+import { recordLine } from '../../src/shadow/log-record.js';
 import { compareAnswers } from '../../src/shadow/compare.js';
 import { readLatestRecords } from '../../src/shadow/log-reader.js';
 import type { Answer } from '../../src/shadow/answer.js';
@@ -35,7 +35,7 @@ async function writeRecords(path: string, maxBytes: number, count: number, route
   for (let i = 0; i < count; i++) {
     const shadow = oip('variable', 0.000506699085);
     log.append(
-      buildRecord({
+      recordLine({
         route,
         requestId: `r${i}`,
         key: undefined,
@@ -45,8 +45,8 @@ async function writeRecords(path: string, maxBytes: number, count: number, route
         body: Buffer.from(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[${i}]}]}`),
         primary: { status: 200, answer: champion, latencyMs: 1.5 },
         shadows: [
-          loggedShadow('xgb', 'model:xgb', { outcome: 'ok', latencyMs: 2.25, answer: shadow }, compareAnswers(champion, shadow, 1e-6), true),
-          droppedShadow('rf', 'model:rf'),
+          { name: 'xgb', target: 'model:xgb', result: { outcome: 'ok', latencyMs: 2.25, answer: shadow }, comparison: compareAnswers(champion, shadow, 1e-6) },
+          { name: 'rf', target: 'model:rf', result: undefined, comparison: undefined },
         ],
         captureBodies: true,
       }),
@@ -101,7 +101,7 @@ test('cluster workers write one file each (shadow-wN.jsonl, a share of maxBytes)
     const log = new ShadowLog({ path: file, maxBytes: 1_000_000 });
     for (let n = 0; n < 3; n++) {
       const at = new Date(Date.UTC(2026, 0, 1, 0, 0, n * 3 + i));
-      log.append(buildRecord({ route: 'fraud', requestId: `t${n * 3 + i}`, key: undefined, variant: 'c', method: 'POST', path: '/f', body: undefined, primary: { status: 200, answer: undefined, latencyMs: 1 }, shadows: [], captureBodies: false }, at));
+      log.append(recordLine({ route: 'fraud', requestId: `t${n * 3 + i}`, key: undefined, variant: 'c', method: 'POST', path: '/f', body: undefined, primary: { status: 200, answer: undefined, latencyMs: 1 }, shadows: [], captureBodies: false }, at));
     }
     await log.close();
   }

@@ -19,7 +19,7 @@ const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').s
 test('rotates at half of maxBytes into PATH.1, so both files together stay under maxBytes', async () => {
   const path = join(tempDir(), 'shadow.jsonl');
   const log = new ShadowLog({ path, maxBytes: 4096, maxQueueBytes: 64 * 1024 });
-  for (let i = 0; i < 200; i++) log.append({ i, pad: 'x'.repeat(80) });
+  for (let i = 0; i < 200; i++) log.append(JSON.stringify({ i, pad: 'x'.repeat(80) }));
   await log.close();
   assert.equal(log.written + log.dropped, 200);
   assert.equal(log.dropped, 0);
@@ -36,7 +36,7 @@ test('never blocks: a burst larger than the queue is dropped and counted, the re
   const before = await metricValue(shadowLogRecordsTotal, { result: 'dropped' });
   const log = new ShadowLog({ path, maxBytes: 100 * 1024 * 1024, maxQueueBytes: 16 * 1024 });
   let accepted = 0;
-  for (let i = 0; i < 2_000; i++) if (log.append({ i, pad: 'y'.repeat(200) })) accepted++;
+  for (let i = 0; i < 2_000; i++) if (log.append(JSON.stringify({ i, pad: 'y'.repeat(200) }))) accepted++;
   // Appends return at once; the disk gets at most maxQueueBytes of them at a time.
   assert.ok(accepted < 2_000, 'part of the burst was dropped');
   assert.ok(accepted >= 16 * 1024 / 240 - 1, `accepted ${accepted}`);
@@ -53,13 +53,13 @@ test('a write that fails drops and counts its records and reports the error; a r
   writeFileSync(file, '');
   const errors: Error[] = [];
   const log = new ShadowLog({ path: join(file, 'shadow.jsonl'), maxBytes: 4096, onError: (e) => errors.push(e) });
-  assert.equal(log.append({ a: 1 }), true);
-  assert.equal(log.append({ big: 'z'.repeat(4096) }), false, 'larger than a file segment');
+  assert.equal(log.append('{"a":1}'), true);
+  assert.equal(log.append(JSON.stringify({ big: 'z'.repeat(4096) })), false, 'larger than a file segment');
   assert.ok(await waitFor(() => errors.length === 1, 5_000));
   await log.close();
   assert.equal(log.dropped, 2);
   assert.equal(log.written, 0);
-  assert.equal(log.append({ a: 2 }), false, 'closed');
+  assert.equal(log.append('{"a":2}'), false, 'closed');
 });
 
 test('the proxy logs one record per mirrored request with every answer and comparison', async (t) => {

@@ -1,0 +1,72 @@
+// The shadow log's line writer: every body form (compact JSON as its own text, JSON spanning lines,
+// UTF-8 text, binary) reads back as the ShadowLogRecord shape, on one line, with dropped shadows and failures.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Answer } from '../../src/shadow/answer.js';
+import { compareAnswers } from '../../src/shadow/compare.js';
+import { digestOf, recordLine, type RecordInput, type ShadowLogRecord } from '../../src/shadow/log-record.js';
+
+const answer = (body: Buffer, contentType = 'application/json'): Answer => ({ status: 200, body, truncated: false, contentType });
+
+function record(input: Partial<RecordInput> & Pick<RecordInput, 'body' | 'primary'>): { line: string; parsed: ShadowLogRecord } {
+  const line = recordLine({ route: 'fraud', requestId: 'r-1', key: 'k "1"', variant: 'champion', method: 'POST', path: '/v2/models/fraud/infer', shadows: [], captureBodies: true, ...input }, new Date(Date.UTC(2026, 10, 22)));
+  return { line, parsed: JSON.parse(line) as ShadowLogRecord };
+}
+
+test('compact JSON bodies are logged as their own JSON, with metadata, comparisons and a dropped shadow', () => {
+  const input = Buffer.from('{"inputs":[{"name":"tx","shape":[1,2],"datatype":"FP32","data":[0.5,1.0]}]}');
+  const primary = answer(Buffer.from('{"outputs":[{"name":"p","shape":[1,1],"datatype":"FP32","data":[0.25]}]}'));
+  const shadow = answer(Buffer.from('{"outputs":[{"name":"p","shape":[1,1],"datatype":"FP32","data":[0.75]}]}'));
+  const comparison = compareAnswers(primary, shadow, 1e-6);
+  const { line, parsed } = record({
+    body: input,
+    primary: { status: 200, answer: primary, latencyMs: 1.23456 },
+    shadows: [
+      { name: 'xgb', target: 'http://127.0.0.1:9', result: { outcome: 'ok', latencyMs: 2.5, answer: shadow }, comparison },
+      { name: 'rf', target: 'model:rf', result: undefined, comparison: undefined },
+    ],
+  });
+  assert.ok(!line.includes('\n'));
+  assert.deepEqual(parsed, {
+    time: '2026-11-22T00:00:00.000Z',
+    route: 'fraud',
+    requestId: 'r-1',
+    key: 'k "1"',
+    variant: 'champion',
+    method: 'POST',
+    path: '/v2/models/fraud/infer',
+    input: { digest: digestOf(input), bytes: input.length, body: { bytes: input.length, json: JSON.parse(input.toString()) as unknown } },
+    primary: { variant: 'champion', status: 200, latencyMs: 1.235, output: { bytes: primary.body?.length, contentType: 'application/json', json: { outputs: [{ name: 'p', shape: [1, 1], datatype: 'FP32', data: [0.25] }] } } },
+    shadows: [
+      { name: 'xgb', target: 'http://127.0.0.1:9', outcome: 'ok', status: 200, latencyMs: 2.5, output: { bytes: shadow.body?.length, contentType: 'application/json', json: { outputs: [{ name: 'p', shape: [1, 1], datatype: 'FP32', data: [0.75] }] } }, comparison },
+      { name: 'rf', target: 'model:rf', outcome: 'dropped', status: null, latencyMs: null },
+    ],
+  });
+  assert.equal(comparison.result, 'mismatch');
+});
+
+test('JSON spanning lines is re-serialized onto one line; text and binary bodies are logged as text and base64', () => {
+  const pretty = Buffer.from('{\n  "outputs": [1,\r\n 2]\n}\n');
+  const binary = Buffer.from([0xff, 0x00, 0xfe, 0x0a]);
+  const { line, parsed } = record({
+    body: Buffer.from('plain words\n'),
+    primary: { status: 200, answer: answer(pretty), latencyMs: 1 },
+    shadows: [{ name: 'bin', target: 'http://127.0.0.1:9', result: { outcome: 'ok', latencyMs: 1, answer: answer(binary, 'application/octet-stream') }, comparison: undefined }],
+  });
+  assert.ok(!line.includes('\n'));
+  assert.deepEqual(parsed.input.body, { bytes: 12, text: 'plain words\n' });
+  assert.deepEqual(parsed.primary.output?.json, { outputs: [1, 2] });
+  assert.deepEqual(parsed.shadows[0]?.output, { bytes: 4, contentType: 'application/octet-stream', base64: binary.toString('base64') });
+});
+
+test('a failed primary and a failed shadow keep their failures; captureBodies: false leaves every body out', () => {
+  const { parsed } = record({
+    body: Buffer.from('{"a":1}'),
+    captureBodies: false,
+    primary: { status: 502, answer: undefined, latencyMs: 3, failure: 'UND_ERR_SOCKET' },
+    shadows: [{ name: 's', target: 'http://127.0.0.1:9', result: { outcome: 'timeout', latencyMs: 50, answer: undefined, failure: 'ABPROXY_SHADOW_TIMEOUT' }, comparison: undefined }],
+  });
+  assert.deepEqual(parsed.input, { digest: digestOf(Buffer.from('{"a":1}')), bytes: 7 });
+  assert.deepEqual(parsed.primary, { variant: 'champion', status: 502, latencyMs: 3, failure: 'UND_ERR_SOCKET' });
+  assert.deepEqual(parsed.shadows, [{ name: 's', target: 'http://127.0.0.1:9', outcome: 'timeout', status: null, latencyMs: 50, failure: 'ABPROXY_SHADOW_TIMEOUT' }]);
+});

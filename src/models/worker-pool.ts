@@ -1,7 +1,8 @@
 // A bounded pool of model worker threads. Every loaded session lives in every worker; a run goes to
 // the worker with the fewest runs in flight. Beyond maxQueued runs in flight, runs are refused (503).
 // A worker that dies fails only its own runs and is replaced with the live sessions reloaded.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../threads/start-worker.js';
 import { ProxyError } from '../http/errors.js';
 import type { Feeds } from './binding.js';
 import type { ModelSignature } from './codec.js';
@@ -96,7 +97,7 @@ export class WorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = startWorker();
+    const worker = startWorker('worker', import.meta.url);
     const slot: Slot = { worker, pending: new Map() };
     worker.unref();
     worker.on('message', (response: WorkerResponse) => {
@@ -121,15 +122,4 @@ export class WorkerPool {
     });
     return slot;
   }
-}
-
-/** Starts worker.js beside this file; under tsx (tests, tools) the .ts source is loaded through tsx's loader. */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const source = new URL('./worker.ts', here).href;
-    const loader = import.meta.resolve('tsx/esm/api');
-    return new Worker(`import(${JSON.stringify(loader)}).then((api) => { api.register(); return import(${JSON.stringify(source)}); })`, { eval: true });
-  }
-  return new Worker(new URL('./worker.js', here));
 }

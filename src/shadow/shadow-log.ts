@@ -1,11 +1,10 @@
-// The shadow log writer: JSON lines appended off the request path through a byte-bounded queue and
-// written in batches (one write per batchMs window, or back to back while the disk is busy).
+// The shadow log writer (run by the log worker thread, log-worker.ts): JSON lines appended through a
+// byte-bounded queue and written in batches (one write per batchMs window, or back to back while the disk is busy).
 // The live file rotates to PATH.1 at half of maxBytes, so both together stay under maxBytes.
 // Never blocks a caller: when the disk falls behind, the queue fills and records are dropped and counted.
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { recordShadowLog, zeroShadowLogSeries } from './shadow-metrics.js';
 
 export interface ShadowLogOptions {
   path: string;
@@ -17,6 +16,8 @@ export interface ShadowLogOptions {
   onError?: (error: Error) => void;
   /** Records arriving within this window go to disk in one write (default 10 ms). */
   batchMs?: number;
+  /** Told how many records were written or dropped, as it happens (for metrics). */
+  onCount?: (result: 'written' | 'dropped', count: number) => void;
 }
 
 export class ShadowLog {
@@ -25,6 +26,7 @@ export class ShadowLog {
   readonly #segmentBytes: number;
   readonly #maxQueueBytes: number;
   readonly #onError: (error: Error) => void;
+  readonly #onCount: (result: 'written' | 'dropped', count: number) => void;
   #queue: string[] = [];
   #queuedBytes = 0;
   #flushing: Promise<void> | undefined;
@@ -43,7 +45,7 @@ export class ShadowLog {
     this.#maxQueueBytes = options.maxQueueBytes ?? Math.min(this.#segmentBytes, 8 * 1024 * 1024);
     this.#onError = options.onError ?? (() => undefined);
     this.#batchMs = options.batchMs ?? 10;
-    zeroShadowLogSeries();
+    this.#onCount = options.onCount ?? (() => undefined);
   }
 
   /** Queues one record (a line of JSON without its newline); returns at once. False when the record was dropped. */
@@ -128,7 +130,7 @@ export class ShadowLog {
     await handle.write(lines.join(''));
     this.#fileBytes += bytes;
     this.written += lines.length;
-    recordShadowLog('written', lines.length);
+    this.#onCount('written', lines.length);
   }
 
   async #open(): Promise<FileHandle> {
@@ -154,7 +156,7 @@ export class ShadowLog {
 
   #drop(count: number): false {
     this.dropped += count;
-    recordShadowLog('dropped', count);
+    this.#onCount('dropped', count);
     return false;
   }
 }

@@ -16,9 +16,9 @@ import type { Answer, ShadowAnswer } from './answer.js';
 import { compareAnswers } from './compare.js';
 import { sendHttpShadow } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
-import { recordLine, type ShadowEntry } from './log-record.js';
+import type { ShadowEntry } from './log-record.js';
 import { sendModelShadow } from './model-shadow.js';
-import { ShadowLog } from './shadow-log.js';
+import { ShadowLogThread } from './log-thread.js';
 import { shadowSeries } from './shadow-metrics.js';
 
 export interface ShadowServiceOptions {
@@ -46,7 +46,7 @@ export class ShadowService {
   readonly #shard: { slot: number; count: number } | undefined;
   readonly #pools: PoolSet;
   readonly #inFlight = new Map<string, number>();
-  #log: ShadowLog | undefined;
+  #log: ShadowLogThread | undefined;
   #logFailures = 0;
 
   constructor(options: ShadowServiceOptions) {
@@ -74,7 +74,7 @@ export class ShadowService {
     return this.#inFlight.get(slotId(route, shadow)) ?? 0;
   }
 
-  get log(): ShadowLog | undefined {
+  get log(): ShadowLogThread | undefined {
     return this.#log;
   }
 
@@ -154,20 +154,18 @@ export class ShadowService {
       return { name, target, result, comparison };
     });
     const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
-    this.#log?.append(
-      recordLine({
-        route: route.name,
-        requestId: exchange.requestId,
-        key: exchange.key,
-        variant: exchange.variant.name,
-        method,
-        path: exchange.target.path,
-        body: exchange.body,
-        primary: { status: primary.status, answer: primaryAnswer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) },
-        shadows,
-        captureBodies: exchange.runtime.config.shadowLog.captureBodies,
-      }),
-    );
+    this.#log?.append({
+      route: route.name,
+      requestId: exchange.requestId,
+      key: exchange.key,
+      variant: exchange.variant.name,
+      method,
+      path: exchange.target.path,
+      body: exchange.body,
+      primary: { status: primary.status, answer: primaryAnswer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) },
+      shadows,
+      captureBodies: exchange.runtime.config.shadowLog.captureBodies,
+    });
   }
 
   /** Creates series at zero, keeps pools for live shadow origins, and (re)opens the log when its settings change. */
@@ -181,7 +179,7 @@ export class ShadowService {
     const maxBytes = Math.floor(runtime.config.shadowLog.maxBytes / (this.#shard?.count ?? 1));
     if (routes.length === 0 || (this.#log && this.#log.path === file && this.#log.maxBytes === maxBytes)) return;
     const previous = this.#log;
-    this.#log = new ShadowLog({ path: file, maxBytes, onError: (error) => this.#onLogError(error) });
+    this.#log = new ShadowLogThread({ path: file, maxBytes, onError: (error) => this.#onLogError(error) });
     previous?.close().catch(() => undefined);
   }
 

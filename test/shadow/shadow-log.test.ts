@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shadowLogRecordsTotal } from '../../src/metrics/registry.js';
 import { ShadowLog } from '../../src/shadow/shadow-log.js';
+import { ShadowLogThread } from '../../src/shadow/log-thread.js';
+import { recordShadowLog, zeroShadowLogSeries } from '../../src/shadow/shadow-metrics.js';
 import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
 import { startProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -33,8 +35,9 @@ test('rotates at half of maxBytes into PATH.1, so both files together stay under
 
 test('never blocks: a burst larger than the queue is dropped and counted, the rest written', async () => {
   const path = join(tempDir(), 'shadow.jsonl');
+  zeroShadowLogSeries();
   const before = await metricValue(shadowLogRecordsTotal, { result: 'dropped' });
-  const log = new ShadowLog({ path, maxBytes: 100 * 1024 * 1024, maxQueueBytes: 16 * 1024 });
+  const log = new ShadowLog({ path, maxBytes: 100 * 1024 * 1024, maxQueueBytes: 16 * 1024, onCount: recordShadowLog });
   let accepted = 0;
   for (let i = 0; i < 2_000; i++) if (log.append(JSON.stringify({ i, pad: 'y'.repeat(200) }))) accepted++;
   // Appends return at once; the disk gets at most maxQueueBytes of them at a time.
@@ -45,6 +48,27 @@ test('never blocks: a burst larger than the queue is dropped and counted, the re
   assert.equal(log.dropped, 2_000 - accepted);
   assert.equal(lines(path).length, accepted);
   assert.equal((await metricValue(shadowLogRecordsTotal, { result: 'dropped' })) - before, 2_000 - accepted);
+});
+
+test('the log thread: a burst beyond maxPendingBytes is dropped and counted at once; the worker writes the rest as records', async () => {
+  const path = join(tempDir(), 'shadow.jsonl');
+  const errors: Error[] = [];
+  const thread = new ShadowLogThread({ path, maxBytes: 100 * 1024 * 1024, maxPendingBytes: 64 * 1024, onError: (e) => errors.push(e) });
+  const body = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['p'.repeat(1000)] }] }));
+  let accepted = 0;
+  for (let i = 0; i < 2_000; i++) {
+    const input = { route: 'r', requestId: `q${i}`, key: undefined, variant: 'c', method: 'POST', path: '/r', body, primary: { status: 200, answer: undefined, latencyMs: 1 }, shadows: [], captureBodies: true };
+    if (thread.append(input)) accepted++;
+  }
+  assert.ok(accepted > 0 && accepted < 2_000, `accepted ${accepted}`);
+  assert.equal(thread.dropped, 2_000 - accepted, 'dropped records are counted at once');
+  await thread.close();
+  assert.deepEqual(errors, []);
+  assert.equal(thread.written, accepted);
+  const written = lines(path).map((l) => JSON.parse(l) as ShadowLogRecord);
+  assert.deepEqual(written.map((r) => r.requestId), Array.from({ length: accepted }, (_, i) => `q${i}`));
+  assert.deepEqual(written[0]?.input.body?.json, JSON.parse(body.toString()));
+  assert.equal(thread.append({ route: 'r', requestId: 'late', key: undefined, variant: 'c', method: 'GET', path: '/r', body: undefined, primary: { status: 200, answer: undefined, latencyMs: 1 }, shadows: [], captureBodies: true }), false, 'closed');
 });
 
 test('a write that fails drops and counts its records and reports the error; a record over the bound is dropped', async () => {

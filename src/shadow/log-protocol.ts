@@ -1,8 +1,20 @@
-// The messages between the shadow log's main-thread side (log-thread.ts) and its worker (log-worker.ts),
-// and the conversion of a record's input to and from them. Bodies travel as exact-size copies: a Buffer
-// is often a view into a larger pooled ArrayBuffer, which structured cloning would copy whole.
+// The messages between the shadow log's main-thread side (log-thread.ts) and its worker (log-worker.ts):
+// an exchange whose answers are in but not yet compared goes over; comparison counts, write counts and
+// errors come back. Bodies travel as exact-size copies: a Buffer is often a view into a larger pooled
+// ArrayBuffer, which structured cloning would copy whole.
 import type { Answer, ShadowAnswer } from './answer.js';
+import type { ComparisonResult } from './comparison.js';
 import type { RecordInput, ShadowEntry } from './log-record.js';
+
+/** A shadow's part of an exchange before comparison: its answer and the tolerance to compare it with. */
+export interface UncomparedShadow extends Omit<ShadowEntry, 'comparison'> {
+  tolerance: number;
+}
+
+/** A mirrored exchange with every answer in, as the data plane hands it to the log. */
+export interface MirroredExchange extends Omit<RecordInput, 'shadows'> {
+  shadows: UncomparedShadow[];
+}
 
 interface WireAnswer {
   status: number;
@@ -11,17 +23,14 @@ interface WireAnswer {
   contentType: string | undefined;
 }
 
-interface WireShadow {
-  name: string;
-  target: string;
+interface WireShadow extends Omit<UncomparedShadow, 'result'> {
   result: (Omit<ShadowAnswer, 'answer'> & { answer: WireAnswer | undefined }) | undefined;
-  comparison: ShadowEntry['comparison'];
 }
 
 export interface WireRecord {
   /** When the exchange ended (ms since the epoch): the record's time. */
   time: number;
-  input: Omit<RecordInput, 'body' | 'primary' | 'shadows'> & {
+  input: Omit<MirroredExchange, 'body' | 'primary' | 'shadows'> & {
     body: Uint8Array | undefined;
     primary: Omit<RecordInput['primary'], 'answer'> & { answer: WireAnswer | undefined };
     shadows: WireShadow[];
@@ -33,24 +42,32 @@ export type ToLogWorker = { type: 'records'; records: WireRecord[] } | { type: '
 export type FromLogWorker =
   | { type: 'taken'; count: number }
   | { type: 'count'; result: 'written' | 'dropped'; count: number }
+  | { type: 'compared'; counts: ComparisonCount[] }
   | { type: 'error'; message: string }
   | { type: 'closed' };
 
-/** The record input as a message; answer bodies only travel when the log keeps bodies. */
-export function toWire(input: RecordInput, time: number): WireRecord {
-  const keepBodies = input.captureBodies;
+/** Comparisons of one batch: how many of each result per route and shadow. */
+export interface ComparisonCount {
+  route: string;
+  shadow: string;
+  result: ComparisonResult;
+  count: number;
+}
+
+/** The exchange as a message. */
+export function toWire(input: MirroredExchange, time: number): WireRecord {
   return {
     time,
     input: {
       ...input,
       body: copy(input.body),
-      primary: { ...input.primary, answer: wireAnswer(input.primary.answer, keepBodies) },
-      shadows: input.shadows.map((s) => ({ ...s, result: s.result && { ...s.result, answer: wireAnswer(s.result.answer, keepBodies) } })),
+      primary: { ...input.primary, answer: wireAnswer(input.primary.answer) },
+      shadows: input.shadows.map((s) => ({ ...s, result: s.result && { ...s.result, answer: wireAnswer(s.result.answer) } })),
     },
   };
 }
 
-export function fromWire(record: WireRecord): RecordInput {
+export function fromWire(record: WireRecord): MirroredExchange {
   const { input } = record;
   return {
     ...input,
@@ -69,9 +86,8 @@ export function wireBytes(record: WireRecord): number {
   return bytes;
 }
 
-function wireAnswer(answer: Answer | undefined, keepBody: boolean): WireAnswer | undefined {
-  if (!answer) return undefined;
-  return { status: answer.status, body: keepBody ? copy(answer.body) : undefined, truncated: answer.truncated, contentType: answer.contentType };
+function wireAnswer(answer: Answer | undefined): WireAnswer | undefined {
+  return answer && { status: answer.status, body: copy(answer.body), truncated: answer.truncated, contentType: answer.contentType };
 }
 
 function answerOf(answer: WireAnswer | undefined): Answer | undefined {

@@ -1,12 +1,12 @@
-// The shadow log as the data plane sees it: append() takes a record's input and returns at once; the
-// records of each batchMs window travel in one message to a worker thread (log-worker.ts) that
-// serializes and writes them. Bounded: while more than maxPendingBytes of bodies wait for the worker to
-// take them, new records are dropped and counted. Written and dropped counts come back as metrics.
+// The shadow log as the data plane sees it: append() takes a mirrored exchange whose answers are all in
+// and returns at once; the exchanges of each batchMs window travel in one message to a worker thread
+// (log-worker.ts) that compares, serializes and writes them. Bounded: while more than maxPendingBytes
+// of bodies wait for the worker to take them, new records are dropped (and not compared) and counted.
+// Comparison, written and dropped counts come back as metrics.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../threads/start-worker.js';
-import type { RecordInput } from './log-record.js';
-import { toWire, wireBytes, type FromLogWorker, type ToLogWorker, type WireRecord } from './log-protocol.js';
-import { recordShadowLog, zeroShadowLogSeries } from './shadow-metrics.js';
+import { toWire, wireBytes, type FromLogWorker, type MirroredExchange, type ToLogWorker, type WireRecord } from './log-protocol.js';
+import { recordShadowLog, shadowSeries, zeroShadowLogSeries } from './shadow-metrics.js';
 
 export interface ShadowLogThreadOptions {
   path: string;
@@ -47,8 +47,8 @@ export class ShadowLogThread {
     zeroShadowLogSeries();
   }
 
-  /** Queues one record; returns at once. False when it was dropped (log closed, or the worker is behind). */
-  append(input: RecordInput): boolean {
+  /** Queues one exchange; returns at once. False when it was dropped (log closed, or the worker is behind). */
+  append(input: MirroredExchange): boolean {
     if (this.#closed) return this.#drop(1);
     const record = toWire(input, Date.now());
     const bytes = wireBytes(record) + RECORD_OVERHEAD_BYTES;
@@ -123,6 +123,9 @@ export class ShadowLogThread {
         if (sent) this.#inTransitBytes -= sent.bytes;
         return;
       }
+      case 'compared':
+        for (const { route, shadow, result, count } of message.counts) shadowSeries(route, shadow).comparisons[result].inc(count);
+        return;
       case 'count':
         if (message.result === 'written') this.written += message.count;
         else this.dropped += message.count;

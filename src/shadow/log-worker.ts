@@ -1,9 +1,12 @@
-// The shadow log's worker thread: turns the records the data plane sends into JSON lines (recordLine)
-// and writes them through ShadowLog (batched, rotated, bounded), reporting what it took, wrote and
-// dropped. Keeps serialization and disk work off the data plane's thread.
+// The shadow log's worker thread: compares each mirrored exchange's shadow answers with the primary's,
+// turns the exchange into a JSON line (recordLine) and writes it through ShadowLog (batched, rotated,
+// bounded), reporting comparison counts, what it took, wrote and dropped. Keeps comparison,
+// serialization and disk work off the data plane's thread.
 import { parentPort, workerData } from 'node:worker_threads';
+import { compareAnswers } from './compare.js';
+import type { ShadowEntry } from './log-record.js';
 import { recordLine } from './log-record.js';
-import { fromWire, type FromLogWorker, type ToLogWorker } from './log-protocol.js';
+import { fromWire, type ComparisonCount, type FromLogWorker, type ToLogWorker, type WireRecord } from './log-protocol.js';
 import { ShadowLog } from './shadow-log.js';
 
 const port = parentPort;
@@ -20,9 +23,27 @@ const log = new ShadowLog({
 
 port.on('message', (message: ToLogWorker) => {
   if (message.type === 'records') {
-    for (const record of message.records) log.append(recordLine(fromWire(record), new Date(record.time)));
+    const counts = new Map<string, ComparisonCount>();
+    for (const record of message.records) log.append(compareAndSerialize(record, counts));
+    send({ type: 'compared', counts: [...counts.values()] });
     send({ type: 'taken', count: message.records.length });
   } else {
     void log.close(message.waitMs).then(() => send({ type: 'closed' }));
   }
 });
+
+/** Compares every shadow that answered with the primary, counting results per route and shadow, and returns the record's line. */
+function compareAndSerialize(record: WireRecord, counts: Map<string, ComparisonCount>): string {
+  const exchange = fromWire(record);
+  const shadows = exchange.shadows.map(({ name, target, result, tolerance }): ShadowEntry => {
+    const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance) : undefined;
+    if (comparison) {
+      const id = `${exchange.route}\u0000${name}\u0000${comparison.result}`;
+      const count = counts.get(id) ?? { route: exchange.route, shadow: name, result: comparison.result, count: 0 };
+      count.count++;
+      counts.set(id, count);
+    }
+    return { name, target, result, comparison };
+  });
+  return recordLine({ ...exchange, shadows }, new Date(record.time));
+}

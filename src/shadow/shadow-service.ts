@@ -1,6 +1,6 @@
 // Shadow traffic for the data plane: samples each routed request per shadow, drops copies beyond
-// maxInFlight (counted), sends the rest (HTTP pool or local model), compares every answer with the
-// primary's once both are in, and hands one record per request to the shadow log.
+// maxInFlight (counted), sends the rest (HTTP pool or local model), and once the primary's and every
+// shadow's answer are in hands the exchange to the shadow log thread, which compares and records it.
 // Never awaited by the primary response; nothing here can fail or delay it.
 import type { IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
@@ -13,10 +13,8 @@ import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient } from 
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
 import { PoolSet } from '../upstream/pools.js';
 import type { Answer, ShadowAnswer } from './answer.js';
-import { compareAnswers } from './compare.js';
 import { sendHttpShadow } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
-import type { ShadowEntry } from './log-record.js';
 import { sendModelShadow } from './model-shadow.js';
 import { ShadowLogThread } from './log-thread.js';
 import { shadowSeries } from './shadow-metrics.js';
@@ -110,7 +108,7 @@ export class ShadowService {
     if (sent === 0) return undefined;
     const method = req.method ?? 'GET';
     return (primary) => {
-      this.#compareAndLog(exchange, method, pending, primary).catch((error: unknown) => this.#logger.warn({ err: error }, 'shadow comparison failed'));
+      this.#record(exchange, method, pending, primary).catch((error: unknown) => this.#logger.warn({ err: error }, 'shadow record failed'));
     };
   }
 
@@ -140,19 +138,13 @@ export class ShadowService {
     });
   }
 
-  async #compareAndLog(exchange: Exchange, method: string, pending: Pending[], primary: ExchangeResult): Promise<void> {
+  async #record(exchange: Exchange, method: string, pending: Pending[], primary: ExchangeResult): Promise<void> {
     const { route } = exchange;
     const primaryAnswer: Answer | undefined = primary.error
       ? undefined
       : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: primary.contentType };
     const results = await Promise.all(pending.map((p) => p.result ?? Promise.resolve(undefined)));
-    const shadows: ShadowEntry[] = pending.map(({ shadow }, i) => {
-      const { name, tolerance, target } = shadow.config;
-      const result = results[i];
-      const comparison = result?.answer ? compareAnswers(primaryAnswer, result.answer, tolerance) : undefined;
-      if (comparison) shadowSeries(route.name, name).comparisons[comparison.result].inc();
-      return { name, target, result, comparison };
-    });
+    const shadows = pending.map(({ shadow }, i) => ({ name: shadow.config.name, target: shadow.config.target, tolerance: shadow.config.tolerance, result: results[i] }));
     const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
     this.#log?.append({
       route: route.name,

@@ -51,7 +51,7 @@ test('a copy carries method, path, query, headers minus hop-by-hop, body and x-a
   assert.equal(copy.headers['transfer-encoding'], undefined, 'the buffered body goes with a Content-Length');
   assert.equal(copy.headers['content-length'], String(body.length));
   assert.equal(primary.received[0]?.headers['x-abproxy-shadow'], 'forged', 'the primary request is forwarded as the client sent it');
-  assert.ok(await waitFor(() => proxy.proxy.shadows.inFlight('copy', 'candidate') === 0, 5_000));
+  assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 1, 5_000), 'compared and logged on the log thread');
   assert.equal(await metricValue(shadowComparisonsTotal, { route: 'copy', shadow: 'candidate', result: 'mismatch' }), 1, 'echoes of different paths differ');
 });
 

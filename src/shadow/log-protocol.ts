@@ -1,7 +1,8 @@
 // The messages between the shadow log's main-thread side (log-thread.ts) and its worker (log-worker.ts):
-// an exchange whose answers are in but not yet compared goes over; comparison counts, write counts and
-// errors come back. Bodies travel as exact-size copies: a Buffer is often a view into a larger pooled
-// ArrayBuffer, which structured cloning would copy whole.
+// a batch of exchanges whose answers are in but not yet compared goes over; comparison counts, write
+// counts and errors come back. A batch's bodies are packed into one ArrayBuffer that is transferred,
+// not cloned (records name their bodies by offset and length), so a record costs no allocation per body
+// on either side.
 import type { Answer, ShadowAnswer } from './answer.js';
 import type { ComparisonResult } from './comparison.js';
 import type { RecordInput, ShadowEntry } from './log-record.js';
@@ -16,9 +17,15 @@ export interface MirroredExchange extends Omit<RecordInput, 'shadows'> {
   shadows: UncomparedShadow[];
 }
 
+/** Where a body sits in its batch's packed bodies; -1 offset: no body. */
+interface WireBody {
+  offset: number;
+  length: number;
+}
+
 interface WireAnswer {
   status: number;
-  body: Uint8Array | undefined;
+  body: WireBody;
   truncated: boolean;
   contentType: string | undefined;
 }
@@ -31,13 +38,14 @@ export interface WireRecord {
   /** When the exchange ended (ms since the epoch): the record's time. */
   time: number;
   input: Omit<MirroredExchange, 'body' | 'primary' | 'shadows'> & {
-    body: Uint8Array | undefined;
+    body: WireBody;
     primary: Omit<RecordInput['primary'], 'answer'> & { answer: WireAnswer | undefined };
     shadows: WireShadow[];
   };
 }
 
-export type ToLogWorker = { type: 'records'; records: WireRecord[] } | { type: 'close'; waitMs: number };
+/** `bodies` is transferred with the message: the sender must not touch it afterwards. */
+export type ToLogWorker = { type: 'records'; records: WireRecord[]; bodies: ArrayBuffer } | { type: 'close'; waitMs: number };
 
 export type FromLogWorker =
   | { type: 'taken'; count: number }
@@ -54,50 +62,64 @@ export interface ComparisonCount {
   count: number;
 }
 
-/** The exchange as a message. */
-export function toWire(input: MirroredExchange, time: number): WireRecord {
-  return {
-    time,
-    input: {
-      ...input,
-      body: copy(input.body),
-      primary: { ...input.primary, answer: wireAnswer(input.primary.answer) },
-      shadows: input.shadows.map((s) => ({ ...s, result: s.result && { ...s.result, answer: wireAnswer(s.result.answer) } })),
-    },
-  };
+const NO_BODY: WireBody = { offset: -1, length: 0 };
+const FIRST_CAPACITY = 64 * 1024;
+
+/** One batch being filled: its records and their bodies, packed into a growing buffer. */
+export class WireBatch {
+  readonly records: WireRecord[] = [];
+  #bodies = new Uint8Array(0);
+  #used = 0;
+
+  /** Adds the exchange, its bodies copied into the batch. */
+  add(input: MirroredExchange, time: number): void {
+    this.records.push({
+      time,
+      input: {
+        ...input,
+        body: this.#pack(input.body),
+        primary: { ...input.primary, answer: this.#answer(input.primary.answer) },
+        shadows: input.shadows.map((s) => ({ ...s, result: s.result && { ...s.result, answer: this.#answer(s.result.answer) } })),
+      },
+    });
+  }
+
+  /** The message carrying this batch; transfer `message.bodies`. */
+  message(): ToLogWorker & { type: 'records' } {
+    return { type: 'records', records: this.records, bodies: this.#bodies.buffer };
+  }
+
+  #answer(answer: Answer | undefined): WireAnswer | undefined {
+    return answer && { status: answer.status, body: this.#pack(answer.body), truncated: answer.truncated, contentType: answer.contentType };
+  }
+
+  #pack(body: Buffer | undefined): WireBody {
+    if (!body) return NO_BODY;
+    const offset = this.#used;
+    const needed = offset + body.length;
+    if (needed > this.#bodies.length) {
+      const grown = new Uint8Array(Math.max(FIRST_CAPACITY, this.#bodies.length * 2, needed));
+      grown.set(this.#bodies.subarray(0, offset));
+      this.#bodies = grown;
+    }
+    this.#bodies.set(body, offset);
+    this.#used = needed;
+    return { offset, length: body.length };
+  }
 }
 
-export function fromWire(record: WireRecord): MirroredExchange {
+/** A received record as the exchange it was, its bodies as views into the batch's `bodies`. */
+export function fromWire(record: WireRecord, bodies: ArrayBuffer): MirroredExchange {
   const { input } = record;
+  const answerOf = (answer: WireAnswer | undefined): Answer | undefined => answer && { ...answer, body: view(bodies, answer.body) };
   return {
     ...input,
-    body: buffer(input.body),
+    body: view(bodies, input.body),
     primary: { ...input.primary, answer: answerOf(input.primary.answer) },
     shadows: input.shadows.map((s) => ({ ...s, result: s.result && { ...s.result, answer: answerOf(s.result.answer) } })),
   };
 }
 
-/** The wire size of a record's bodies, for the sender's bound on records in transit. */
-export function wireBytes(record: WireRecord): number {
-  const { input } = record;
-  let bytes = input.body?.length ?? 0;
-  bytes += input.primary.answer?.body?.length ?? 0;
-  for (const s of input.shadows) bytes += s.result?.answer?.body?.length ?? 0;
-  return bytes;
-}
-
-function wireAnswer(answer: Answer | undefined): WireAnswer | undefined {
-  return answer && { status: answer.status, body: copy(answer.body), truncated: answer.truncated, contentType: answer.contentType };
-}
-
-function answerOf(answer: WireAnswer | undefined): Answer | undefined {
-  return answer && { ...answer, body: buffer(answer.body) };
-}
-
-function copy(body: Buffer | undefined): Uint8Array | undefined {
-  return body && new Uint8Array(body);
-}
-
-function buffer(body: Uint8Array | undefined): Buffer | undefined {
-  return body && Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+function view(bodies: ArrayBuffer, body: WireBody): Buffer | undefined {
+  return body.offset < 0 ? undefined : Buffer.from(bodies, body.offset, body.length);
 }

@@ -1,11 +1,11 @@
 // The shadow log as the data plane sees it: append() takes a mirrored exchange whose answers are all in
-// and returns at once; the exchanges of each batchMs window travel in one message to a worker thread
-// (log-worker.ts) that compares, serializes and writes them. Bounded: while more than maxPendingBytes
+// and returns at once; the exchanges of each batchMs window travel in one message (their bodies packed
+// in one transferred buffer) to a worker thread (log-worker.ts) that compares, serializes and writes them. Bounded: while more than maxPendingBytes
 // of bodies wait for the worker to take them, new records are dropped (and not compared) and counted.
 // Comparison, written and dropped counts come back as metrics.
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../threads/start-worker.js';
-import { toWire, wireBytes, type FromLogWorker, type MirroredExchange, type ToLogWorker, type WireRecord } from './log-protocol.js';
+import { WireBatch, type FromLogWorker, type MirroredExchange, type ToLogWorker } from './log-protocol.js';
 import { recordShadowLog, shadowSeries, zeroShadowLogSeries } from './shadow-metrics.js';
 
 export interface ShadowLogThreadOptions {
@@ -31,7 +31,7 @@ export class ShadowLogThread {
   readonly #options: ShadowLogThreadOptions;
   readonly #maxPendingBytes: number;
   #worker: Worker | undefined;
-  #batch: WireRecord[] = [];
+  #batch = new WireBatch();
   #batchBytes = 0;
   /** Per message sent and not yet taken: its records' bytes, oldest first. */
   #inTransit: { count: number; bytes: number }[] = [];
@@ -50,10 +50,9 @@ export class ShadowLogThread {
   /** Queues one exchange; returns at once. False when it was dropped (log closed, or the worker is behind). */
   append(input: MirroredExchange): boolean {
     if (this.#closed) return this.#drop(1);
-    const record = toWire(input, Date.now());
-    const bytes = wireBytes(record) + RECORD_OVERHEAD_BYTES;
+    const bytes = exchangeBytes(input);
     if (this.#batchBytes + this.#inTransitBytes + bytes > this.#maxPendingBytes) return this.#drop(1);
-    this.#batch.push(record);
+    this.#batch.add(input, Date.now());
     this.#batchBytes += bytes;
     this.#timer ??= setTimeout(() => this.#send(), this.#options.batchMs ?? 10).unref();
     return true;
@@ -85,17 +84,18 @@ export class ShadowLogThread {
   #send(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#batch.length === 0) return;
-    const records = this.#batch;
-    this.#inTransit.push({ count: records.length, bytes: this.#batchBytes });
+    const batch = this.#batch;
+    if (batch.records.length === 0) return;
+    this.#inTransit.push({ count: batch.records.length, bytes: this.#batchBytes });
     this.#inTransitBytes += this.#batchBytes;
-    this.#batch = [];
+    this.#batch = new WireBatch();
     this.#batchBytes = 0;
-    this.#post(this.#worker ?? this.#start(), { type: 'records', records });
+    const message = batch.message();
+    this.#post(this.#worker ?? this.#start(), message, [message.bodies]);
   }
 
-  #post(worker: Worker, message: ToLogWorker): void {
-    worker.postMessage(message);
+  #post(worker: Worker, message: ToLogWorker, transfer: ArrayBuffer[] = []): void {
+    worker.postMessage(message, transfer);
   }
 
   #start(): Worker {
@@ -144,4 +144,11 @@ export class ShadowLogThread {
     recordShadowLog('dropped', count);
     return false;
   }
+}
+
+/** The bytes an exchange's bodies will take in a batch, plus the fixed cost of its record. */
+function exchangeBytes(input: MirroredExchange): number {
+  let bytes = RECORD_OVERHEAD_BYTES + (input.body?.length ?? 0) + (input.primary.answer?.body?.length ?? 0);
+  for (const shadow of input.shadows) bytes += shadow.result?.answer?.body?.length ?? 0;
+  return bytes;
 }

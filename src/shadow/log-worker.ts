@@ -24,7 +24,7 @@ const log = new ShadowLog({
 port.on('message', (message: ToLogWorker) => {
   if (message.type === 'records') {
     const counts = new Map<string, ComparisonCount>();
-    for (const record of message.records) log.append(compareAndSerialize(record, counts));
+    for (const record of message.records) log.append(compareAndSerialize(record, message.bodies, counts));
     send({ type: 'compared', counts: [...counts.values()] });
     send({ type: 'taken', count: message.records.length });
   } else {
@@ -33,8 +33,8 @@ port.on('message', (message: ToLogWorker) => {
 });
 
 /** Compares every shadow that answered with the primary, counting results per route and shadow, and returns the record's line. */
-function compareAndSerialize(record: WireRecord, counts: Map<string, ComparisonCount>): string {
-  const exchange = fromWire(record);
+function compareAndSerialize(record: WireRecord, bodies: ArrayBuffer, counts: Map<string, ComparisonCount>): string {
+  const exchange = fromWire(record, bodies);
   const shadows = exchange.shadows.map(({ name, target, result, tolerance }): ShadowEntry => {
     const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance) : undefined;
     if (comparison) {

@@ -117,7 +117,17 @@ export function checkGoals(scenarios: readonly Scenario[], summaries: readonly S
 }
 
 export function formatVerdict(v: GoalVerdict): string {
-  const bound = [v.goal.min === undefined ? '' : `>= ${v.goal.min}`, v.goal.max === undefined ? '' : `<= ${v.goal.max}`].filter(Boolean).join(', ');
-  const value = v.value === undefined ? 'not measured' : v.value.toFixed(v.value < 10 ? 3 : 1);
+  const { min, max } = v.goal;
+  const bounds = [min, max].filter((b): b is number => b !== undefined).map((b) => Number(b.toFixed(3)));
+  const bound = [min === undefined ? '' : `>= ${bounds[0]}`, max === undefined ? '' : `<= ${bounds[bounds.length - 1]}`].filter(Boolean).join(', ');
+  const value = v.value === undefined ? 'not measured' : beside(v.value, bounds);
   return `${v.met ? 'MET   ' : 'MISSED'} ${v.scenario} ${v.goal.metric} = ${value} (goal ${bound})`;
+}
+
+/** The value rounded for reading, with more decimals while it would read as equal to a bound it misses or meets narrowly. */
+function beside(value: number, bounds: readonly number[]): string {
+  let digits = value < 10 ? 3 : 1;
+  let text = value.toFixed(digits);
+  while (digits < 6 && bounds.includes(Number(text)) && value !== Number(text)) text = value.toFixed(++digits);
+  return text;
 }

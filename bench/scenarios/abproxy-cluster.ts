@@ -31,8 +31,15 @@ async function shadowOutcomes(adminUrl: string): Promise<string> {
   return outcomes.length > 0 ? `shadow ${outcomes.join(', ')}` : 'no shadow metrics';
 }
 
+/**
+ * Copies in flight a shadow may have: above any load the bench drives, so that no copy is dropped. nginx's
+ * mirror sends every request, so abproxy's row must too (the default 64, shared across workers, dropped some).
+ */
+const SHADOW_MAX_IN_FLIGHT = 4096;
+
 function shadowRoute(env: BenchEnv) {
-  return { ...splitRoute(env), shadows: [{ name: 'candidate', target: env.upstreams.urls.shadow ?? '', percent: 100 }] };
+  const shadow = { name: 'candidate', target: env.upstreams.urls.shadow ?? '', percent: 100, maxInFlight: SHADOW_MAX_IN_FLIGHT };
+  return { ...splitRoute(env), shadows: [shadow] };
 }
 
 function abproxyShadow(workers: number): Scenario {

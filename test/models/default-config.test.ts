@@ -1,5 +1,6 @@
 // The embedded default config/abproxy.yaml runs a self-contained experiment: the README's request
-// scores a transaction and names its variant, and 1 000 distinct keys split 90/10 within 3 points.
+// (config/example-request.json, key user-42) is scored by the champion, and 1 000 distinct keys split
+// 90/10 within 3 points.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { startProxy } from '../helpers/proxy.js';
 
 const config = parse(readFileSync(new URL('../../config/abproxy.yaml', import.meta.url), 'utf8')) as ConfigInput;
+const README_REQUEST = readFileSync(new URL('../../config/example-request.json', import.meta.url), 'utf8');
 
 function transaction(sessionId?: string): string {
   const data = Array.from({ length: 29 }, (_, i) => Math.sin(i + 1));
@@ -19,12 +21,12 @@ test('the default config scores a transaction, splits 1 000 keys 90/10 and keeps
   assert.equal(config.admin, '127.0.0.1:9901');
   const proxy = await startProxy({ ...config, listen: '127.0.0.1:0', admin: '127.0.0.1:0' });
   try {
-    const res = await fetch(`${proxy.url}/v2/models/fraud/infer`, { method: 'POST', headers: { 'x-session-id': 'user-42', 'content-type': 'application/json' }, body: transaction() });
+    const res = await fetch(`${proxy.url}/v2/models/fraud/infer`, { method: 'POST', headers: { 'x-session-id': 'user-42', 'content-type': 'application/json' }, body: README_REQUEST });
     assert.equal(res.status, 200);
-    const variant = res.headers.get('x-abproxy-variant');
-    assert.ok(variant === 'champion' || variant === 'challenger');
+    assert.equal(res.headers.get('x-abproxy-variant'), 'champion');
     const json = (await res.json()) as { model_name: string; outputs: { name: string; data: number[] }[] };
-    assert.equal(json.model_name, variant === 'champion' ? 'fraud-a' : 'fraud-b');
+    assert.equal(json.model_name, 'fraud-a');
+    assert.equal(json.outputs[0]?.name, 'fraud_probability');
     const score = json.outputs[0]?.data[0] ?? NaN;
     assert.ok(score > 0 && score < 1, `a probability: ${score}`);
 

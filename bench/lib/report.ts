@@ -120,12 +120,12 @@ export function formatVerdict(v: GoalVerdict): string {
   const { min, max } = v.goal;
   const bounds = [min, max].filter((b): b is number => b !== undefined).map((b) => Number(b.toFixed(3)));
   const bound = [min === undefined ? '' : `>= ${bounds[0]}`, max === undefined ? '' : `<= ${bounds[bounds.length - 1]}`].filter(Boolean).join(', ');
-  const value = v.value === undefined ? 'not measured' : beside(v.value, bounds);
+  const value = v.value === undefined ? 'not measured' : readableValue(v.value, bounds);
   return `${v.met ? 'MET   ' : 'MISSED'} ${v.scenario} ${v.goal.metric} = ${value} (goal ${bound})`;
 }
 
 /** The value rounded for reading, with more decimals while it would read as equal to a bound it misses or meets narrowly. */
-function beside(value: number, bounds: readonly number[]): string {
+function readableValue(value: number, bounds: readonly number[]): string {
   let digits = value < 10 ? 3 : 1;
   let text = value.toFixed(digits);
   while (digits < 6 && bounds.includes(Number(text)) && value !== Number(text)) text = value.toFixed(++digits);

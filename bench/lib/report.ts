@@ -117,9 +117,10 @@ export function checkGoals(scenarios: readonly Scenario[], summaries: readonly S
 }
 
 export function formatVerdict(v: GoalVerdict): string {
-  const { min, max } = v.goal;
-  const bounds = [min, max].filter((b): b is number => b !== undefined).map((b) => Number(b.toFixed(3)));
-  const bound = [min === undefined ? '' : `>= ${bounds[0]}`, max === undefined ? '' : `<= ${bounds[bounds.length - 1]}`].filter(Boolean).join(', ');
+  const min = v.goal.min === undefined ? undefined : Number(v.goal.min.toFixed(3));
+  const max = v.goal.max === undefined ? undefined : Number(v.goal.max.toFixed(3));
+  const bounds = [min, max].filter((b): b is number => b !== undefined);
+  const bound = [min === undefined ? '' : `>= ${min}`, max === undefined ? '' : `<= ${max}`].filter(Boolean).join(', ');
   const value = v.value === undefined ? 'not measured' : readableValue(v.value, bounds);
   return `${v.met ? 'MET   ' : 'MISSED'} ${v.scenario} ${v.goal.metric} = ${value} (goal ${bound})`;
 }

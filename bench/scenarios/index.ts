@@ -4,6 +4,7 @@ import type { Scenario } from '../lib/types.js';
 import { abproxySplit } from './abproxy-split.js';
 import { direct } from './direct.js';
 import { nginxSplit } from './nginx-split.js';
+import { nodeFloor } from './node-floor.js';
 import { nginxSplit2w } from './nginx-split-2w.js';
 import { nginxMirror1w, nginxMirror2w } from './nginx-mirror.js';
 import { abproxyShadow1w, abproxyShadow2w, abproxySplit2w } from './abproxy-cluster.js';
@@ -13,6 +14,7 @@ export const scenarios: readonly Scenario[] = [
   direct,
   nginxSplit,
   abproxySplit,
+  nodeFloor,
   nginxSplit2w,
   abproxySplit2w,
   nginxMirror1w,

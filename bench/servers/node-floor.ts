@@ -1,0 +1,56 @@
+// The benchmark's Node floor: the least a Node.js proxy can do for a sticky 90/10 split, node:http in front
+// of undici Pool.dispatch with a raw handler (the leanest client the runtime offers), and nothing else: the
+// key hashed to a variant, hop-by-hop fields dropped, the answer streamed back. No routing table, metrics,
+// request ids, x-forwarded-* or error answers. Its row shows what any Node proxy pays on this machine, so
+// abproxy's CPU per request reads against it in the same run. Usage: node-floor PORT CHAMPION CHALLENGER.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Pool, type Dispatcher } from 'undici';
+import { murmur3 } from '../../src/routing/hash.js';
+
+const [port = '0', championUrl = '', challengerUrl = ''] = process.argv.slice(2);
+const champion = new Pool(championUrl, { connections: 128 });
+const challenger = new Pool(challengerUrl, { connections: 128 });
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'host']);
+
+function forward(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  const key = req.headers['x-session-id'];
+  const pool = typeof key === 'string' && murmur3(key) % 100 < 10 ? challenger : champion;
+  const headers: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] ?? '';
+    if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, req.rawHeaders[i + 1] ?? '');
+  }
+  pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body }, relay(res));
+}
+
+function relay(res: ServerResponse): Dispatcher.DispatchHandler {
+  return {
+    onConnect: () => undefined,
+    onError: () => {
+      if (res.headersSent) res.destroy();
+      else res.writeHead(502).end();
+    },
+    onHeaders: (status, raw) => {
+      const headers: string[] = [];
+      for (let i = 0; i < raw.length; i += 2) {
+        const name = raw[i]?.toString('latin1') ?? '';
+        if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, raw[i + 1]?.toString('latin1') ?? '');
+      }
+      res.writeHead(status, headers);
+      return true;
+    },
+    onData: (chunk) => {
+      res.write(chunk);
+      return true;
+    },
+    onComplete: () => res.end(),
+  };
+}
+
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => forward(req, res, Buffer.concat(chunks)));
+});
+server.listen(Number(port), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));

@@ -1,8 +1,9 @@
 // The messages between the shadow log's main-thread side (log-thread.ts) and its worker (log-worker.ts):
 // a batch of exchanges whose answers are in but not yet compared goes over; comparison counts, write
-// counts and errors come back. A batch's bodies are packed into one ArrayBuffer that is transferred,
-// not cloned (records name their bodies by offset and length), so a record costs no allocation per body
-// on either side.
+// counts and errors come back. A batch travels as one flat array of primitives (each record's fields in a
+// fixed order, see WireBatch.add) plus its bodies packed into one ArrayBuffer that is transferred, not
+// cloned (records name their bodies by offset and length): cloning one dense array costs a fraction of
+// cloning an object per record, on both threads.
 import type { Answer, ShadowAnswer } from './answer.js';
 import type { ComparisonResult } from './comparison.js';
 import type { RecordInput, ShadowEntry } from './log-record.js';
@@ -17,35 +18,17 @@ export interface MirroredExchange extends Omit<RecordInput, 'shadows'> {
   shadows: UncomparedShadow[];
 }
 
-/** Where a body sits in its batch's packed bodies; -1 offset: no body. */
-interface WireBody {
-  offset: number;
-  length: number;
-}
-
-interface WireAnswer {
-  status: number;
-  body: WireBody;
-  truncated: boolean;
-  contentType: string | undefined;
-}
-
-interface WireShadow extends Omit<UncomparedShadow, 'result'> {
-  result: (Omit<ShadowAnswer, 'answer'> & { answer: WireAnswer | undefined }) | undefined;
-}
-
-export interface WireRecord {
-  /** When the exchange ended (ms since the epoch): the record's time. */
-  time: number;
-  input: Omit<MirroredExchange, 'body' | 'primary' | 'shadows'> & {
-    body: WireBody;
-    primary: Omit<RecordInput['primary'], 'answer'> & { answer: WireAnswer | undefined };
-    shadows: WireShadow[];
-  };
-}
+/** A field of a batch's flat record array. */
+export type WireField = string | number | boolean | null;
 
 /** `bodies` is transferred with the message: the sender must not touch it afterwards. */
-export type ToLogWorker = { type: 'records'; records: WireRecord[]; bodies: ArrayBuffer } | { type: 'close'; waitMs: number };
+export type ToLogWorker = { type: 'records'; count: number; fields: WireField[]; bodies: ArrayBuffer } | { type: 'close'; waitMs: number };
+
+/** A received exchange, with the time (ms since the epoch) it ended: its record's time. */
+export interface ReceivedExchange {
+  time: number;
+  exchange: MirroredExchange;
+}
 
 export type FromLogWorker =
   | { type: 'taken'; count: number }
@@ -62,39 +45,57 @@ export interface ComparisonCount {
   count: number;
 }
 
-const NO_BODY: WireBody = { offset: -1, length: 0 };
 const FIRST_CAPACITY = 64 * 1024;
 
-/** One batch being filled: its records and their bodies, packed into a growing buffer. */
+/** One batch being filled: its records' fields, and their bodies packed into a growing buffer. */
 export class WireBatch {
-  readonly records: WireRecord[] = [];
+  count = 0;
+  readonly #fields: WireField[] = [];
   #bodies = new Uint8Array(0);
   #used = 0;
 
-  /** Adds the exchange, its bodies copied into the batch. */
+  /**
+   * Adds the exchange, its bodies copied into the batch. Field order (readExchange reads the same):
+   * time, route, requestId, key, variant, method, path, captureBodies, body; primary status, latencyMs,
+   * failure, answer; shadow count, then per shadow name, target, tolerance, outcome (null: dropped),
+   * latencyMs, failure, answer. A body is offset, length (offset -1: none); an answer is status (-1:
+   * none), body, truncated, contentType.
+   */
   add(input: MirroredExchange, time: number): void {
-    this.records.push({
-      time,
-      input: {
-        ...input,
-        body: this.#pack(input.body),
-        primary: { ...input.primary, answer: this.#answer(input.primary.answer) },
-        shadows: input.shadows.map((s) => ({ ...s, result: s.result && { ...s.result, answer: this.#answer(s.result.answer) } })),
-      },
-    });
+    const f = this.#fields;
+    const { primary } = input;
+    f.push(time, input.route, input.requestId, input.key ?? null, input.variant, input.method, input.path, input.captureBodies);
+    this.#body(input.body);
+    f.push(primary.status, primary.latencyMs, primary.failure ?? null);
+    this.#answer(primary.answer);
+    f.push(input.shadows.length);
+    for (const { name, target, tolerance, result } of input.shadows) {
+      f.push(name, target, tolerance, result?.outcome ?? null, result?.latencyMs ?? null, result?.failure ?? null);
+      this.#answer(result?.answer);
+    }
+    this.count++;
   }
 
   /** The message carrying this batch; transfer `message.bodies`. */
   message(): ToLogWorker & { type: 'records' } {
-    return { type: 'records', records: this.records, bodies: this.#bodies.buffer };
+    return { type: 'records', count: this.count, fields: this.#fields, bodies: this.#bodies.buffer };
   }
 
-  #answer(answer: Answer | undefined): WireAnswer | undefined {
-    return answer && { status: answer.status, body: this.#pack(answer.body), truncated: answer.truncated, contentType: answer.contentType };
+  #answer(answer: Answer | undefined): void {
+    if (!answer) {
+      this.#fields.push(-1, -1, 0, false, null);
+      return;
+    }
+    this.#fields.push(answer.status);
+    this.#body(answer.body);
+    this.#fields.push(answer.truncated, answer.contentType ?? null);
   }
 
-  #pack(body: Buffer | undefined): WireBody {
-    if (!body) return NO_BODY;
+  #body(body: Buffer | undefined): void {
+    if (!body) {
+      this.#fields.push(-1, 0);
+      return;
+    }
     const offset = this.#used;
     const needed = offset + body.length;
     if (needed > this.#bodies.length) {
@@ -104,22 +105,88 @@ export class WireBatch {
     }
     this.#bodies.set(body, offset);
     this.#used = needed;
-    return { offset, length: body.length };
+    this.#fields.push(offset, body.length);
   }
 }
 
-/** A received record as the exchange it was, its bodies as views into the batch's `bodies`. */
-export function fromWire(record: WireRecord, bodies: ArrayBuffer): MirroredExchange {
-  const { input } = record;
-  const answerOf = (answer: WireAnswer | undefined): Answer | undefined => answer && { ...answer, body: view(bodies, answer.body) };
-  return {
-    ...input,
-    body: view(bodies, input.body),
-    primary: { ...input.primary, answer: answerOf(input.primary.answer) },
-    shadows: input.shadows.map((s) => ({ ...s, result: s.result && { ...s.result, answer: answerOf(s.result.answer) } })),
-  };
+/** The exchanges of a received batch, in the order they were added; bodies are views into `bodies`. */
+export function readBatch(message: ToLogWorker & { type: 'records' }): ReceivedExchange[] {
+  const reader = new FieldReader(message.fields, message.bodies);
+  const out: ReceivedExchange[] = [];
+  for (let i = 0; i < message.count; i++) out.push(reader.exchange());
+  return out;
 }
 
-function view(bodies: ArrayBuffer, body: WireBody): Buffer | undefined {
-  return body.offset < 0 ? undefined : Buffer.from(bodies, body.offset, body.length);
+/** Reads WireBatch.add's fields back, in the same order. */
+class FieldReader {
+  #at = 0;
+  constructor(
+    private readonly fields: readonly WireField[],
+    private readonly bodies: ArrayBuffer,
+  ) {}
+
+  exchange(): ReceivedExchange {
+    const time = this.#number();
+    const route = this.#string();
+    const requestId = this.#string();
+    const key = this.#optionalString();
+    const variant = this.#string();
+    const method = this.#string();
+    const path = this.#string();
+    const captureBodies = this.#next() === true;
+    const body = this.#body();
+    const status = this.#number();
+    const latencyMs = this.#number();
+    const failure = this.#optionalString();
+    const primary: MirroredExchange['primary'] = { status, latencyMs, answer: this.#answer() };
+    if (failure !== undefined) primary.failure = failure;
+    const shadows: UncomparedShadow[] = [];
+    for (let n = this.#number(); n > 0; n--) shadows.push(this.#shadow());
+    return { time, exchange: { route, requestId, key, variant, method, path, captureBodies, body, primary, shadows } };
+  }
+
+  #shadow(): UncomparedShadow {
+    const name = this.#string();
+    const target = this.#string();
+    const tolerance = this.#number();
+    const outcome = this.#next() as ShadowAnswer['outcome'] | null;
+    const latencyMs = this.#next() as number | null;
+    const failure = this.#optionalString();
+    const answer = this.#answer();
+    if (outcome === null) return { name, target, tolerance, result: undefined };
+    const result: ShadowAnswer = { outcome, latencyMs: latencyMs ?? 0, answer };
+    if (failure !== undefined) result.failure = failure;
+    return { name, target, tolerance, result };
+  }
+
+  #answer(): Answer | undefined {
+    const status = this.#number();
+    const body = this.#body();
+    const truncated = this.#next() === true;
+    const contentType = this.#optionalString();
+    return status < 0 ? undefined : { status, body, truncated, contentType };
+  }
+
+  #body(): Buffer | undefined {
+    const offset = this.#number();
+    const length = this.#number();
+    return offset < 0 ? undefined : Buffer.from(this.bodies, offset, length);
+  }
+
+  #next(): WireField {
+    return this.fields[this.#at++] ?? null;
+  }
+
+  #number(): number {
+    return Number(this.#next());
+  }
+
+  #string(): string {
+    return String(this.#next());
+  }
+
+  #optionalString(): string | undefined {
+    const value = this.#next();
+    return value === null ? undefined : String(value);
+  }
 }

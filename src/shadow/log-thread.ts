@@ -85,8 +85,8 @@ export class ShadowLogThread {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const batch = this.#batch;
-    if (batch.records.length === 0) return;
-    this.#inTransit.push({ count: batch.records.length, bytes: this.#batchBytes });
+    if (batch.count === 0) return;
+    this.#inTransit.push({ count: batch.count, bytes: this.#batchBytes });
     this.#inTransitBytes += this.#batchBytes;
     this.#batch = new WireBatch();
     this.#batchBytes = 0;

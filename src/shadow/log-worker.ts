@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { compareAnswers } from './compare.js';
 import type { ShadowEntry } from './log-record.js';
 import { recordLine } from './log-record.js';
-import { fromWire, type ComparisonCount, type FromLogWorker, type ToLogWorker, type WireRecord } from './log-protocol.js';
+import { readBatch, type ComparisonCount, type FromLogWorker, type ReceivedExchange, type ToLogWorker } from './log-protocol.js';
 import { ShadowLog } from './shadow-log.js';
 
 const port = parentPort;
@@ -24,17 +24,16 @@ const log = new ShadowLog({
 port.on('message', (message: ToLogWorker) => {
   if (message.type === 'records') {
     const counts = new Map<string, ComparisonCount>();
-    for (const record of message.records) log.append(compareAndSerialize(record, message.bodies, counts));
+    for (const received of readBatch(message)) log.append(compareAndSerialize(received, counts));
     send({ type: 'compared', counts: [...counts.values()] });
-    send({ type: 'taken', count: message.records.length });
+    send({ type: 'taken', count: message.count });
   } else {
     void log.close(message.waitMs).then(() => send({ type: 'closed' }));
   }
 });
 
 /** Compares every shadow that answered with the primary, counting results per route and shadow, and returns the record's line. */
-function compareAndSerialize(record: WireRecord, bodies: ArrayBuffer, counts: Map<string, ComparisonCount>): string {
-  const exchange = fromWire(record, bodies);
+function compareAndSerialize({ time, exchange }: ReceivedExchange, counts: Map<string, ComparisonCount>): string {
   const shadows = exchange.shadows.map(({ name, target, result, tolerance }): ShadowEntry => {
     const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance) : undefined;
     if (comparison) {
@@ -45,5 +44,5 @@ function compareAndSerialize(record: WireRecord, bodies: ArrayBuffer, counts: Ma
     }
     return { name, target, result, comparison };
   });
-  return recordLine({ ...exchange, shadows }, new Date(record.time));
+  return recordLine({ ...exchange, shadows }, new Date(time));
 }

@@ -1,0 +1,90 @@
+// The shadow log's batch wire format: what the data plane adds to a batch is what the worker reads back,
+// field for field and byte for byte, through a real structured clone with the bodies' buffer transferred.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { MessageChannel } from 'node:worker_threads';
+import { readBatch, WireBatch, type MirroredExchange, type ToLogWorker } from '../../src/shadow/log-protocol.js';
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+const exchanges: MirroredExchange[] = [
+  {
+    route: 'fraud',
+    requestId: 'req-1',
+    key: 'user-42',
+    variant: 'champion',
+    method: 'POST',
+    path: '/v2/models/fraud/infer',
+    body: json({ inputs: [{ name: 'tx', shape: [1, 2], datatype: 'FP32', data: [0.5, 1] }] }),
+    primary: { status: 200, latencyMs: 1.25, answer: { status: 200, body: json({ outputs: [] }), truncated: false, contentType: 'application/json' } },
+    shadows: [
+      { name: 'fast', target: 'http://127.0.0.1:1', tolerance: 1e-6, result: { outcome: 'ok', latencyMs: 2.5, answer: { status: 200, body: Buffer.from('plain ü'), truncated: false, contentType: undefined } } },
+      { name: 'slow', target: 'model:fraud-b', tolerance: 0.01, result: { outcome: 'timeout', latencyMs: 250, answer: undefined, failure: 'ABPROXY_SHADOW_TIMEOUT' } },
+      { name: 'busy', target: 'http://127.0.0.1:2', tolerance: 0, result: undefined },
+    ],
+    captureBodies: true,
+  },
+  {
+    route: 'other',
+    requestId: 'req-2',
+    key: undefined,
+    variant: 'challenger',
+    method: 'GET',
+    path: '/v1/x',
+    body: undefined,
+    primary: { status: 502, latencyMs: 3, answer: undefined, failure: 'UND_ERR_SOCKET' },
+    shadows: [{ name: 'big', target: 'http://127.0.0.1:3', tolerance: 0, result: { outcome: 'ok', latencyMs: 4, answer: { status: 200, body: undefined, truncated: true, contentType: 'application/json' } } }],
+    captureBodies: false,
+  },
+];
+
+/** Sends the message through a real MessageChannel (structured clone, bodies transferred) and returns what arrives. */
+async function overTheWire(message: ToLogWorker): Promise<ToLogWorker> {
+  const { port1, port2 } = new MessageChannel();
+  const arrived = once(port2, 'message');
+  port1.postMessage(message, message.type === 'records' ? [message.bodies] : []);
+  const [received] = (await arrived) as [ToLogWorker];
+  port1.close();
+  port2.close();
+  return received;
+}
+
+test('a batch reads back as the exchanges that were added, bodies included', async () => {
+  const batch = new WireBatch();
+  exchanges.forEach((exchange, i) => batch.add(exchange, 1_700_000_000_000 + i));
+  assert.equal(batch.count, 2);
+  const sent = batch.message();
+  const received = await overTheWire(sent);
+  assert.equal(sent.bodies.byteLength, 0, 'the bodies buffer was transferred, not copied');
+  assert.equal(received.type, 'records');
+  if (received.type !== 'records') return;
+  const read = readBatch(received);
+  assert.deepEqual(
+    read.map((r) => r.time),
+    [1_700_000_000_000, 1_700_000_000_001],
+  );
+  assert.deepEqual(
+    read.map((r) => r.exchange),
+    exchanges,
+  );
+});
+
+test('bodies past the first buffer size survive the buffer growing', async () => {
+  const batch = new WireBatch();
+  const big = Buffer.alloc(100_000, 7);
+  const exchange = exchanges[0] as MirroredExchange;
+  for (let i = 0; i < 3; i++) batch.add({ ...exchange, requestId: `big-${i}`, body: big }, i);
+  const received = await overTheWire(batch.message());
+  assert.equal(received.type, 'records');
+  if (received.type !== 'records') return;
+  const read = readBatch(received);
+  assert.deepEqual(
+    read.map((r) => r.exchange.requestId),
+    ['big-0', 'big-1', 'big-2'],
+  );
+  for (const r of read) {
+    assert.ok(r.exchange.body?.equals(big));
+    assert.ok(r.exchange.primary.answer?.body?.equals(exchange.primary.answer?.body as Buffer));
+  }
+});

@@ -49,13 +49,13 @@ const FIRST_CAPACITY = 64 * 1024;
 
 /** One batch being filled: its records' fields, and their bodies packed into a growing buffer. */
 export class WireBatch {
-  count = 0;
+  #count = 0;
   readonly #fields: WireField[] = [];
   #bodies = new Uint8Array(0);
   #used = 0;
 
   /**
-   * Adds the exchange, its bodies copied into the batch. Field order (readExchange reads the same):
+   * Adds the exchange, its bodies copied into the batch. Field order (FieldReader.exchange reads the same):
    * time, route, requestId, key, variant, method, path, captureBodies, body; primary status, latencyMs,
    * failure, answer; shadow count, then per shadow name, target, tolerance, outcome (null: dropped),
    * latencyMs, failure, answer. A body is offset, length (offset -1: none); an answer is status (-1:
@@ -73,12 +73,17 @@ export class WireBatch {
       f.push(name, target, tolerance, result?.outcome ?? null, result?.latencyMs ?? null, result?.failure ?? null);
       this.#answer(result?.answer);
     }
-    this.count++;
+    this.#count++;
+  }
+
+  /** Exchanges added so far. */
+  get count(): number {
+    return this.#count;
   }
 
   /** The message carrying this batch; transfer `message.bodies`. */
   message(): ToLogWorker & { type: 'records' } {
-    return { type: 'records', count: this.count, fields: this.#fields, bodies: this.#bodies.buffer };
+    return { type: 'records', count: this.#count, fields: this.#fields, bodies: this.#bodies.buffer };
   }
 
   #answer(answer: Answer | undefined): void {

@@ -63,8 +63,10 @@ test('a ~50 ms model does not delay concurrent proxied requests on another route
     assert.ok(lagP90Ms < slowRun / 2, `event loop p90 delay ${lagP90Ms.toFixed(1)} ms while ${slowRun.toFixed(0)} ms model requests ran`);
     const delay = median(busy) - median(idle);
     // In-thread, each proxied request would wait for the run in progress (about half a run on average, with
-    // two model clients most of a run). Machines shared with other work add scheduling noise to both medians.
-    const allowedMs = Math.max(10, slowRun * 0.2);
+    // two model clients most of a run). Off-thread, what remains is CPU contention: on two cores the model's
+    // threads and this process share them (a 10 ms delay was seen beside a 50 ms model). The bound stays
+    // below the half run that blocking would add.
+    const allowedMs = Math.max(10, slowRun * 0.4);
     assert.ok(delay < allowedMs, `proxied requests were delayed by ${delay.toFixed(2)} ms, allowed ${allowedMs.toFixed(0)} (median idle ${median(idle).toFixed(2)} ms, busy ${median(busy).toFixed(2)} ms)`);
   } finally {
     await proxy.close();

@@ -1,26 +1,24 @@
 // The benchmark's Node floor: the least a Node.js proxy can do for a sticky 90/10 split, node:http in front
 // of undici Pool.dispatch with a raw handler (the leanest client the runtime offers), and nothing else: the
-// key hashed to a variant, hop-by-hop fields dropped, the answer streamed back. No routing table, metrics,
-// request ids, x-forwarded-* or error answers. Its row shows what any Node proxy pays on this machine, so
-// abproxy's CPU per request reads against it in the same run. Usage: node-floor PORT CHAMPION CHALLENGER.
+// key hashed to a variant, hop-by-hop fields dropped (abproxy's own stripHopByHop), the answer streamed
+// back. No routing table, metrics, request ids, x-forwarded-* or error answers. Its row shows what any
+// Node proxy pays on this machine, so abproxy's CPU per request reads against it in the same run.
+// Usage: node-floor PORT CHAMPION CHALLENGER.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { stripHopByHop } from '../../src/http/hop-by-hop.js';
 import { murmur3 } from '../../src/routing/hash.js';
 
 const [port = '0', championUrl = '', challengerUrl = ''] = process.argv.slice(2);
 const champion = new Pool(championUrl, { connections: 128 });
 const challenger = new Pool(challengerUrl, { connections: 128 });
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'host']);
+/** undici sets Host from the pool's origin. */
+const HOST: ReadonlySet<string> = new Set(['host']);
 
 function forward(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
   const key = req.headers['x-session-id'];
   const pool = typeof key === 'string' && murmur3(key) % 100 < 10 ? challenger : champion;
-  const headers: string[] = [];
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] ?? '';
-    if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, req.rawHeaders[i + 1] ?? '');
-  }
-  pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers, body }, relay(res));
+  pool.dispatch({ path: req.url ?? '/', method: req.method ?? 'GET', headers: stripHopByHop(req.rawHeaders, HOST), body }, relay(res));
 }
 
 function relay(res: ServerResponse): Dispatcher.DispatchHandler {
@@ -31,12 +29,7 @@ function relay(res: ServerResponse): Dispatcher.DispatchHandler {
       else res.writeHead(502).end();
     },
     onHeaders: (status, raw) => {
-      const headers: string[] = [];
-      for (let i = 0; i < raw.length; i += 2) {
-        const name = raw[i]?.toString('latin1') ?? '';
-        if (!HOP_BY_HOP.has(name.toLowerCase())) headers.push(name, raw[i + 1]?.toString('latin1') ?? '');
-      }
-      res.writeHead(status, headers);
+      res.writeHead(status, stripHopByHop(raw.map((field) => field.toString('latin1'))));
       return true;
     },
     onData: (chunk) => {

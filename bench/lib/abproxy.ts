@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { freePort, startProcess, waitForPort, type Managed } from './processes.js';
+import { freePort, startListening, type Managed } from './processes.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,13 +29,6 @@ export async function startAbproxyProcess(cliPath: string, dir: string, config: 
   const adminPort = await freePort();
   const configPath = join(dir, 'abproxy.yaml');
   writeFileSync(configPath, stringify({ listen: `127.0.0.1:${port}`, admin: `127.0.0.1:${adminPort}`, log: { level: 'warn' }, ...config }));
-  const proc = startProcess(process.execPath, [cliPath, 'serve', '-c', configPath, ...extraArgs], REPO_ROOT);
-  try {
-    await waitForPort(port, proc);
-    await waitForPort(adminPort, proc);
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
+  const proc = await startListening(process.execPath, [cliPath, 'serve', '-c', configPath, ...extraArgs], REPO_ROOT, [port, adminPort]);
   return { proc, url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}`, close: () => proc.stop() };
 }

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findCommand, freePort, startProcess, waitForPort, type Managed } from './processes.js';
+import { findCommand, freePort, startListening, type Managed } from './processes.js';
 
 export interface RunningNginx {
   proc: Managed;
@@ -46,12 +46,6 @@ ${httpBlock(port)}
 }
 `,
   );
-  const proc = startProcess(path, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], dir);
-  try {
-    await waitForPort(port, proc);
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
+  const proc = await startListening(path, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], dir, [port]);
   return { proc, url: `http://127.0.0.1:${port}`, close: () => proc.stop() };
 }

@@ -41,8 +41,20 @@ export function startProcess(command: string, args: readonly string[], cwd?: str
   };
 }
 
+/** startProcess, then waits until every one of `ports` accepts a connection; stops the process if one never does. */
+export async function startListening(command: string, args: readonly string[], cwd: string, ports: readonly number[]): Promise<Managed> {
+  const proc = startProcess(command, args, cwd);
+  try {
+    for (const port of ports) await waitForPort(port, proc);
+  } catch (error) {
+    await proc.stop();
+    throw error;
+  }
+  return proc;
+}
+
 /** Resolves once 127.0.0.1:port accepts a connection; rejects after timeoutMs or when `proc` exits. */
-export async function waitForPort(port: number, proc: Managed, timeoutMs = 20_000): Promise<void> {
+async function waitForPort(port: number, proc: Managed, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) throw new Error(`process exited with ${proc.child.exitCode}:\n${proc.output()}`);

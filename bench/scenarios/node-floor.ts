@@ -2,7 +2,7 @@
 // (node:http + undici Pool.dispatch, sticky 90/10, nothing else) on the same upstreams and load.
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../lib/abproxy.js';
-import { freePort, startProcess, waitForPort } from '../lib/processes.js';
+import { freePort, startListening } from '../lib/processes.js';
 import { splitCheck } from '../lib/requests.js';
 import type { Scenario } from '../lib/types.js';
 
@@ -14,13 +14,7 @@ export const nodeFloor: Scenario = {
   async start(env) {
     const port = await freePort();
     const { champion = '', challenger = '' } = env.upstreams.urls;
-    const proc = startProcess(process.execPath, ['--import', 'tsx', SCRIPT, String(port), champion, challenger], REPO_ROOT);
-    try {
-      await waitForPort(port, proc);
-    } catch (error) {
-      await proc.stop();
-      throw error;
-    }
+    const proc = await startListening(process.execPath, ['--import', 'tsx', SCRIPT, String(port), champion, challenger], REPO_ROOT, [port]);
     return {
       url: `http://127.0.0.1:${port}`,
       request: env.splitRequest,

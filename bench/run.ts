@@ -9,7 +9,7 @@ import { buildCli } from './lib/abproxy.js';
 import { measure, type LoadSettings } from './lib/measure.js';
 import { nginxVersion } from './lib/nginx.js';
 import { findCommand } from './lib/processes.js';
-import { checkGoals, DEFAULT_REFERENCE, DIRECT, formatVerdict, summarize, table, type ScenarioRuns } from './lib/report.js';
+import { checkGoals, DEFAULT_REFERENCE, DIRECT, formatVerdict, perRoundLine, summarize, table, type ScenarioRuns } from './lib/report.js';
 import { splitRequest } from './lib/requests.js';
 import type { Scenario } from './lib/types.js';
 import { startUpstreams } from './lib/upstream.js';
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   console.log(`Request: ${splitRequest.method} ${splitRequest.path}, ${splitRequest.body?.length ?? 0}-byte JSON body, distinct ${splitRequest.keyHeader ?? ''} per request.\n`);
   console.log(table(summaries));
   console.log('');
-  for (const s of summaries) console.log(`${s.name}: req/s per round ${s.perRound.map((r) => Math.round(r)).join(', ')}`);
+  for (const s of summaries) console.log(perRoundLine(s));
   for (const entry of results) if (entry.skipped) console.log(`${entry.scenario.name}: not measured (${entry.skipped})`);
   const verdicts = checkGoals(selected, summaries);
   if (verdicts.length > 0) console.log(`\n${verdicts.map(formatVerdict).join('\n')}`);

@@ -1,5 +1,7 @@
 // Turns measurements into the printed table: medians over rounds, ratios against each row's reference
-// and the upstream direct, added one-connection p50 over direct, and each goal's verdict. Pure.
+// and the upstream direct (the median of per-round ratios: a round measures a row shortly after its
+// reference, so the machine's drift between rounds cancels), added one-connection p50 over direct, and
+// each goal's verdict. Pure.
 import type { Goal, GoalMetric, Measurement, Scenario } from './types.js';
 
 export interface ScenarioRuns {
@@ -19,8 +21,12 @@ export interface Summary {
   cpuUsPerReq: number;
   rssMb: number;
   p50OneConnMs: number;
+  /** Median over rounds of this row's req/s over its reference's in the same round. */
   vsReference: number | undefined;
+  /** The same against the upstream direct. */
   vsDirect: number | undefined;
+  /** This row's req/s over its reference's, round by round. */
+  vsReferencePerRound: number[];
   addedP50Ms: number | undefined;
   note: string;
   perRound: number[];
@@ -59,13 +65,27 @@ export function summarize(all: readonly ScenarioRuns[]): Summary[] {
   const direct = byName.get(DIRECT);
   return base.map((b) => {
     const ref = byName.get(b.reference);
+    const vsReferencePerRound = ref && b.name !== ref.name ? perRoundRatios(b.perRound, ref.perRound) : [];
     return {
       ...b,
-      vsReference: ref && b.name !== ref.name ? b.reqPerSec / ref.reqPerSec : undefined,
-      vsDirect: direct && b.name !== DIRECT ? b.reqPerSec / direct.reqPerSec : undefined,
+      vsReference: vsReferencePerRound.length > 0 ? median(vsReferencePerRound) : undefined,
+      vsDirect: direct && b.name !== DIRECT ? median(perRoundRatios(b.perRound, direct.perRound)) : undefined,
+      vsReferencePerRound,
       addedP50Ms: direct && b.name !== DIRECT ? b.p50OneConnMs - direct.p50OneConnMs : undefined,
     };
   });
+}
+
+/** `of[i] / to[i]` for every round both rows measured (a row that failed stopped after its last round). */
+function perRoundRatios(of: readonly number[], to: readonly number[]): number[] {
+  const rounds = Math.min(of.length, to.length);
+  return Array.from({ length: rounds }, (_, i) => (of[i] as number) / (to[i] as number));
+}
+
+/** "abproxy-split: req/s per round 8699, 10752, 7263 (0.44x, 0.53x, 0.43x nginx-split)" */
+export function perRoundLine(s: Summary): string {
+  const ratios = s.vsReferencePerRound.length > 0 ? ` (${s.vsReferencePerRound.map((r) => `${r.toFixed(2)}x`).join(', ')} ${s.reference})` : '';
+  return `${s.name}: req/s per round ${s.perRound.map((r) => Math.round(r)).join(', ')}${ratios}`;
 }
 
 const fixed = (digits: number) => (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));

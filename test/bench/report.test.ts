@@ -1,8 +1,40 @@
-// The benchmark's goal lines: bounds are printed rounded, and a value that misses (or narrowly meets) a
-// bound never prints as equal to it.
+// The benchmark's report: ratios are medians of per-round ratios (a row against its reference in the same
+// round), and goal lines print bounds rounded, never a missing (or narrowly met) value as equal to its bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatVerdict } from '../../bench/lib/report.js';
+import { formatVerdict, perRoundLine, summarize, type ScenarioRuns } from '../../bench/lib/report.js';
+import type { Measurement, Scenario } from '../../bench/lib/types.js';
+
+function rows(reqPerSec: Record<string, number[]>): ScenarioRuns[] {
+  const measurement = (r: number): Measurement => ({ reqPerSec: r, p50Ms: 1, p99Ms: 2, errors: 0, cpuUsPerReq: 50, rssMb: 10, p50OneConnMs: 0.1, note: '' });
+  const reference: Record<string, string> = { candidate: 'baseline' };
+  return Object.entries(reqPerSec).map(([name, rounds]) => ({
+    scenario: { name, title: name, reference: reference[name] ?? name, start: () => Promise.reject(new Error('not started')) } satisfies Scenario,
+    runs: rounds.map(measurement),
+  }));
+}
+
+test('a ratio is the median of per-round ratios, so drift between rounds cancels', () => {
+  // A real run's rows (2026-12-02): the machine was slowest in round 1. The ratio of the medians,
+  // 4 713 / 5 500 = 0.857, pairs the candidate's round 3 with the baseline's round 3 by chance only.
+  const summaries = summarize(rows({ direct: [31_204, 27_304, 27_350], baseline: [3_392, 5_893, 5_500], candidate: [3_259, 5_531, 4_713] }));
+  const candidate = summaries.find((s) => s.name === 'candidate');
+  assert.ok(candidate);
+  assert.deepEqual(candidate.vsReferencePerRound.map((r) => r.toFixed(3)), ['0.961', '0.939', '0.857']);
+  assert.equal(candidate.vsReference?.toFixed(3), '0.939');
+  assert.equal(candidate.vsDirect?.toFixed(3), '0.172');
+  assert.equal(perRoundLine(candidate), 'candidate: req/s per round 3259, 5531, 4713 (0.96x, 0.94x, 0.86x baseline)');
+  const baseline = summaries.find((s) => s.name === 'baseline');
+  assert.equal(baseline?.vsReference, undefined, 'a reference row has no ratio of its own');
+  assert.equal(baseline && perRoundLine(baseline), 'baseline: req/s per round 3392, 5893, 5500');
+});
+
+test('a row that stopped early is paired only for the rounds it ran', () => {
+  const summaries = summarize(rows({ baseline: [10_000, 20_000, 10_000], candidate: [5_000, 30_000] }));
+  const candidate = summaries.find((s) => s.name === 'candidate');
+  assert.deepEqual(candidate?.vsReferencePerRound, [0.5, 1.5]);
+  assert.equal(candidate?.vsReference, 1);
+});
 
 test('a near miss prints enough decimals to differ from its bound; bounds print rounded', () => {
   const goal = { metric: 'vsReference', min: 0.8 } as const;

@@ -1,6 +1,7 @@
 // The data-plane request pipeline: normalise target -> local endpoints -> route -> (bounded body) ->
-// sticky key -> assignment -> forward (undici pool or local model) -> metrics and hooks.
-// Reads the runtime generation once per request; never awaits a shadow.
+// sticky key (a body key from the JSON part of a binary-extension body) -> assignment -> forward (undici
+// pool or local model) -> metrics and hooks. Reads the runtime generation once per request; never
+// awaits a shadow.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -8,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { classifyTransportError, ProxyError, upstreamError } from '../http/errors.js';
 import { FORWARDING_FIELDS, forwardedHeaders } from '../http/forwarded.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
+import { INFERENCE_HEADER, inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
 import { requestHeadProblem } from '../http/request-head.js';
 import { recordRequest, recordUnkeyed, recordUpstreamError } from '../metrics/request-metrics.js';
@@ -70,7 +72,8 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
   };
 
   function dispatch(req: IncomingMessage, res: ServerResponse, runtime: Runtime, route: CompiledRoute, target: RequestTarget, body: Buffer | undefined, startedAt: number): void {
-    const key = extractKey(route.sticky, { headers: req.headers, query: target.query, json: route.needsBody && body ? parseJson(body) : undefined });
+    const json = route.needsBody && body ? parseJson(jsonPart(body, inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length))) : undefined;
+    const key = extractKey(route.sticky, { headers: req.headers, query: target.query, json });
     const override = route.overrideHeader ? req.headers[route.overrideHeader] : undefined;
     const { variant, reason } = assign(route, key, typeof override === 'string' ? override : undefined);
     if (reason === 'random') recordUnkeyed(route.name);

@@ -1,12 +1,14 @@
 // Table-driven tests of the pure header logic: hop-by-hop removal (RFC 9110 §7.6.1), x-forwarded-*
 // (RFC 7239 §5.2 semantics: a chain only from trusted proxies), request-target normalisation
-// (RFC 3986 §5.2.4, RFC 9112 §3.2) and request-head checks (RFC 9112 §3.2, §6.1; RFC 9110 §5.1).
+// (RFC 3986 §5.2.4, RFC 9112 §3.2), request-head checks (RFC 9112 §3.2, §6.1; RFC 9110 §5.1) and the OIP
+// binary extension's Inference-Header-Content-Length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectionTokens, stripHopByHop } from '../../src/http/hop-by-hop.js';
 import { forwardedHeaders, type ForwardedInput } from '../../src/http/forwarded.js';
 import { normalizeTarget } from '../../src/http/path.js';
 import { isFramingLookalike, isToken, requestHeadProblem } from '../../src/http/request-head.js';
+import { inferenceHeaderLength, jsonPart } from '../../src/http/inference-header.js';
 
 function names(flat: readonly string[]): string[] {
   return flat.filter((_v, i) => i % 2 === 0).map((n) => n.toLowerCase());
@@ -126,4 +128,23 @@ test('requestHeadProblem: RFC 9112 §3.2 Host rules, §6.1 Transfer-Encoding on 
   for (const [version, headers, rejected] of rows) {
     assert.equal(requestHeadProblem(version, headers) !== undefined, rejected, `${version} ${JSON.stringify(headers)}`);
   }
+});
+
+test('Inference-Header-Content-Length: a plain decimal within the body marks its JSON part; anything else leaves the body whole', () => {
+  const body = Buffer.from('{"inputs":[]}\u0001\u0002\u0003');
+  const cases: [string | string[] | undefined, number | undefined][] = [
+    [undefined, undefined],
+    ['13', 13],
+    ['0', 0],
+    [String(body.length), body.length],
+    [String(body.length + 1), undefined],
+    ['-1', undefined],
+    ['1e1', undefined],
+    [' 13', undefined],
+    ['0x0d', undefined],
+    [['13', '13'], undefined],
+  ];
+  for (const [value, expected] of cases) assert.equal(inferenceHeaderLength(value, body.length), expected, JSON.stringify(value));
+  assert.equal(jsonPart(body, 13).toString(), '{"inputs":[]}');
+  assert.equal(jsonPart(body, undefined), body);
 });

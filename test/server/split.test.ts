@@ -1,5 +1,6 @@
 // Assignment through the real proxy: a 90/10 split over 3 000 distinct session ids, stickiness on
-// repeats, and each sticky source (header, cookie, query, OIP body parameters.session_id), override,
+// repeats, and each sticky source (header, cookie, query, OIP body parameters.session_id, also in a binary
+// tensor extension body), override,
 // and unkeyed requests counted in abproxy_unkeyed_requests_total.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,7 +79,7 @@ test('3 000 distinct x-session-id through 90/10: challenger 10% +- 2 pp, and rep
   repeats.forEach((key, i) => assert.equal(second[i], first[i], `key ${key} changed variant`));
 });
 
-test('cookie, query and OIP body keys assign like the assignment function', async () => {
+test('cookie, query and OIP body keys (JSON or binary extension) assign like the assignment function', async () => {
   const sources: [string, (key: string) => Promise<string>][] = [
     ['cookie', async (key) => String((await client.send('GET', '/v2/models/fraud/infer', { cookie: `theme=dark; sid=${key}` })).headers['x-abproxy-variant'])],
     ['query', async (key) => String((await client.send('GET', `/v2/models/fraud/infer?x=1&user=${encodeURIComponent(key)}`)).headers['x-abproxy-variant'])],
@@ -88,6 +89,18 @@ test('cookie, query and OIP body keys assign like the assignment function', asyn
         const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }], parameters: { session_id: key } });
         const reply = await client.send('POST', '/v2/models/fraud/infer', { 'content-type': 'application/json' }, body);
         assert.equal(json(reply.text).bytes, Buffer.byteLength(body), 'buffered body forwarded whole');
+        return String(reply.headers['x-abproxy-variant']);
+      },
+    ],
+    [
+      // The OIP binary tensor extension: the JSON part ends where Inference-Header-Content-Length says; raw FP32 bytes follow.
+      'binary-extension body',
+      async (key) => {
+        const head = Buffer.from(JSON.stringify({ parameters: { session_id: key }, inputs: [{ name: 'x', shape: [2], datatype: 'FP32', parameters: { binary_data_size: 8 } }] }));
+        const body = Buffer.concat([head, Buffer.from(new Float32Array([1.5, -2.25]).buffer)]);
+        const headers = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length) };
+        const reply = await client.send('POST', '/v2/models/fraud/infer', headers, body);
+        assert.equal(json(reply.text).bytes, body.length, 'the body is forwarded whole, tensor bytes included');
         return String(reply.headers['x-abproxy-variant']);
       },
     ],

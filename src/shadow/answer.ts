@@ -10,6 +10,8 @@ export interface Answer {
   /** True when the body was longer than the capture bound (so it cannot be compared). */
   truncated: boolean;
   contentType: string | undefined;
+  /** The answer's Inference-Header-Content-Length (OIP binary tensor extension), when it had one. */
+  inferenceHeader?: string | undefined;
   /** answerJson's memo: the body parsed as JSON (NOT_JSON when it is not JSON); unset until first asked. */
   parsed?: unknown;
 }

@@ -1,6 +1,9 @@
 // Compares a shadow's answer with the primary's once both are in: status first, then Open Inference
-// Protocol tensors, other JSON structurally with tolerance, anything else byte for byte. Pure; never throws.
-import { answerJson, NOT_JSON, type Answer } from './answer.js';
+// Protocol tensors (also from binary tensor extension answers), other JSON structurally with tolerance,
+// anything else byte for byte. Pure; never throws.
+import { inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
+import { answerJson, NOT_JSON, parseJsonBody, type Answer } from './answer.js';
+import { withBinaryOutputs } from './binary-outputs.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import type { Comparison } from './comparison.js';
@@ -12,8 +15,8 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
   if (shadow.truncated || shadow.body === undefined) return incomparable('the shadow body exceeded the capture bound');
   if (primary.status !== shadow.status) return { result: 'mismatch', kind: 'status', reason: `status ${primary.status} vs ${shadow.status}` };
   try {
-    const a = answerJson(primary);
-    const b = answerJson(shadow);
+    const a = comparable(primary);
+    const b = comparable(shadow);
     if (a !== NOT_JSON && b !== NOT_JSON) {
       return isOipResponse(a) && isOipResponse(b) ? compareOip(a, b, tolerance) : compareJson(a, b, tolerance);
     }
@@ -30,4 +33,13 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
 
 function incomparable(reason: string): Comparison {
   return { result: 'incomparable', kind: 'none', reason };
+}
+
+/** The answer as compared: its JSON, or for a binary tensor extension answer its JSON part with the binary outputs' data read in. */
+function comparable(answer: Answer): unknown {
+  const { body } = answer;
+  const jsonLength = body && inferenceHeaderLength(answer.inferenceHeader, body.length);
+  if (!body || jsonLength === undefined) return answerJson(answer);
+  const json = parseJsonBody(jsonPart(body, jsonLength));
+  return json === NOT_JSON ? NOT_JSON : (withBinaryOutputs(json, body.subarray(jsonLength)) ?? NOT_JSON);
 }

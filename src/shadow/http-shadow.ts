@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { classifyTransportError } from '../http/errors.js';
+import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { outcomeOfStatus, type ShadowAnswer } from './answer.js';
 
 export interface HttpShadowRequest {
@@ -60,6 +61,7 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
   #settled = false;
   #status = 0;
   #contentType: string | undefined;
+  #inferenceHeader: string | undefined;
   readonly #chunks: Buffer[] = [];
   #bytes = 0;
   #truncated = false;
@@ -79,10 +81,9 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.#status = statusCode;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      if (rawHeaders[i]?.toString('latin1').toLowerCase() === 'content-type') {
-        this.#contentType = rawHeaders[i + 1]?.toString('latin1');
-        break;
-      }
+      const name = rawHeaders[i]?.toString('latin1').toLowerCase();
+      if (name === 'content-type') this.#contentType ??= rawHeaders[i + 1]?.toString('latin1');
+      else if (name === INFERENCE_HEADER) this.#inferenceHeader ??= rawHeaders[i + 1]?.toString('latin1');
     }
     return true;
   }
@@ -103,7 +104,13 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     this.#settle({
       outcome: outcomeOfStatus(this.#status),
       latencyMs: performance.now() - this.startedAt,
-      answer: { status: this.#status, body: this.#truncated ? undefined : Buffer.concat(this.#chunks, this.#bytes), truncated: this.#truncated, contentType: this.#contentType },
+      answer: {
+        status: this.#status,
+        body: this.#truncated ? undefined : Buffer.concat(this.#chunks, this.#bytes),
+        truncated: this.#truncated,
+        contentType: this.#contentType,
+        ...(this.#inferenceHeader === undefined ? {} : { inferenceHeader: this.#inferenceHeader }),
+      },
     });
   }
 

@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';
+import { INFERENCE_HEADER } from '../http/inference-header.js';
 
 export interface RelayResult {
   status: number;
@@ -14,6 +15,8 @@ export interface RelayResult {
   body?: Buffer;
   bodyTruncated?: boolean;
   contentType?: string;
+  /** The response's Inference-Header-Content-Length (OIP binary tensor extension), when captured. */
+  inferenceHeader?: string;
 }
 
 export interface RelayOptions {
@@ -36,6 +39,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #capturedBytes = 0;
   #truncated = false;
   #contentType: string | undefined;
+  #inferenceHeader: string | undefined;
   #resume: (() => void) | undefined;
 
   constructor(private readonly options: RelayOptions) {
@@ -58,7 +62,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     const names: string[] = new Array<string>(rawHeaders.length);
     for (let i = 0; i < rawHeaders.length; i++) names[i] = rawHeaders[i]?.toString('latin1') ?? '';
     const headers = stripHopByHop(names, OWN_HEADERS);
-    if (this.#captured) this.#contentType = contentTypeOf(headers);
+    if (this.#captured) {
+      this.#contentType = fieldOf(headers, 'content-type');
+      this.#inferenceHeader = fieldOf(headers, INFERENCE_HEADER);
+    }
     const { extraHeaders, res } = this.options;
     for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i] ?? '');
     res.writeHead(statusCode, statusText || undefined, headers);
@@ -104,6 +111,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
       result.body = Buffer.concat(this.#captured);
       result.bodyTruncated = this.#truncated;
       result.contentType = this.#contentType;
+      if (this.#inferenceHeader !== undefined) result.inferenceHeader = this.#inferenceHeader;
     }
     this.options.onFinish(result);
   }
@@ -116,7 +124,8 @@ export class ClientAbortError extends Error {
   }
 }
 
-function contentTypeOf(flat: readonly string[]): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i]?.toLowerCase() === 'content-type') return flat[i + 1];
+/** The first value of a field (lower-case `name`) in a flat [name, value, ...] list. */
+function fieldOf(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]?.toLowerCase() === name) return flat[i + 1];
   return undefined;
 }

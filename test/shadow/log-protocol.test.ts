@@ -20,6 +20,12 @@ const exchanges: MirroredExchange[] = [
     primary: { status: 200, latencyMs: 1.25, answer: { status: 200, body: json({ outputs: [] }), truncated: false, contentType: 'application/json' } },
     shadows: [
       { name: 'fast', target: 'http://127.0.0.1:1', tolerance: 1e-6, result: { outcome: 'ok', latencyMs: 2.5, answer: { status: 200, body: Buffer.from('plain ü'), truncated: false, contentType: undefined } } },
+      {
+        name: 'triton',
+        target: 'http://127.0.0.1:4',
+        tolerance: 0,
+        result: { outcome: 'ok', latencyMs: 3, answer: { status: 200, body: Buffer.concat([json({ outputs: [] }), Buffer.from([0, 1])]), truncated: false, contentType: 'application/octet-stream', inferenceHeader: '14' } },
+      },
       { name: 'slow', target: 'model:fraud-b', tolerance: 0.01, result: { outcome: 'timeout', latencyMs: 250, answer: undefined, failure: 'ABPROXY_SHADOW_TIMEOUT' } },
       { name: 'busy', target: 'http://127.0.0.1:2', tolerance: 0, result: undefined },
     ],

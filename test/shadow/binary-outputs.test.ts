@@ -1,0 +1,112 @@
+// Shadow comparison of Open Inference Protocol answers in the binary tensor extension (Triton's
+// extension_binary_data): tensors are read out of the bytes after the JSON part for every datatype, so a
+// binary answer compares tensor by tensor with a JSON one; sizes that do not add up fall back to bytes.
+// Through the proxy, the client gets the binary answer byte for byte and the log holds the comparison.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Answer } from '../../src/shadow/answer.js';
+import { withBinaryOutputs } from '../../src/shadow/binary-outputs.js';
+import { compareAnswers } from '../../src/shadow/compare.js';
+import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
+import { startProxy } from '../helpers/proxy.js';
+import { startUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/load.js';
+
+/** Triton's example answer header: output0, FP32 [3, 2], 24 bytes of binary data (test/fixtures/oip/PROVENANCE.md, example 12). */
+const TRITON_HEADER = readFileSync(new URL('../fixtures/oip/examples/12-triton-binary-data.response-json-header.json', import.meta.url));
+
+function binaryAnswer(header: Buffer, tensorBytes: Buffer, inferenceHeader = String(header.length)): Answer {
+  return { status: 200, body: Buffer.concat([header, tensorBytes]), truncated: false, contentType: 'application/octet-stream', inferenceHeader };
+}
+
+const fp32 = (...values: number[]) => Buffer.from(new Float32Array(values).buffer);
+
+test("Triton's binary FP32 answer compares tensor by tensor with the same tensor as JSON", () => {
+  const values = [0.25, 0.75, 0.5, 0.5, 0.875, 0.125];
+  const primary = binaryAnswer(TRITON_HEADER, fp32(...values));
+  const shadowValues = [0.25, 0.75, 0.375, 0.625, 0.875, 0.125];
+  const shadow: Answer = { status: 200, body: Buffer.from(JSON.stringify({ outputs: [{ name: 'output0', shape: [3, 2], datatype: 'FP32', data: shadowValues }] })), truncated: false, contentType: 'application/json' };
+  const comparison = compareAnswers(primary, shadow, 1e-6);
+  assert.equal(comparison.kind, 'oip');
+  assert.equal(comparison.result, 'mismatch');
+  assert.equal(comparison.maxAbsDiff, 0.125);
+  assert.equal(comparison.argmaxAgreement, 2 / 3, 'row 2 flips from a tie (first index) to class 1');
+  assert.equal(compareAnswers(primary, binaryAnswer(TRITON_HEADER, fp32(...values)), 1e-6).result, 'match', 'binary against identical binary');
+});
+
+test('every fixed-size datatype and BYTES decode little-endian, row-major', () => {
+  const bytesElements = ['ab', '', 'ü'].map((s) => Buffer.from(s));
+  const cases: [string, Buffer, unknown[]][] = [
+    ['BOOL', Buffer.from([1, 0, 2]), [true, false, true]],
+    ['UINT8', Buffer.from([0, 255]), [0, 255]],
+    ['INT8', Buffer.from([0x80, 0x7f]), [-128, 127]],
+    ['UINT16', Buffer.from([0x34, 0x12]), [0x1234]],
+    ['INT16', Buffer.from([0xfe, 0xff]), [-2]],
+    ['UINT32', Buffer.from([1, 0, 0, 0, 0, 0, 0, 0x80]), [1, 2 ** 31]],
+    ['INT32', Buffer.from(new Int32Array([-7, 9]).buffer), [-7, 9]],
+    ['UINT64', Buffer.from(new BigUint64Array([2n ** 40n]).buffer), [2 ** 40]],
+    ['INT64', Buffer.from(new BigInt64Array([-3n]).buffer), [-3]],
+    ['FP16', Buffer.from(new Uint16Array([0x3c00, 0xc000, 0x3800, 0x0001, 0x7c00]).buffer), [1, -2, 0.5, 2 ** -24, Infinity]],
+    ['FP32', fp32(1.5, -0.25), [1.5, -0.25]],
+    ['FP64', Buffer.from(new Float64Array([Math.PI]).buffer), [Math.PI]],
+    ['BYTES', Buffer.concat(bytesElements.flatMap((b) => [Buffer.from(new Uint32Array([b.length]).buffer), b])), ['ab', '', 'ü']],
+  ];
+  for (const [datatype, bytes, expected] of cases) {
+    const json = { outputs: [{ name: 'kept', datatype: 'FP32', shape: [1], data: [7] }, { name: 'out', datatype, shape: [expected.length], parameters: { binary_data_size: bytes.length } }] };
+    const decoded = withBinaryOutputs(json, bytes) as { outputs: { name: string; data: unknown[] }[] };
+    assert.deepEqual(decoded.outputs.map((o) => [o.name, o.data]), [['kept', [7]], ['out', expected]], datatype);
+  }
+});
+
+test('sizes that do not add up, an unknown datatype or a bad header length fall back to comparing bytes', () => {
+  const header = (size: number, datatype = 'FP32') => Buffer.from(JSON.stringify({ outputs: [{ name: 'out', datatype, shape: [2], parameters: { binary_data_size: size } }] }));
+  const tensor = fp32(1, 2);
+  const broken: [string, Answer][] = [
+    ['size past the body', binaryAnswer(header(16), tensor)],
+    ['bytes left over', binaryAnswer(header(4), tensor)],
+    ['size not a multiple of the element', binaryAnswer(header(7), tensor.subarray(0, 7))],
+    ['unknown datatype', binaryAnswer(header(8, 'FP8'), tensor)],
+    ['header length past the body', binaryAnswer(header(8), tensor, '100000')],
+  ];
+  for (const [name, answer] of broken) {
+    const comparison = compareAnswers(answer, answer, 0);
+    assert.equal(comparison.kind, 'bytes', name);
+    assert.equal(comparison.result, 'match', name);
+  }
+  assert.equal(withBinaryOutputs({ outputs: 'none' }, tensor), undefined);
+});
+
+test('through the proxy: a binary champion answer reaches the client unchanged and is compared with a JSON shadow as tensors', async (t) => {
+  const tensor = fp32(0.25, 0.75, 0.5, 0.5, 0.875, 0.125);
+  const champion = await startUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(TRITON_HEADER.length) });
+    res.end(Buffer.concat([TRITON_HEADER, tensor]));
+  });
+  const shadow = await startUpstream((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ outputs: [{ name: 'output0', shape: [3, 2], datatype: 'FP32', data: [0.25, 0.75, 0.5, 0.5, 0.875, 0.0625] }] }));
+  });
+  const path = join(mkdtempSync(join(tmpdir(), 'abproxy-binary-')), 'shadow.jsonl');
+  const proxy = await startProxy({
+    shadowLog: { path, maxBytes: 1_048_576 },
+    routes: [{ name: 'triton', match: { pathPrefix: '/v2/models/mymodel' }, variants: [{ name: 'champion', target: champion.url, weight: 1 }], shadows: [{ name: 'candidate', target: shadow.url }] }],
+  });
+  t.after(async () => {
+    await proxy.close();
+    await Promise.all([champion.close(), shadow.close()]);
+  });
+  const res = await fetch(`${proxy.url}/v2/models/mymodel/infer`, { method: 'POST', body: '{"inputs":[]}', headers: { 'content-type': 'application/json' } });
+  assert.equal(res.headers.get('inference-header-content-length'), String(TRITON_HEADER.length));
+  assert.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.concat([TRITON_HEADER, tensor]), 'the binary answer is relayed byte for byte');
+  assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 1, 5_000));
+  const record = JSON.parse(readFileSync(path, 'utf8')) as ShadowLogRecord;
+  const comparison = record.shadows[0]?.comparison;
+  assert.equal(comparison?.kind, 'oip');
+  assert.equal(comparison.result, 'mismatch');
+  assert.equal(comparison.maxAbsDiff, 0.0625);
+  assert.equal(comparison.tensors?.[0]?.elements, 6);
+  assert.deepEqual(Buffer.from(record.primary.output?.base64 ?? '', 'base64'), Buffer.concat([TRITON_HEADER, tensor]), 'the log keeps the whole binary answer, as base64');
+});

@@ -19,6 +19,8 @@ export interface HttpShadowRequest {
   maxBytes: number;
 }
 
+const CONTENT_TYPE = 'content-type';
+
 export class ShadowTimeoutError extends Error {
   readonly code = 'ABPROXY_SHADOW_TIMEOUT';
   readonly status = 504;
@@ -81,8 +83,10 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.#status = statusCode;
     for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+      const length = rawHeaders[i]?.length;
+      if (length !== CONTENT_TYPE.length && length !== INFERENCE_HEADER.length) continue; // most fields: no string made
       const name = rawHeaders[i]?.toString('latin1').toLowerCase();
-      if (name === 'content-type') this.#contentType ??= rawHeaders[i + 1]?.toString('latin1');
+      if (name === CONTENT_TYPE) this.#contentType ??= rawHeaders[i + 1]?.toString('latin1');
       else if (name === INFERENCE_HEADER) this.#inferenceHeader ??= rawHeaders[i + 1]?.toString('latin1');
     }
     return true;

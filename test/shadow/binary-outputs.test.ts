@@ -79,12 +79,14 @@ test('sizes that do not add up, an unknown datatype or a bad header length fall 
   assert.equal(withBinaryOutputs({ outputs: 'none' }, tensor), undefined);
 });
 
-test('through the proxy: a binary champion answer reaches the client unchanged and is compared with a JSON shadow as tensors', async (t) => {
+test('through the proxy: a binary champion answer reaches the client unchanged and is compared as tensors with a JSON and a binary shadow', async (t) => {
   const tensor = fp32(0.25, 0.75, 0.5, 0.5, 0.875, 0.125);
-  const champion = await startUpstream((_req, res) => {
+  const binary: Parameters<typeof startUpstream>[0] = (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(TRITON_HEADER.length) });
     res.end(Buffer.concat([TRITON_HEADER, tensor]));
-  });
+  };
+  const champion = await startUpstream(binary);
+  const twin = await startUpstream(binary);
   const shadow = await startUpstream((_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ outputs: [{ name: 'output0', shape: [3, 2], datatype: 'FP32', data: [0.25, 0.75, 0.5, 0.5, 0.875, 0.0625] }] }));
@@ -92,11 +94,11 @@ test('through the proxy: a binary champion answer reaches the client unchanged a
   const path = join(mkdtempSync(join(tmpdir(), 'abproxy-binary-')), 'shadow.jsonl');
   const proxy = await startProxy({
     shadowLog: { path, maxBytes: 1_048_576 },
-    routes: [{ name: 'triton', match: { pathPrefix: '/v2/models/mymodel' }, variants: [{ name: 'champion', target: champion.url, weight: 1 }], shadows: [{ name: 'candidate', target: shadow.url }] }],
+    routes: [{ name: 'triton', match: { pathPrefix: '/v2/models/mymodel' }, variants: [{ name: 'champion', target: champion.url, weight: 1 }], shadows: [{ name: 'candidate', target: shadow.url }, { name: 'twin', target: twin.url }] }],
   });
   t.after(async () => {
     await proxy.close();
-    await Promise.all([champion.close(), shadow.close()]);
+    await Promise.all([champion.close(), shadow.close(), twin.close()]);
   });
   const res = await fetch(`${proxy.url}/v2/models/mymodel/infer`, { method: 'POST', body: '{"inputs":[]}', headers: { 'content-type': 'application/json' } });
   assert.equal(res.headers.get('inference-header-content-length'), String(TRITON_HEADER.length));
@@ -108,5 +110,7 @@ test('through the proxy: a binary champion answer reaches the client unchanged a
   assert.equal(comparison.result, 'mismatch');
   assert.equal(comparison.maxAbsDiff, 0.0625);
   assert.equal(comparison.tensors?.[0]?.elements, 6);
+  const twinComparison = record.shadows[1]?.comparison;
+  assert.deepEqual([twinComparison?.kind, twinComparison?.result], ['oip', 'match'], 'a binary shadow answer is read as tensors too');
   assert.deepEqual(Buffer.from(record.primary.output?.base64 ?? '', 'base64'), Buffer.concat([TRITON_HEADER, tensor]), 'the log keeps the whole binary answer, as base64');
 });

@@ -3,6 +3,7 @@
 // little-endian and row-major, in output order (BYTES elements as a 4-byte length then the bytes). The
 // result is the JSON part with each such output's data as a JSON array, so it compares like any OIP
 // answer. Pure; undefined when the sizes do not add up.
+import { NOT_JSON, parseJsonBody } from './answer.js';
 
 type Reader = (bytes: Buffer, offset: number) => unknown;
 
@@ -26,6 +27,12 @@ interface BinaryOutput {
   datatype?: unknown;
   parameters?: { binary_data_size?: unknown };
   data?: unknown;
+}
+
+/** A whole binary-extension body (JSON part of `jsonLength` bytes, then tensor bytes) as an OIP answer with every output's data, or undefined. */
+export function readBinaryAnswer(body: Buffer, jsonLength: number): unknown {
+  const json = parseJsonBody(body.subarray(0, jsonLength));
+  return json === NOT_JSON ? undefined : withBinaryOutputs(json, body.subarray(jsonLength));
 }
 
 /** The JSON part with the binary outputs' data filled in, or undefined when it is not such an answer. */

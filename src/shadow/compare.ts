@@ -1,9 +1,9 @@
 // Compares a shadow's answer with the primary's once both are in: status first, then Open Inference
 // Protocol tensors (also from binary tensor extension answers), other JSON structurally with tolerance,
 // anything else byte for byte. Pure; never throws.
-import { inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
-import { answerJson, NOT_JSON, parseJsonBody, type Answer } from './answer.js';
-import { withBinaryOutputs } from './binary-outputs.js';
+import { inferenceHeaderLength } from '../http/inference-header.js';
+import { answerJson, NOT_JSON, type Answer } from './answer.js';
+import { readBinaryAnswer } from './binary-outputs.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import type { Comparison } from './comparison.js';
@@ -40,6 +40,5 @@ function comparable(answer: Answer): unknown {
   const { body } = answer;
   const jsonLength = body && inferenceHeaderLength(answer.inferenceHeader, body.length);
   if (!body || jsonLength === undefined) return answerJson(answer);
-  const json = parseJsonBody(jsonPart(body, jsonLength));
-  return json === NOT_JSON ? NOT_JSON : (withBinaryOutputs(json, body.subarray(jsonLength)) ?? NOT_JSON);
+  return readBinaryAnswer(body, jsonLength) ?? NOT_JSON;
 }

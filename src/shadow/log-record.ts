@@ -4,6 +4,7 @@
 // and is never re-serialized); bodies are left out when captureBodies is off. Pure.
 import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { inferenceHeaderLength } from '../http/inference-header.js';
 import { answerJson, NOT_JSON, parseJsonBody, type Answer, type ShadowAnswer } from './answer.js';
 import type { Comparison } from './comparison.js';
 
@@ -11,6 +12,8 @@ import type { Comparison } from './comparison.js';
 export interface LoggedBody {
   bytes: number;
   contentType?: string;
+  /** Length of the JSON part of an OIP binary tensor extension body (its Inference-Header-Content-Length). */
+  jsonBytes?: number;
   json?: unknown;
   text?: string;
   base64?: string;
@@ -92,12 +95,12 @@ function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: 
 }
 
 function outputField(answer: Answer | undefined): string {
-  return answer?.body ? `,"output":${bodyJson(answer.body, answer.contentType, answerJson(answer))}` : '';
+  return answer?.body ? `,"output":${bodyJson(answer.body, answer.contentType, answerJson(answer), inferenceHeaderLength(answer.inferenceHeader, answer.body.length))}` : '';
 }
 
 /** A LoggedBody: JSON bodies as their own text (re-serialized only when they span lines), else text or base64. */
-function bodyJson(body: Buffer, contentType: string | undefined, parsed: unknown): string {
-  const head = `{"bytes":${body.length}${contentType ? `,"contentType":${JSON.stringify(contentType)}` : ''}`;
+function bodyJson(body: Buffer, contentType: string | undefined, parsed: unknown, jsonBytes?: number): string {
+  const head = `{"bytes":${body.length}${contentType ? `,"contentType":${JSON.stringify(contentType)}` : ''}${jsonBytes === undefined ? '' : `,"jsonBytes":${jsonBytes}`}`;
   if (parsed !== NOT_JSON) {
     const multiline = body.includes(0x0a) || body.includes(0x0d);
     return `${head},"json":${multiline ? JSON.stringify(parsed) : body.toString('utf8')}}`;

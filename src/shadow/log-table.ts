@@ -1,5 +1,6 @@
 // Renders shadow log records as a readable table, one row per input: the primary's output beside each
 // shadow's output, how many shadows matched, and every latency (like Wallaroo's shadow deploy logs). Pure.
+import { readBinaryAnswer } from './binary-outputs.js';
 import { isOipResponse } from './compare-oip.js';
 import type { LoggedBody, LoggedShadow, ShadowLogRecord } from './log-record.js';
 
@@ -49,14 +50,19 @@ function summarize(output: LoggedBody | undefined, status: number, failure: stri
   if (failure) return `${status} ${failure}`;
   if (!output) return `status ${status}`;
   const prefix = status === 200 ? '' : `${status} `;
-  if (output.json !== undefined) {
-    if (isOipResponse(output.json)) {
-      return prefix + shorten(output.json.outputs.map((t) => `${t.name}=${formatValues(t.data.flat(Infinity))}`).join(' '), CELL_CHARS);
-    }
-    return prefix + shorten(JSON.stringify(output.json), CELL_CHARS);
+  const json = output.json ?? binaryAnswer(output);
+  if (json !== undefined) {
+    if (isOipResponse(json)) return prefix + shorten(json.outputs.map((t) => `${t.name}=${formatValues(t.data.flat(Infinity))}`).join(' '), CELL_CHARS);
+    return prefix + shorten(JSON.stringify(json), CELL_CHARS);
   }
   if (output.text !== undefined) return prefix + shorten(output.text.replace(/\s+/g, ' '), CELL_CHARS);
   return `${prefix}<${output.bytes} bytes>`;
+}
+
+/** An OIP binary tensor extension body, read back from the log (text or base64) into its tensors. */
+function binaryAnswer(output: LoggedBody): unknown {
+  const raw = output.base64 !== undefined ? Buffer.from(output.base64, 'base64') : output.text !== undefined ? Buffer.from(output.text) : undefined;
+  return raw && output.jsonBytes !== undefined && output.jsonBytes <= raw.length ? readBinaryAnswer(raw, output.jsonBytes) : undefined;
 }
 
 function formatValues(values: unknown[]): string {

@@ -1,7 +1,8 @@
 // Shadow comparison of Open Inference Protocol answers in the binary tensor extension (Triton's
 // extension_binary_data): tensors are read out of the bytes after the JSON part for every datatype, so a
 // binary answer compares tensor by tensor with a JSON one; sizes that do not add up fall back to bytes.
-// Through the proxy, the client gets the binary answer byte for byte and the log holds the comparison.
+// Through the proxy, the client gets the binary answer byte for byte, the log holds the comparison, and
+// the shadow-log table shows the tensors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import type { Answer } from '../../src/shadow/answer.js';
 import { withBinaryOutputs } from '../../src/shadow/binary-outputs.js';
 import { compareAnswers } from '../../src/shadow/compare.js';
 import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
+import { renderTable } from '../../src/shadow/log-table.js';
 import { startProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/load.js';
@@ -113,4 +115,9 @@ test('through the proxy: a binary champion answer reaches the client unchanged a
   const twinComparison = record.shadows[1]?.comparison;
   assert.deepEqual([twinComparison?.kind, twinComparison?.result], ['oip', 'match'], 'a binary shadow answer is read as tensors too');
   assert.deepEqual(Buffer.from(record.primary.output?.base64 ?? '', 'base64'), Buffer.concat([TRITON_HEADER, tensor]), 'the log keeps the whole binary answer, as base64');
+  assert.equal(record.primary.output?.jsonBytes, TRITON_HEADER.length);
+  const table = renderTable([record]);
+  assert.match(table, /champion: output0=\[0\.25,0\.75,0\.5,0\.5,\.\.\.\]/, `the table shows the binary answer's tensor:\n${table}`);
+  assert.match(table, /output0=\[0\.25,0\.75,0\.5,0\.5,\.\.\.\] != \(diff 0\.0625\)/);
+  assert.match(table, /output0=\[0\.25,0\.75,0\.5,0\.5,\.\.\.\] =/);
 });

@@ -1,6 +1,8 @@
-// Open Inference Protocol (KServe V2) REST codec: parses and checks an infer request body, and writes
-// infer responses and model metadata. Pure; knows nothing of sessions or HTTP.
+// Open Inference Protocol (KServe V2) REST codec: parses and checks an infer request body (JSON, or the
+// binary tensor extension's JSON part plus tensor bytes), and writes infer responses and model metadata.
+// Pure; knows nothing of sessions or HTTP.
 import { ProxyError } from '../http/errors.js';
+import { withBinaryData } from './binary-tensors.js';
 import { isOipDatatype, OIP_DATATYPES, oipTypeOf, toJsonArray, type OipDatatype, type TensorData } from './datatypes.js';
 
 /** Nested `data` deeper than this is rejected (Triton accepts 50 and rejects 120). */
@@ -44,14 +46,20 @@ export function badInput(message: string): ProxyError {
   return new ProxyError('ABPROXY_MODEL_BAD_INPUT', message);
 }
 
-export function parseInferRequest(body: Buffer): InferRequest {
+/** `jsonLength`: the body's Inference-Header-Content-Length, when it uses the binary tensor extension. */
+export function parseInferRequest(body: Buffer, jsonLength?: number): InferRequest {
   let raw: unknown;
   try {
-    raw = JSON.parse(body.toString('utf8'));
+    raw = JSON.parse(body.toString('utf8', 0, jsonLength));
   } catch (error) {
     throw badInput(`malformed JSON: ${(error as Error).message}`);
   }
   if (!isObject(raw)) throw badInput('the request body must be a JSON object');
+  if (jsonLength !== undefined) {
+    const binary = body.subarray(jsonLength);
+    raw = withBinaryData(raw, 'inputs', binary);
+    if (!isObject(raw)) throw badInput(`the ${binary.length} bytes after the JSON part do not match the inputs' binary_data_size and datatypes`);
+  }
   const { id, parameters, inputs, outputs } = raw;
   if (id !== undefined && id !== null && typeof id !== 'string') throw badInput('"id" must be a string');
   if (parameters !== undefined && parameters !== null && !isObject(parameters)) throw badInput('"parameters" must be an object');

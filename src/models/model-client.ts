@@ -7,7 +7,7 @@ import type { OipService } from './oip-service.js';
 export class InProcessModelClient implements LocalModelClient {
   constructor(private readonly service: OipService) {}
 
-  async infer(model: string, body: Buffer, signal: AbortSignal): Promise<{ status: number; contentType: string; body: Buffer }> {
+  async infer(model: string, body: Buffer, signal: AbortSignal, jsonLength?: number): Promise<{ status: number; contentType: string; body: Buffer }> {
     const aborted = { status: 504, body: errorBody('ABPROXY_UPSTREAM_TIMEOUT', `model "${model}" run was abandoned: ${String(signal.reason ?? 'aborted')}`) };
     if (signal.aborted) return asResult(aborted);
     let onAbort: (() => void) | undefined;
@@ -16,7 +16,7 @@ export class InProcessModelClient implements LocalModelClient {
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return asResult(await Promise.race([this.service.infer(model, undefined, body), abandoned]));
+      return asResult(await Promise.race([this.service.infer(model, undefined, body, { jsonLength }), abandoned]));
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }

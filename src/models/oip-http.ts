@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
 import { errorBody, ProxyError } from '../http/errors.js';
+import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
 import { readBody, tooLargeError, declaredLengthTooLarge } from '../server/body.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
 import type { Runtime } from '../server/runtime.js';
@@ -94,7 +95,7 @@ function answerOip(
   }
   const bodyReady = body !== undefined ? Promise.resolve(body) : readBody(req, maxBodyBytes);
   bodyReady
-    .then((bytes) => service.infer(path.model, path.version, bytes, requestId))
+    .then((bytes) => service.infer(path.model, path.version, bytes, { fallbackId: requestId, jsonLength: inferenceHeaderLength(req.headers[INFERENCE_HEADER], bytes.length) }))
     .then(
       (answer) => write(res, answer, extraHeaders, finish),
       (error: unknown) => {

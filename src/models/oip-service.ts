@@ -46,16 +46,19 @@ export class OipService {
     });
   }
 
-  /** Runs one infer request body; `fallbackId` answers as `id` when the request has none. */
-  async infer(name: string, version: string | undefined, body: Buffer, fallbackId?: string): Promise<OipAnswer> {
+  /**
+   * Runs one infer request body; `fallbackId` answers as `id` when the request has none, `jsonLength` is
+   * the body's Inference-Header-Content-Length under the binary tensor extension.
+   */
+  async infer(name: string, version: string | undefined, body: Buffer, options: { fallbackId?: string | undefined; jsonLength?: number | undefined } = {}): Promise<OipAnswer> {
     try {
       const model = this.#readyModel(name, version);
-      const request = parseInferRequest(body);
+      const request = parseInferRequest(body, options.jsonLength);
       const signature = model.signature ?? { inputs: [], outputs: [] };
       const feeds = bindInputs(request.inputs, signature);
       const outputNames = resolveOutputs(request.outputs, signature);
       const result = await model.infer(feeds);
-      const text = encodeInferResponse({ modelName: model.name, modelVersion: model.config.version, id: request.id ?? fallbackId, outputNames }, result.outputs);
+      const text = encodeInferResponse({ modelName: model.name, modelVersion: model.config.version, id: request.id ?? options.fallbackId, outputNames }, result.outputs);
       return { status: 200, body: text };
     } catch (error) {
       return failure(error);

@@ -31,8 +31,11 @@ export type LocalHandler = (req: IncomingMessage, res: ServerResponse, target: R
 
 /** In-process access to local models, for shadows (and anything else) whose target is model:NAME. */
 export interface LocalModelClient {
-  /** Runs an Open Inference Protocol infer request body on a model. Resolves with the HTTP-equivalent answer; never rejects. */
-  infer(model: string, body: Buffer, signal: AbortSignal): Promise<{ status: number; contentType: string; body: Buffer }>;
+  /**
+   * Runs an Open Inference Protocol infer request body on a model (`jsonLength`: its Inference-Header-Content-Length
+   * under the binary tensor extension). Resolves with the HTTP-equivalent answer; never rejects.
+   */
+  infer(model: string, body: Buffer, signal: AbortSignal, jsonLength?: number): Promise<{ status: number; contentType: string; body: Buffer }>;
 }
 
 /** Extension points of the data plane; each is optional and must never throw into the request path. */

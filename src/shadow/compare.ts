@@ -3,7 +3,7 @@
 // anything else byte for byte. Pure; never throws.
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { answerJson, NOT_JSON, type Answer } from './answer.js';
-import { readBinaryAnswer } from './binary-outputs.js';
+import { readBinaryBody } from '../models/binary-tensors.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import type { Comparison } from './comparison.js';
@@ -40,5 +40,5 @@ function comparable(answer: Answer): unknown {
   const { body } = answer;
   const jsonLength = body && inferenceHeaderLength(answer.inferenceHeader, body.length);
   if (!body || jsonLength === undefined) return answerJson(answer);
-  return readBinaryAnswer(body, jsonLength) ?? NOT_JSON;
+  return readBinaryBody(body, jsonLength, 'outputs') ?? NOT_JSON;
 }

@@ -1,6 +1,6 @@
 // Renders shadow log records as a readable table, one row per input: the primary's output beside each
 // shadow's output, how many shadows matched, and every latency (like Wallaroo's shadow deploy logs). Pure.
-import { readBinaryAnswer } from './binary-outputs.js';
+import { readBinaryBody } from '../models/binary-tensors.js';
 import { isOipResponse } from './compare-oip.js';
 import type { LoggedBody, LoggedShadow, ShadowLogRecord } from './log-record.js';
 
@@ -62,7 +62,7 @@ function summarize(output: LoggedBody | undefined, status: number, failure: stri
 /** An OIP binary tensor extension body, read back from the log (text or base64) into its tensors. */
 function binaryAnswer(output: LoggedBody): unknown {
   const raw = output.base64 !== undefined ? Buffer.from(output.base64, 'base64') : output.text !== undefined ? Buffer.from(output.text) : undefined;
-  return raw && output.jsonBytes !== undefined && output.jsonBytes <= raw.length ? readBinaryAnswer(raw, output.jsonBytes) : undefined;
+  return raw && output.jsonBytes !== undefined && output.jsonBytes <= raw.length ? readBinaryBody(raw, output.jsonBytes, 'outputs') : undefined;
 }
 
 function formatValues(values: unknown[]): string {

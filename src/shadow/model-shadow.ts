@@ -9,6 +9,8 @@ export interface ModelShadowRequest {
   client: LocalModelClient | undefined;
   model: string;
   body: Buffer | undefined;
+  /** The request's Inference-Header-Content-Length, when its body uses the binary tensor extension. */
+  jsonLength: number | undefined;
   timeoutMs: number;
   maxBytes: number;
 }
@@ -34,7 +36,7 @@ export function sendModelShadow(request: ModelShadowRequest): Promise<ShadowAnsw
     }, request.timeoutMs);
     let running: Promise<{ status: number; contentType: string; body: Buffer }>;
     try {
-      running = client.infer(request.model, request.body ?? Buffer.alloc(0), controller.signal);
+      running = client.infer(request.model, request.body ?? Buffer.alloc(0), controller.signal, request.jsonLength);
     } catch (error) {
       running = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

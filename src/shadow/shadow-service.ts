@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
+import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
 import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient } from '../server/exchange.js';
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
@@ -97,7 +98,7 @@ export class ShadowService {
       this.#inFlight.set(id, active + 1);
       sent++;
       headers ??= shadowHeaders(req, exchange.requestId);
-      const result = this.#send(shadow, exchange, req.method ?? 'GET', headers).then((answer) => {
+      const result = this.#send(shadow, exchange, req.method ?? 'GET', headers, req.headers[INFERENCE_HEADER]).then((answer) => {
         this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
         series.outcomes[answer.outcome].inc();
         series.duration.observe(answer.latencyMs / 1000);
@@ -118,12 +119,15 @@ export class ShadowService {
     await this.#log?.close();
   }
 
-  #send(shadow: CompiledShadow, exchange: Exchange, method: string, headers: string[]): Promise<ShadowAnswer> {
+  /** `inferenceHeader`: the request's Inference-Header-Content-Length, for a local model to find the JSON part of a binary-extension body. */
+  #send(shadow: CompiledShadow, exchange: Exchange, method: string, headers: string[], inferenceHeader: string | string[] | undefined): Promise<ShadowAnswer> {
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
     const { target } = shadow;
     if (target.kind === 'model') {
-      return sendModelShadow({ client: this.#models(), model: target.model, body: exchange.body, timeoutMs, maxBytes });
+      const { body } = exchange;
+      const jsonLength = body && inferenceHeaderLength(inferenceHeader, body.length);
+      return sendModelShadow({ client: this.#models(), model: target.model, body, jsonLength, timeoutMs, maxBytes });
     }
     const query = exchange.target.query ? `?${exchange.target.query}` : '';
     return sendHttpShadow({

@@ -1,9 +1,8 @@
-// Reads an Open Inference Protocol answer in the binary tensor extension (Triton extension_binary_data):
-// every output whose parameters.binary_data_size is set has its data in the bytes after the JSON part,
-// little-endian and row-major, in output order (BYTES elements as a 4-byte length then the bytes). The
-// result is the JSON part with each such output's data as a JSON array, so it compares like any OIP
-// answer. Pure; undefined when the sizes do not add up.
-import { NOT_JSON, parseJsonBody } from './answer.js';
+// Reads Open Inference Protocol bodies in the binary tensor extension (Triton extension_binary_data):
+// every input (of a request) or output (of an answer) whose parameters.binary_data_size is set has its
+// data in the bytes after the JSON part, little-endian and row-major, in tensor order (BYTES elements
+// as a 4-byte length then the bytes). The result is the JSON part with each such tensor's data as a
+// JSON array, so it binds or compares like any OIP body. Pure; undefined when the sizes do not add up.
 
 type Reader = (bytes: Buffer, offset: number) => unknown;
 
@@ -23,36 +22,46 @@ const FIXED: Record<string, [number, Reader]> = {
   FP64: [8, (b, o) => b.readDoubleLE(o)],
 };
 
-interface BinaryOutput {
+interface BinaryTensor {
   datatype?: unknown;
   parameters?: { binary_data_size?: unknown };
   data?: unknown;
 }
 
-/** A whole binary-extension body (JSON part of `jsonLength` bytes, then tensor bytes) as an OIP answer with every output's data, or undefined. */
-export function readBinaryAnswer(body: Buffer, jsonLength: number): unknown {
-  const json = parseJsonBody(body.subarray(0, jsonLength));
-  return json === NOT_JSON ? undefined : withBinaryOutputs(json, body.subarray(jsonLength));
+/** Which tensors a body carries: a request's inputs or an answer's outputs. */
+export type TensorList = 'inputs' | 'outputs';
+
+/** A whole binary-extension body (a JSON part of `jsonLength` bytes, then tensor bytes) with every tensor's data, or undefined. */
+export function readBinaryBody(body: Buffer, jsonLength: number, list: TensorList): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8', 0, jsonLength));
+  } catch {
+    return undefined;
+  }
+  return withBinaryData(json, list, body.subarray(jsonLength));
 }
 
-/** The JSON part with the binary outputs' data filled in, or undefined when it is not such an answer. */
-export function withBinaryOutputs(json: unknown, binary: Buffer): unknown {
-  if (json === null || typeof json !== 'object' || !('outputs' in json) || !Array.isArray(json.outputs)) return undefined;
+/** The JSON part with its binary tensors' data filled in, or undefined when the sizes do not add up. */
+export function withBinaryData(json: unknown, list: TensorList, binary: Buffer): unknown {
+  if (json === null || typeof json !== 'object' || !(list in json)) return undefined;
+  const tensors = (json as Record<TensorList, unknown>)[list];
+  if (!Array.isArray(tensors)) return undefined;
   let offset = 0;
-  const outputs: unknown[] = [];
-  for (const output of json.outputs as unknown[]) {
-    const size = (output as BinaryOutput | null)?.parameters?.binary_data_size;
+  const filled: unknown[] = [];
+  for (const tensor of tensors as unknown[]) {
+    const size = (tensor as BinaryTensor | null)?.parameters?.binary_data_size;
     if (size === undefined) {
-      outputs.push(output);
+      filled.push(tensor);
       continue;
     }
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || offset + size > binary.length) return undefined;
-    const data = decode(String((output as BinaryOutput).datatype), binary.subarray(offset, offset + size));
+    const data = decode(String((tensor as BinaryTensor).datatype), binary.subarray(offset, offset + size));
     if (!data) return undefined;
-    outputs.push({ ...(output as object), data });
+    filled.push({ ...(tensor as object), data });
     offset += size;
   }
-  return offset === binary.length ? { ...json, outputs } : undefined;
+  return offset === binary.length ? { ...json, [list]: filled } : undefined;
 }
 
 function decode(datatype: string, bytes: Buffer): unknown[] | undefined {

@@ -1,6 +1,6 @@
 // Shadow comparison of Open Inference Protocol answers in the binary tensor extension (Triton's
-// extension_binary_data): tensors are read out of the bytes after the JSON part for every datatype, so a
-// binary answer compares tensor by tensor with a JSON one; sizes that do not add up fall back to bytes.
+// extension_binary_data): tensors are read out of the bytes after the JSON part, so a binary answer
+// compares tensor by tensor with a JSON one; sizes that do not add up fall back to bytes.
 // Through the proxy, the client gets the binary answer byte for byte, the log holds the comparison, and
 // the shadow-log table shows the tensors.
 import { test } from 'node:test';
@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Answer } from '../../src/shadow/answer.js';
-import { withBinaryOutputs } from '../../src/shadow/binary-outputs.js';
+import { withBinaryData } from '../../src/models/binary-tensors.js';
 import { compareAnswers } from '../../src/shadow/compare.js';
 import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
 import { renderTable } from '../../src/shadow/log-table.js';
@@ -39,30 +39,6 @@ test("Triton's binary FP32 answer compares tensor by tensor with the same tensor
   assert.equal(compareAnswers(primary, binaryAnswer(TRITON_HEADER, fp32(...values)), 1e-6).result, 'match', 'binary against identical binary');
 });
 
-test('every fixed-size datatype and BYTES decode little-endian, row-major', () => {
-  const bytesElements = ['ab', '', 'ü'].map((s) => Buffer.from(s));
-  const cases: [string, Buffer, unknown[]][] = [
-    ['BOOL', Buffer.from([1, 0, 2]), [true, false, true]],
-    ['UINT8', Buffer.from([0, 255]), [0, 255]],
-    ['INT8', Buffer.from([0x80, 0x7f]), [-128, 127]],
-    ['UINT16', Buffer.from([0x34, 0x12]), [0x1234]],
-    ['INT16', Buffer.from([0xfe, 0xff]), [-2]],
-    ['UINT32', Buffer.from([1, 0, 0, 0, 0, 0, 0, 0x80]), [1, 2 ** 31]],
-    ['INT32', Buffer.from(new Int32Array([-7, 9]).buffer), [-7, 9]],
-    ['UINT64', Buffer.from(new BigUint64Array([2n ** 40n]).buffer), [2 ** 40]],
-    ['INT64', Buffer.from(new BigInt64Array([-3n]).buffer), [-3]],
-    ['FP16', Buffer.from(new Uint16Array([0x3c00, 0xc000, 0x3800, 0x0001, 0x7c00]).buffer), [1, -2, 0.5, 2 ** -24, Infinity]],
-    ['FP32', fp32(1.5, -0.25), [1.5, -0.25]],
-    ['FP64', Buffer.from(new Float64Array([Math.PI]).buffer), [Math.PI]],
-    ['BYTES', Buffer.concat(bytesElements.flatMap((b) => [Buffer.from(new Uint32Array([b.length]).buffer), b])), ['ab', '', 'ü']],
-  ];
-  for (const [datatype, bytes, expected] of cases) {
-    const json = { outputs: [{ name: 'kept', datatype: 'FP32', shape: [1], data: [7] }, { name: 'out', datatype, shape: [expected.length], parameters: { binary_data_size: bytes.length } }] };
-    const decoded = withBinaryOutputs(json, bytes) as { outputs: { name: string; data: unknown[] }[] };
-    assert.deepEqual(decoded.outputs.map((o) => [o.name, o.data]), [['kept', [7]], ['out', expected]], datatype);
-  }
-});
-
 test('sizes that do not add up, an unknown datatype or a bad header length fall back to comparing bytes', () => {
   const header = (size: number, datatype = 'FP32') => Buffer.from(JSON.stringify({ outputs: [{ name: 'out', datatype, shape: [2], parameters: { binary_data_size: size } }] }));
   const tensor = fp32(1, 2);
@@ -78,7 +54,7 @@ test('sizes that do not add up, an unknown datatype or a bad header length fall 
     assert.equal(comparison.kind, 'bytes', name);
     assert.equal(comparison.result, 'match', name);
   }
-  assert.equal(withBinaryOutputs({ outputs: 'none' }, tensor), undefined);
+  assert.equal(withBinaryData({ outputs: 'none' }, 'outputs', tensor), undefined);
 });
 
 test('through the proxy: a binary champion answer reaches the client unchanged and is compared as tensors with a JSON and a binary shadow', async (t) => {

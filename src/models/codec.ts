@@ -86,7 +86,7 @@ function parseInput(input: unknown, i: number): RequestInput {
   if (!isOipDatatype(datatype)) {
     throw badInput(`input "${name}": datatype ${JSON.stringify(datatype)} is not one of ${OIP_DATATYPES.join(', ')}`);
   }
-  if (datatype === 'FP16') throw badInput(`input "${name}": FP16 has no JSON form; send FP32`);
+  if (datatype === 'FP16') throw badInput(`input "${name}": FP16 inputs are not supported; send FP32`);
   if (!Array.isArray(data)) throw badInput(`input "${name}": data must be an array (flat or nested)`);
   const values = flatten(data, name);
   const expected = (shape as number[]).reduce((n, d) => n * d, 1);

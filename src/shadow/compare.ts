@@ -2,8 +2,8 @@
 // Protocol tensors (also from binary tensor extension answers), other JSON structurally with tolerance,
 // anything else byte for byte. Pure; never throws.
 import { inferenceHeaderLength } from '../http/inference-header.js';
-import { answerJson, NOT_JSON, type Answer } from './answer.js';
 import { readBinaryBody } from '../models/binary-tensors.js';
+import { answerJson, NOT_JSON, type Answer } from './answer.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import type { Comparison } from './comparison.js';

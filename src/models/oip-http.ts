@@ -8,6 +8,7 @@ import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-heade
 import { readBody, tooLargeError, declaredLengthTooLarge } from '../server/body.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
 import type { Runtime } from '../server/runtime.js';
+import type { AnswerFields } from '../shadow/answer.js';
 import type { RelayResult } from '../upstream/relay.js';
 import type { OipAnswer, OipService } from './oip-service.js';
 
@@ -105,15 +106,18 @@ function answerOip(
     );
 }
 
+/** Every local model answer is plain JSON. */
+const JSON_ANSWER: AnswerFields = { contentType: 'application/json' };
+
 function write(res: ServerResponse, answer: OipAnswer, extraHeaders: readonly string[], finish: (result: RelayResult) => void, close = false): void {
   const body = Buffer.from(answer.body);
   if (res.destroyed || res.headersSent) {
-    finish({ status: answer.status, headersSent: res.headersSent, body, contentType: 'application/json' });
+    finish({ status: answer.status, headersSent: res.headersSent, body, fields: JSON_ANSWER });
     return;
   }
   const headers = ['content-type', 'application/json', 'content-length', String(body.length), ...extraHeaders];
   if (close) headers.push('connection', 'close');
   res.writeHead(answer.status, headers);
   res.end(body);
-  finish({ status: answer.status, headersSent: true, body, contentType: 'application/json' });
+  finish({ status: answer.status, headersSent: true, body, fields: JSON_ANSWER });
 }

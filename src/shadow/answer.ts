@@ -1,17 +1,41 @@
-// What one side of a comparison answered: status, the captured body (bounded) and its content type,
-// plus the outcome and latency of a shadow copy. Plain data shared by dispatch, comparison and the log,
-// with the body parsed as JSON at most once per answer (answerJson).
+// What one side of a comparison answered: status, the captured body (bounded) and the response fields
+// that say how to read it, plus the outcome and latency of a shadow copy. Plain data shared by dispatch,
+// comparison and the log, with the body parsed as JSON at most once per answer (answerJson).
+import { INFERENCE_HEADER } from '../http/inference-header.js';
+
+/** The response fields a comparison reads the body by. */
+export interface AnswerFields {
+  contentType: string | undefined;
+  /** Content-Encoding (gzip, deflate, br), when the body is encoded. */
+  contentEncoding?: string | undefined;
+  /** Inference-Header-Content-Length (OIP binary tensor extension), when it had one. */
+  inferenceHeader?: string | undefined;
+}
+
+/** Lower-case names of the AnswerFields, with their property. */
+export const ANSWER_FIELD_NAMES: ReadonlyMap<string, keyof AnswerFields> = new Map([
+  ['content-type', 'contentType'],
+  ['content-encoding', 'contentEncoding'],
+  [INFERENCE_HEADER, 'inferenceHeader'],
+]);
+
+/** The AnswerFields of a response head, the first value of each (`name(i)` and `value(i)` read field i). */
+export function answerFields(count: number, name: (i: number) => string | undefined, value: (i: number) => string | undefined): AnswerFields {
+  const fields: AnswerFields = { contentType: undefined };
+  for (let i = 0; i < count; i++) {
+    const key = ANSWER_FIELD_NAMES.get(name(i)?.toLowerCase() ?? '');
+    if (key && fields[key] === undefined) fields[key] = value(i);
+  }
+  return fields;
+}
 
 /** An HTTP-equivalent answer whose body was captured up to a byte bound. */
-export interface Answer {
+export interface Answer extends AnswerFields {
   status: number;
   /** Captured body; undefined when nothing was captured. */
   body: Buffer | undefined;
   /** True when the body was longer than the capture bound (so it cannot be compared). */
   truncated: boolean;
-  contentType: string | undefined;
-  /** The answer's Inference-Header-Content-Length (OIP binary tensor extension), when it had one. */
-  inferenceHeader?: string | undefined;
   /** answerJson's memo: the body parsed as JSON (NOT_JSON when it is not JSON); unset until first asked. */
   parsed?: unknown;
 }

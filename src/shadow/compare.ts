@@ -1,12 +1,13 @@
-// Compares a shadow's answer with the primary's once both are in: status first, then Open Inference
-// Protocol tensors (also from binary tensor extension answers), other JSON structurally with tolerance,
-// anything else byte for byte. Pure; never throws.
+// Compares a shadow's answer with the primary's once both are in: status first, then (after undoing
+// any Content-Encoding) Open Inference Protocol tensors (also from binary tensor extension answers),
+// other JSON structurally with tolerance, anything else byte for byte. Pure; never throws.
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { readBinaryBody } from '../models/binary-tensors.js';
 import { answerJson, NOT_JSON, type Answer } from './answer.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import type { Comparison } from './comparison.js';
+import { decodedBody } from './content-decoding.js';
 
 export function compareAnswers(primary: Answer | undefined, shadow: Answer, tolerance: number): Comparison {
   if (!primary) return incomparable('the primary failed before answering');
@@ -14,21 +15,32 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
   if (primary.truncated) return incomparable('the primary body exceeded the capture bound');
   if (shadow.truncated || shadow.body === undefined) return incomparable('the shadow body exceeded the capture bound');
   if (primary.status !== shadow.status) return { result: 'mismatch', kind: 'status', reason: `status ${primary.status} vs ${shadow.status}` };
+  const a = decoded(primary, primary.body);
+  const b = decoded(shadow, shadow.body);
+  if (!a) return incomparable(`the primary body could not be decoded (Content-Encoding: ${primary.contentEncoding})`);
+  if (!b) return incomparable(`the shadow body could not be decoded (Content-Encoding: ${shadow.contentEncoding})`);
   try {
-    const a = comparable(primary);
-    const b = comparable(shadow);
-    if (a !== NOT_JSON && b !== NOT_JSON) {
-      return isOipResponse(a) && isOipResponse(b) ? compareOip(a, b, tolerance) : compareJson(a, b, tolerance);
+    const ja = comparable(a, a.body);
+    const jb = comparable(b, b.body);
+    if (ja !== NOT_JSON && jb !== NOT_JSON) {
+      return isOipResponse(ja) && isOipResponse(jb) ? compareOip(ja, jb, tolerance) : compareJson(ja, jb, tolerance);
     }
   } catch (error) {
     return incomparable(`comparison failed: ${(error as Error).message}`);
   }
-  const same = primary.body.equals(shadow.body);
+  const same = a.body.equals(b.body);
   return {
     result: same ? 'match' : 'mismatch',
     kind: 'bytes',
-    ...(same ? {} : { reason: `bodies differ (${primary.body.length} vs ${shadow.body.length} bytes)` }),
+    ...(same ? {} : { reason: `bodies differ (${a.body.length} vs ${b.body.length} bytes)` }),
   };
+}
+
+/** The answer with its body as sent before any Content-Encoding (the answer itself, memo and all, when it had none). */
+function decoded(answer: Answer, body: Buffer): (Answer & { body: Buffer }) | undefined {
+  if (answer.contentEncoding === undefined) return answer as Answer & { body: Buffer }; // `body` is answer.body
+  const plain = decodedBody(body, answer.contentEncoding);
+  return plain && { status: answer.status, body: plain, truncated: false, contentType: answer.contentType, inferenceHeader: answer.inferenceHeader };
 }
 
 function incomparable(reason: string): Comparison {
@@ -36,9 +48,8 @@ function incomparable(reason: string): Comparison {
 }
 
 /** The answer as compared: its JSON, or for a binary tensor extension answer its JSON part with the binary outputs' data read in. */
-function comparable(answer: Answer): unknown {
-  const { body } = answer;
-  const jsonLength = body && inferenceHeaderLength(answer.inferenceHeader, body.length);
-  if (!body || jsonLength === undefined) return answerJson(answer);
+function comparable(answer: Answer, body: Buffer): unknown {
+  const jsonLength = inferenceHeaderLength(answer.inferenceHeader, body.length);
+  if (jsonLength === undefined) return answerJson(answer);
   return readBinaryBody(body, jsonLength, 'outputs') ?? NOT_JSON;
 }

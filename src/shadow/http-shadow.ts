@@ -3,8 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { classifyTransportError } from '../http/errors.js';
-import { INFERENCE_HEADER } from '../http/inference-header.js';
-import { outcomeOfStatus, type ShadowAnswer } from './answer.js';
+import { ANSWER_FIELD_NAMES, answerFields, outcomeOfStatus, type AnswerFields, type ShadowAnswer } from './answer.js';
 
 export interface HttpShadowRequest {
   dispatcher: Dispatcher;
@@ -19,7 +18,7 @@ export interface HttpShadowRequest {
   maxBytes: number;
 }
 
-const CONTENT_TYPE = 'content-type';
+const FIELD_NAME_LENGTHS: ReadonlySet<number> = new Set([...ANSWER_FIELD_NAMES.keys()].map((name) => name.length));
 
 export class ShadowTimeoutError extends Error {
   readonly code = 'ABPROXY_SHADOW_TIMEOUT';
@@ -62,8 +61,7 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
   #abort: ((error?: Error) => void) | undefined;
   #settled = false;
   #status = 0;
-  #contentType: string | undefined;
-  #inferenceHeader: string | undefined;
+  #fields: AnswerFields = { contentType: undefined };
   readonly #chunks: Buffer[] = [];
   #bytes = 0;
   #truncated = false;
@@ -82,13 +80,9 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true;
     this.#status = statusCode;
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-      const length = rawHeaders[i]?.length;
-      if (length !== CONTENT_TYPE.length && length !== INFERENCE_HEADER.length) continue; // most fields: no string made
-      const name = rawHeaders[i]?.toString('latin1').toLowerCase();
-      if (name === CONTENT_TYPE) this.#contentType ??= rawHeaders[i + 1]?.toString('latin1');
-      else if (name === INFERENCE_HEADER) this.#inferenceHeader ??= rawHeaders[i + 1]?.toString('latin1');
-    }
+    // Only names as long as an answer field's become strings.
+    const name = (i: number) => (FIELD_NAME_LENGTHS.has(rawHeaders[2 * i]?.length ?? 0) ? rawHeaders[2 * i]?.toString('latin1') : undefined);
+    this.#fields = answerFields(rawHeaders.length >> 1, name, (i) => rawHeaders[2 * i + 1]?.toString('latin1'));
     return true;
   }
 
@@ -112,8 +106,7 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
         status: this.#status,
         body: this.#truncated ? undefined : Buffer.concat(this.#chunks, this.#bytes),
         truncated: this.#truncated,
-        contentType: this.#contentType,
-        ...(this.#inferenceHeader === undefined ? {} : { inferenceHeader: this.#inferenceHeader }),
+        ...this.#fields,
       },
     });
   }

@@ -59,7 +59,7 @@ export class WireBatch {
    * time, route, requestId, key, variant, method, path, captureBodies, body; primary status, latencyMs,
    * failure, answer; shadow count, then per shadow name, target, tolerance, outcome (null: dropped),
    * latencyMs, failure, answer. A body is offset, length (offset -1: none); an answer is status (-1:
-   * none), body, truncated, contentType, inferenceHeader.
+   * none), body, truncated, contentType, contentEncoding, inferenceHeader.
    */
   add(input: MirroredExchange, time: number): void {
     const f = this.#fields;
@@ -88,12 +88,12 @@ export class WireBatch {
 
   #answer(answer: Answer | undefined): void {
     if (!answer) {
-      this.#fields.push(-1, -1, 0, false, null, null);
+      this.#fields.push(-1, -1, 0, false, null, null, null);
       return;
     }
     this.#fields.push(answer.status);
     this.#body(answer.body);
-    this.#fields.push(answer.truncated, answer.contentType ?? null, answer.inferenceHeader ?? null);
+    this.#fields.push(answer.truncated, answer.contentType ?? null, answer.contentEncoding ?? null, answer.inferenceHeader ?? null);
   }
 
   #body(body: Buffer | undefined): void {
@@ -169,9 +169,11 @@ class FieldReader {
     const body = this.#body();
     const truncated = this.#next() === true;
     const contentType = this.#optionalString();
+    const contentEncoding = this.#optionalString();
     const inferenceHeader = this.#optionalString();
     if (status < 0) return undefined;
     const answer: Answer = { status, body, truncated, contentType };
+    if (contentEncoding !== undefined) answer.contentEncoding = contentEncoding;
     if (inferenceHeader !== undefined) answer.inferenceHeader = inferenceHeader;
     return answer;
   }

@@ -5,13 +5,15 @@
 import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { inferenceHeaderLength } from '../http/inference-header.js';
-import { answerJson, NOT_JSON, parseJsonBody, type Answer, type ShadowAnswer } from './answer.js';
+import { answerJson, NOT_JSON, parseJsonBody, type Answer, type AnswerFields, type ShadowAnswer } from './answer.js';
 import type { Comparison } from './comparison.js';
 
 /** A body as logged: parsed JSON when it is JSON, else UTF-8 text, else base64. */
 export interface LoggedBody {
   bytes: number;
   contentType?: string;
+  /** Content-Encoding of the body as logged (it is logged as received). */
+  contentEncoding?: string;
   /** Length of the JSON part of an OIP binary tensor extension body (its Inference-Header-Content-Length). */
   jsonBytes?: number;
   json?: unknown;
@@ -71,7 +73,7 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   const capture = input.captureBodies;
   const { primary } = input;
   const head = JSON.stringify({ time: now.toISOString(), route: input.route, requestId: input.requestId, key: input.key ?? null, variant: input.variant, method: input.method, path: input.path });
-  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${bodyJson(body, undefined, parseJsonBody(body))}` : ''}}`;
+  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${bodyJson(body, { contentType: undefined }, parseJsonBody(body))}` : ''}}`;
   const primaryJson = withFields(
     JSON.stringify({ variant: input.variant, status: primary.status, latencyMs: round(primary.latencyMs), failure: primary.failure }),
     capture ? outputField(primary.answer) : '',
@@ -95,12 +97,17 @@ function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: 
 }
 
 function outputField(answer: Answer | undefined): string {
-  return answer?.body ? `,"output":${bodyJson(answer.body, answer.contentType, answerJson(answer), inferenceHeaderLength(answer.inferenceHeader, answer.body.length))}` : '';
+  return answer?.body ? `,"output":${bodyJson(answer.body, answer, answerJson(answer))}` : '';
 }
 
 /** A LoggedBody: JSON bodies as their own text (re-serialized only when they span lines), else text or base64. */
-function bodyJson(body: Buffer, contentType: string | undefined, parsed: unknown, jsonBytes?: number): string {
-  const head = `{"bytes":${body.length}${contentType ? `,"contentType":${JSON.stringify(contentType)}` : ''}${jsonBytes === undefined ? '' : `,"jsonBytes":${jsonBytes}`}`;
+function bodyJson(body: Buffer, fields: AnswerFields, parsed: unknown): string {
+  const { contentType, contentEncoding } = fields;
+  // The JSON part's length counts the body before any Content-Encoding.
+  const jsonBytes = inferenceHeaderLength(fields.inferenceHeader, contentEncoding ? Number.MAX_SAFE_INTEGER : body.length);
+  const head =
+    `{"bytes":${body.length}${contentType ? `,"contentType":${JSON.stringify(contentType)}` : ''}` +
+    `${contentEncoding ? `,"contentEncoding":${JSON.stringify(contentEncoding)}` : ''}${jsonBytes === undefined ? '' : `,"jsonBytes":${jsonBytes}`}`;
   if (parsed !== NOT_JSON) {
     const multiline = body.includes(0x0a) || body.includes(0x0d);
     return `${head},"json":${multiline ? JSON.stringify(parsed) : body.toString('utf8')}}`;

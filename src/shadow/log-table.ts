@@ -1,7 +1,9 @@
 // Renders shadow log records as a readable table, one row per input: the primary's output beside each
 // shadow's output, how many shadows matched, and every latency (like Wallaroo's shadow deploy logs). Pure.
 import { readBinaryBody } from '../models/binary-tensors.js';
+import { NOT_JSON, parseJsonBody } from './answer.js';
 import { isOipResponse } from './compare-oip.js';
+import { decodedBody } from './content-decoding.js';
 import type { LoggedBody, LoggedShadow, ShadowLogRecord } from './log-record.js';
 
 const CELL_CHARS = 48;
@@ -50,7 +52,7 @@ function summarize(output: LoggedBody | undefined, status: number, failure: stri
   if (failure) return `${status} ${failure}`;
   if (!output) return `status ${status}`;
   const prefix = status === 200 ? '' : `${status} `;
-  const json = output.json ?? binaryAnswer(output);
+  const json = output.json ?? encodedAnswer(output);
   if (json !== undefined) {
     if (isOipResponse(json)) return prefix + shorten(json.outputs.map((t) => `${t.name}=${formatValues(t.data.flat(Infinity))}`).join(' '), CELL_CHARS);
     return prefix + shorten(JSON.stringify(json), CELL_CHARS);
@@ -59,10 +61,14 @@ function summarize(output: LoggedBody | undefined, status: number, failure: stri
   return `${prefix}<${output.bytes} bytes>`;
 }
 
-/** An OIP binary tensor extension body, read back from the log (text or base64) into its tensors. */
-function binaryAnswer(output: LoggedBody): unknown {
+/** A body logged as text or base64 read back as JSON: after undoing its Content-Encoding, whole or as an OIP binary tensor extension body. */
+function encodedAnswer(output: LoggedBody): unknown {
   const raw = output.base64 !== undefined ? Buffer.from(output.base64, 'base64') : output.text !== undefined ? Buffer.from(output.text) : undefined;
-  return raw && output.jsonBytes !== undefined && output.jsonBytes <= raw.length ? readBinaryBody(raw, output.jsonBytes, 'outputs') : undefined;
+  const plain = raw && decodedBody(raw, output.contentEncoding);
+  if (!plain || (output.jsonBytes === undefined && output.contentEncoding === undefined)) return undefined;
+  if (output.jsonBytes !== undefined) return output.jsonBytes <= plain.length ? readBinaryBody(plain, output.jsonBytes, 'outputs') : undefined;
+  const json = parseJsonBody(plain);
+  return json === NOT_JSON ? undefined : json;
 }
 
 function formatValues(values: unknown[]): string {

@@ -146,7 +146,7 @@ export class ShadowService {
     const { route } = exchange;
     const primaryAnswer: Answer | undefined = primary.error
       ? undefined
-      : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: primary.contentType, inferenceHeader: primary.inferenceHeader };
+      : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: undefined, ...primary.fields };
     const results = await Promise.all(pending.map((p) => p.result ?? Promise.resolve(undefined)));
     const shadows = pending.map(({ shadow }, i) => ({ name: shadow.config.name, target: shadow.config.target, tolerance: shadow.config.tolerance, result: results[i] }));
     const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;

@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';
-import { INFERENCE_HEADER } from '../http/inference-header.js';
+import { answerFields, type AnswerFields } from '../shadow/answer.js';
 
 export interface RelayResult {
   status: number;
@@ -14,9 +14,8 @@ export interface RelayResult {
   /** The captured response body (up to captureBytes), when capture was asked for. */
   body?: Buffer;
   bodyTruncated?: boolean;
-  contentType?: string;
-  /** The response's Inference-Header-Content-Length (OIP binary tensor extension), when captured. */
-  inferenceHeader?: string;
+  /** How to read the captured body (content type and encoding, OIP binary extension length). */
+  fields?: AnswerFields;
 }
 
 export interface RelayOptions {
@@ -38,8 +37,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #captured: Buffer[] | undefined;
   #capturedBytes = 0;
   #truncated = false;
-  #contentType: string | undefined;
-  #inferenceHeader: string | undefined;
+  #fields: AnswerFields | undefined;
   #resume: (() => void) | undefined;
 
   constructor(private readonly options: RelayOptions) {
@@ -62,10 +60,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     const names: string[] = new Array<string>(rawHeaders.length);
     for (let i = 0; i < rawHeaders.length; i++) names[i] = rawHeaders[i]?.toString('latin1') ?? '';
     const headers = stripHopByHop(names, OWN_HEADERS);
-    if (this.#captured) {
-      this.#contentType = fieldOf(headers, 'content-type');
-      this.#inferenceHeader = fieldOf(headers, INFERENCE_HEADER);
-    }
+    if (this.#captured) this.#fields = answerFields(headers.length / 2, (i) => headers[2 * i], (i) => headers[2 * i + 1]);
     const { extraHeaders, res } = this.options;
     for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i] ?? '');
     res.writeHead(statusCode, statusText || undefined, headers);
@@ -110,8 +105,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.#captured) {
       result.body = Buffer.concat(this.#captured);
       result.bodyTruncated = this.#truncated;
-      result.contentType = this.#contentType;
-      if (this.#inferenceHeader !== undefined) result.inferenceHeader = this.#inferenceHeader;
+      if (this.#fields) result.fields = this.#fields;
     }
     this.options.onFinish(result);
   }
@@ -122,10 +116,4 @@ export class ClientAbortError extends Error {
   constructor() {
     super('client closed the connection');
   }
-}
-
-/** The first value of a field (lower-case `name`) in a flat [name, value, ...] list. */
-function fieldOf(flat: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i]?.toLowerCase() === name) return flat[i + 1];
-  return undefined;
 }

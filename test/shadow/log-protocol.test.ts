@@ -24,7 +24,7 @@ const exchanges: MirroredExchange[] = [
         name: 'triton',
         target: 'http://127.0.0.1:4',
         tolerance: 0,
-        result: { outcome: 'ok', latencyMs: 3, answer: { status: 200, body: Buffer.concat([json({ outputs: [] }), Buffer.from([0, 1])]), truncated: false, contentType: 'application/octet-stream', inferenceHeader: '14' } },
+        result: { outcome: 'ok', latencyMs: 3, answer: { status: 200, body: Buffer.concat([json({ outputs: [] }), Buffer.from([0, 1])]), truncated: false, contentType: 'application/octet-stream', contentEncoding: 'identity', inferenceHeader: '14' } },
       },
       { name: 'slow', target: 'model:fraud-b', tolerance: 0.01, result: { outcome: 'timeout', latencyMs: 250, answer: undefined, failure: 'ABPROXY_SHADOW_TIMEOUT' } },
       { name: 'busy', target: 'http://127.0.0.1:2', tolerance: 0, result: undefined },

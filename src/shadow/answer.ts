@@ -19,11 +19,16 @@ export const ANSWER_FIELD_NAMES: ReadonlyMap<string, keyof AnswerFields> = new M
   [INFERENCE_HEADER, 'inferenceHeader'],
 ]);
 
+/** Lengths of the AnswerFields' names: any other field is skipped without a look at its name. */
+export const ANSWER_FIELD_NAME_LENGTHS: ReadonlySet<number> = new Set([...ANSWER_FIELD_NAMES.keys()].map((name) => name.length));
+
 /** The AnswerFields of a response head, the first value of each (`name(i)` and `value(i)` read field i). */
 export function answerFields(count: number, name: (i: number) => string | undefined, value: (i: number) => string | undefined): AnswerFields {
   const fields: AnswerFields = { contentType: undefined };
   for (let i = 0; i < count; i++) {
-    const key = ANSWER_FIELD_NAMES.get(name(i)?.toLowerCase() ?? '');
+    const raw = name(i);
+    if (raw === undefined || !ANSWER_FIELD_NAME_LENGTHS.has(raw.length)) continue;
+    const key = ANSWER_FIELD_NAMES.get(raw.toLowerCase());
     if (key && fields[key] === undefined) fields[key] = value(i);
   }
   return fields;

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { classifyTransportError } from '../http/errors.js';
-import { ANSWER_FIELD_NAMES, answerFields, outcomeOfStatus, type AnswerFields, type ShadowAnswer } from './answer.js';
+import { ANSWER_FIELD_NAME_LENGTHS, answerFields, outcomeOfStatus, type AnswerFields, type ShadowAnswer } from './answer.js';
 
 export interface HttpShadowRequest {
   dispatcher: Dispatcher;
@@ -18,7 +18,6 @@ export interface HttpShadowRequest {
   maxBytes: number;
 }
 
-const FIELD_NAME_LENGTHS: ReadonlySet<number> = new Set([...ANSWER_FIELD_NAMES.keys()].map((name) => name.length));
 
 export class ShadowTimeoutError extends Error {
   readonly code = 'ABPROXY_SHADOW_TIMEOUT';
@@ -81,7 +80,7 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.#status = statusCode;
     // Only names as long as an answer field's become strings.
-    const name = (i: number) => (FIELD_NAME_LENGTHS.has(rawHeaders[2 * i]?.length ?? 0) ? rawHeaders[2 * i]?.toString('latin1') : undefined);
+    const name = (i: number) => (ANSWER_FIELD_NAME_LENGTHS.has(rawHeaders[2 * i]?.length ?? 0) ? rawHeaders[2 * i]?.toString('latin1') : undefined);
     this.#fields = answerFields(rawHeaders.length >> 1, name, (i) => rawHeaders[2 * i + 1]?.toString('latin1'));
     return true;
   }

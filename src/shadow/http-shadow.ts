@@ -18,7 +18,6 @@ export interface HttpShadowRequest {
   maxBytes: number;
 }
 
-
 export class ShadowTimeoutError extends Error {
   readonly code = 'ABPROXY_SHADOW_TIMEOUT';
   readonly status = 504;

@@ -36,6 +36,12 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
   };
 }
 
+/** An answer's content as comparison reads it: JSON (binary tensors read in), or NOT_JSON when it is not JSON or does not decode. */
+export function answerContent(answer: Answer): unknown {
+  const plain = answer.body && decoded(answer, answer.body);
+  return plain ? comparable(plain, plain.body) : NOT_JSON;
+}
+
 /** The answer with its body as sent before any Content-Encoding (the answer itself, memo and all, when it had none). */
 function decoded(answer: Answer, body: Buffer): (Answer & { body: Buffer }) | undefined {
   if (answer.contentEncoding === undefined) return answer as Answer & { body: Buffer }; // `body` is answer.body

@@ -1,9 +1,8 @@
 // Renders shadow log records as a readable table, one row per input: the primary's output beside each
 // shadow's output, how many shadows matched, and every latency (like Wallaroo's shadow deploy logs). Pure.
-import { readBinaryBody } from '../models/binary-tensors.js';
-import { NOT_JSON, parseJsonBody } from './answer.js';
+import { NOT_JSON } from './answer.js';
+import { answerContent } from './compare.js';
 import { isOipResponse } from './compare-oip.js';
-import { decodedBody } from './content-decoding.js';
 import type { LoggedBody, LoggedShadow, ShadowLogRecord } from './log-record.js';
 
 const CELL_CHARS = 48;
@@ -61,13 +60,12 @@ function summarize(output: LoggedBody | undefined, status: number, failure: stri
   return `${prefix}<${output.bytes} bytes>`;
 }
 
-/** A body logged as text or base64 read back as JSON: after undoing its Content-Encoding, whole or as an OIP binary tensor extension body. */
+/** A compressed or binary tensor extension body, logged as text or base64, read back as the comparison read it. */
 function encodedAnswer(output: LoggedBody): unknown {
-  const raw = output.base64 !== undefined ? Buffer.from(output.base64, 'base64') : output.text !== undefined ? Buffer.from(output.text) : undefined;
-  const plain = raw && decodedBody(raw, output.contentEncoding);
-  if (!plain || (output.jsonBytes === undefined && output.contentEncoding === undefined)) return undefined;
-  if (output.jsonBytes !== undefined) return output.jsonBytes <= plain.length ? readBinaryBody(plain, output.jsonBytes, 'outputs') : undefined;
-  const json = parseJsonBody(plain);
+  if (output.jsonBytes === undefined && output.contentEncoding === undefined) return undefined;
+  const body = output.base64 !== undefined ? Buffer.from(output.base64, 'base64') : output.text !== undefined ? Buffer.from(output.text) : undefined;
+  const { contentType, contentEncoding, jsonBytes } = output;
+  const json = answerContent({ status: 0, body, truncated: false, contentType, contentEncoding, inferenceHeader: jsonBytes?.toString() });
   return json === NOT_JSON ? undefined : json;
 }
 

@@ -3,7 +3,7 @@
 // Field numbers follow onnx/onnx.proto (IR version 8).
 
 /** ONNX TensorProto.DataType numbers. */
-export const ELEM = { float: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float64: 11, uint32: 12, uint64: 13 } as const;
+export const ELEM = { float: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13 } as const;
 export type ElemName = keyof typeof ELEM;
 
 class Writer {

@@ -1,8 +1,10 @@
-// Reads Open Inference Protocol bodies in the binary tensor extension (Triton extension_binary_data):
-// every input (of a request) or output (of an answer) whose parameters.binary_data_size is set has its
-// data in the bytes after the JSON part, little-endian and row-major, in tensor order (BYTES elements
-// as a 4-byte length then the bytes). The result is the JSON part with each such tensor's data as a
-// JSON array, so it binds or compares like any OIP body. Pure; undefined when the sizes do not add up.
+// Open Inference Protocol bodies in the binary tensor extension (Triton extension_binary_data): every
+// input (of a request) or output (of an answer) whose parameters.binary_data_size is set has its data in
+// the bytes after the JSON part, little-endian and row-major, in tensor order (BYTES elements as a 4-byte
+// length then the bytes). Reading gives the JSON part with each such tensor's data as a JSON array, so it
+// binds or compares like any OIP body (undefined when the sizes do not add up); tensorBytes writes a
+// model output's data in that form. Pure.
+import { halfToNumber, type TensorData } from './datatypes.js';
 
 type Reader = (bytes: Buffer, offset: number) => unknown;
 
@@ -90,12 +92,21 @@ function decodeBytes(bytes: Buffer): string[] | undefined {
   return out;
 }
 
-/** IEEE 754 binary16 to a number. */
-function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : Number.NaN;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+/**
+ * A model output's data as binary tensor bytes (`type` is its ONNX Runtime type). Typed arrays are used
+ * as they lie in memory: every platform onnxruntime-node ships for (x64, arm64) is little-endian.
+ */
+export function tensorBytes(type: string, data: TensorData): Buffer {
+  if (Array.isArray(data)) {
+    const parts: Buffer[] = [];
+    for (const element of data) {
+      const bytes = Buffer.from(element, 'utf8');
+      const length = Buffer.allocUnsafe(4);
+      length.writeUInt32LE(bytes.length);
+      parts.push(length, bytes);
+    }
+    return Buffer.concat(parts);
+  }
+  if (type === 'bool') return Buffer.from(Uint8Array.from(data as Uint8Array, (v) => (v !== 0 ? 1 : 0)));
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -1,8 +1,9 @@
 // Open Inference Protocol (KServe V2) REST codec: parses and checks an infer request body (JSON, or the
-// binary tensor extension's JSON part plus tensor bytes), and writes infer responses and model metadata.
+// binary tensor extension's JSON part plus tensor bytes), and writes infer responses (each output as JSON
+// data, or as binary tensor data when the request asks for it) and model metadata.
 // Pure; knows nothing of sessions or HTTP.
 import { ProxyError } from '../http/errors.js';
-import { withBinaryData } from './binary-tensors.js';
+import { tensorBytes, withBinaryData } from './binary-tensors.js';
 import { isOipDatatype, OIP_DATATYPES, oipTypeOf, toJsonArray, type OipDatatype, type TensorData } from './datatypes.js';
 
 /** Nested `data` deeper than this is rejected (Triton accepts 50 and rejects 120). */
@@ -22,6 +23,21 @@ export interface InferRequest {
   inputs: RequestInput[];
   /** Requested output names, in order; undefined means every output */
   outputs: string[] | undefined;
+  /** Which outputs to answer as binary tensor data. */
+  binaryOutputs: BinaryOutputs;
+}
+
+/**
+ * The request's `parameters.binary_data_output` (every output binary), overridden per requested output by
+ * its `parameters.binary_data` (the binary tensor extension's two switches).
+ */
+export interface BinaryOutputs {
+  byDefault: boolean;
+  byName: ReadonlyMap<string, boolean>;
+}
+
+export function isBinaryOutput(forms: BinaryOutputs, name: string): boolean {
+  return forms.byName.get(name) ?? forms.byDefault;
 }
 
 /** What a model says about one of its tensors: ONNX Runtime type and shape (-1 for a dynamic dim). */
@@ -65,15 +81,28 @@ export function parseInferRequest(body: Buffer, jsonLength?: number): InferReque
   if (parameters !== undefined && parameters !== null && !isObject(parameters)) throw badInput('"parameters" must be an object');
   if (!Array.isArray(inputs) || inputs.length === 0) throw badInput('"inputs" must be a non-empty array');
   const parsedInputs = inputs.map((input: unknown, i) => parseInput(input, i));
+  const byDefault = booleanParameter(parameters, 'binary_data_output', 'parameters.binary_data_output') ?? false;
+  const byName = new Map<string, boolean>();
   let requested: string[] | undefined;
   if (outputs !== undefined && outputs !== null) {
     if (!Array.isArray(outputs)) throw badInput('"outputs" must be an array');
     requested = outputs.map((output: unknown, i) => {
       if (!isObject(output) || typeof output.name !== 'string') throw badInput(`outputs[${i}].name must be a string`);
+      const { parameters: outputParameters } = output;
+      if (outputParameters !== undefined && outputParameters !== null && !isObject(outputParameters)) throw badInput(`outputs[${i}].parameters must be an object`);
+      const binary = booleanParameter(outputParameters, 'binary_data', `outputs[${i}].parameters.binary_data`);
+      if (binary !== undefined) byName.set(output.name, binary);
       return output.name;
     });
   }
-  return { id: id ?? undefined, parameters: (parameters as Record<string, unknown> | null) ?? undefined, inputs: parsedInputs, outputs: requested };
+  return { id: id ?? undefined, parameters: (parameters as Record<string, unknown> | null) ?? undefined, inputs: parsedInputs, outputs: requested, binaryOutputs: { byDefault, byName } };
+}
+
+function booleanParameter(parameters: unknown, key: string, path: string): boolean | undefined {
+  const value = isObject(parameters) ? parameters[key] : undefined;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw badInput(`${path} must be true or false, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 function parseInput(input: unknown, i: number): RequestInput {
@@ -86,7 +115,6 @@ function parseInput(input: unknown, i: number): RequestInput {
   if (!isOipDatatype(datatype)) {
     throw badInput(`input "${name}": datatype ${JSON.stringify(datatype)} is not one of ${OIP_DATATYPES.join(', ')}`);
   }
-  if (datatype === 'FP16') throw badInput(`input "${name}": FP16 inputs are not supported; send FP32`);
   if (!Array.isArray(data)) throw badInput(`input "${name}": data must be an array (flat or nested)`);
   const values = flatten(data, name);
   const expected = (shape as number[]).reduce((n, d) => n * d, 1);
@@ -122,22 +150,37 @@ export interface ResponseContext {
   id: string | undefined;
   /** Output names in answer order */
   outputNames: readonly string[];
+  binaryOutputs: BinaryOutputs;
 }
 
-export function encodeInferResponse(context: ResponseContext, outputs: Record<string, OutputTensor>): string {
+/** An encoded infer response; `jsonLength` (its Inference-Header-Content-Length) is set when binary tensor data follows the JSON. */
+export interface EncodedResponse {
+  body: Buffer;
+  jsonLength: number | undefined;
+}
+
+export function encodeInferResponse(context: ResponseContext, outputs: Record<string, OutputTensor>): EncodedResponse {
+  const binary: Buffer[] = [];
   const tensors = context.outputNames.map((name) => {
     const tensor = outputs[name];
     if (!tensor) throw new ProxyError('ABPROXY_MODEL_FAILED', `the model returned no output "${name}"`);
     const datatype = oipTypeOf(tensor.type);
     if (!datatype) throw new ProxyError('ABPROXY_MODEL_FAILED', `output "${name}" has type ${tensor.type}, which the Open Inference Protocol cannot carry`);
-    return { name, shape: tensor.dims, datatype, data: toJsonArray(tensor.type, tensor.data) };
+    if (!isBinaryOutput(context.binaryOutputs, name)) return { name, shape: tensor.dims, datatype, data: toJsonArray(tensor.type, tensor.data) };
+    const bytes = tensorBytes(tensor.type, tensor.data);
+    binary.push(bytes);
+    return { name, shape: tensor.dims, datatype, parameters: { binary_data_size: bytes.length } };
   });
-  return JSON.stringify({
-    model_name: context.modelName,
-    ...(context.modelVersion === undefined ? {} : { model_version: context.modelVersion }),
-    ...(context.id === undefined ? {} : { id: context.id }),
-    outputs: tensors,
-  });
+  const json = Buffer.from(
+    JSON.stringify({
+      model_name: context.modelName,
+      ...(context.modelVersion === undefined ? {} : { model_version: context.modelVersion }),
+      ...(context.id === undefined ? {} : { id: context.id }),
+      outputs: tensors,
+    }),
+  );
+  if (binary.length === 0) return { body: json, jsonLength: undefined };
+  return { body: Buffer.concat([json, ...binary]), jsonLength: json.length };
 }
 
 export function modelMetadata(name: string, version: string | undefined, signature: ModelSignature): unknown {

@@ -1,5 +1,6 @@
 // Open Inference Protocol datatypes and their ONNX Runtime tensor types: element conversion from JSON
-// values into typed arrays and back. Pure; never touches a session.
+// values into typed arrays and back, FP16 included (held as IEEE 754 binary16 bits, as ONNX Runtime
+// takes them). Pure; never touches a session.
 
 export type OipDatatype = 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
 export type OrtType = 'bool' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'int8' | 'int16' | 'int32' | 'int64' | 'float16' | 'float32' | 'float64' | 'string';
@@ -69,6 +70,7 @@ export function allocate(type: OrtType, count: number): TensorData {
     case 'bool':
       return new Uint8Array(count);
     case 'uint16':
+    case 'float16':
       return new Uint16Array(count);
     case 'uint32':
       return new Uint32Array(count);
@@ -76,14 +78,13 @@ export function allocate(type: OrtType, count: number): TensorData {
       return new BigUint64Array(count);
     case 'string':
       return new Array<string>(count).fill('');
-    case 'float16':
-      throw new Error('FP16 has no JSON form');
   }
 }
 
 /**
  * Writes one JSON element into `out[index]`; returns a problem text when the value does not fit the type.
- * Numbers must be finite and, for integers, whole and within range; BOOL takes true/false (or 0/1).
+ * Numbers must be finite and, for integers, whole and within range (FP16 rounds to the nearest binary16,
+ * ties to even); BOOL takes true/false (or 0/1).
  */
 export function writeElement(type: OrtType, out: TensorData, index: number, value: unknown): string | undefined {
   if (type === 'string') {
@@ -105,15 +106,51 @@ export function writeElement(type: OrtType, out: TensorData, index: number, valu
     else (out as Int32Array)[index] = value;
     return undefined;
   }
-  (out as Float32Array)[index] = value;
+  if (type === 'float16') (out as Uint16Array)[index] = numberToHalf(value);
+  else (out as Float32Array)[index] = value;
   return undefined;
 }
 
-/** Tensor data as JSON values (BOOL as booleans, 64-bit integers as numbers). */
+/** Tensor data as JSON values (BOOL as booleans, 64-bit integers and FP16 as numbers). */
 export function toJsonArray(type: string, data: ArrayLike<unknown>): unknown[] {
   if (type === 'bool') return Array.from(data as Uint8Array, (v) => v !== 0);
   if (type === 'int64' || type === 'uint64') return Array.from(data as BigInt64Array, (v) => Number(v));
+  if (type === 'float16') return Array.from(data as Uint16Array, halfToNumber);
   return Array.from(data);
+}
+
+/** IEEE 754 binary16 bits to a number. */
+export function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : Number.NaN;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** A number to the nearest IEEE 754 binary16 (ties to even), as bits; beyond the largest half it is infinity. */
+export function numberToHalf(value: number): number {
+  if (Number.isNaN(value)) return 0x7e00;
+  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
+  const magnitude = Math.abs(value);
+  if (magnitude < 2 ** -14) return sign | roundHalfToEven(magnitude * 2 ** 24); // subnormal; 1024 is the smallest normal's bits
+  let exponent = Math.floor(Math.log2(magnitude));
+  if (2 ** exponent > magnitude) exponent--;
+  else if (2 ** (exponent + 1) <= magnitude) exponent++;
+  let fraction = roundHalfToEven((magnitude / 2 ** exponent - 1) * 1024);
+  if (fraction === 1024) {
+    fraction = 0;
+    exponent++;
+  }
+  if (exponent > 15) return sign | 0x7c00;
+  return sign | ((exponent + 15) << 10) | fraction;
+}
+
+function roundHalfToEven(x: number): number {
+  const floor = Math.floor(x);
+  const rest = x - floor;
+  return rest > 0.5 || (rest === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
 }
 
 function describe(value: unknown): string {

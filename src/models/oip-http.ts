@@ -3,14 +3,13 @@
 // for routed exchanges whose variant is model:NAME. Reads bodies within maxBodyBytes; never throws.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
-import { errorBody, ProxyError } from '../http/errors.js';
+import { ProxyError } from '../http/errors.js';
 import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
 import { readBody, tooLargeError, declaredLengthTooLarge } from '../server/body.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
 import type { Runtime } from '../server/runtime.js';
-import type { AnswerFields } from '../shadow/answer.js';
 import type { RelayResult } from '../upstream/relay.js';
-import type { OipAnswer, OipService } from './oip-service.js';
+import { errorAnswer, type OipAnswer, type OipService } from './oip-service.js';
 
 export type OipPath =
   | { kind: 'live' | 'ready' | 'server'; anchor: string }
@@ -78,8 +77,8 @@ function answerOip(
   const method = req.method ?? 'GET';
   const wanted = path.kind === 'model' && path.op === 'infer' ? 'POST' : 'GET';
   if (method !== wanted && !(wanted === 'GET' && method === 'HEAD')) {
-    const error = errorBody('ABPROXY_BAD_REQUEST', `method ${method} is not allowed on ${path.kind === 'model' ? `the ${path.op} endpoint` : 'this endpoint'}; use ${wanted}`);
-    write(res, { status: 405, body: error }, [...extraHeaders, 'allow', wanted], finish, true);
+    const error = new ProxyError('ABPROXY_BAD_REQUEST', `method ${method} is not allowed on ${path.kind === 'model' ? `the ${path.op} endpoint` : 'this endpoint'}; use ${wanted}`);
+    write(res, { ...errorAnswer(error), status: 405 }, [...extraHeaders, 'allow', wanted], finish, true);
     return;
   }
   if (path.kind !== 'model') {
@@ -90,8 +89,7 @@ function answerOip(
   if (path.op === 'metadata') return write(res, service.modelMetadata(path.model, path.version), extraHeaders, finish);
   if (path.op === 'ready') return write(res, service.modelReady(path.model, path.version), extraHeaders, finish);
   if (body === undefined && declaredLengthTooLarge(req, maxBodyBytes)) {
-    const error = tooLargeError(maxBodyBytes);
-    write(res, { status: error.status, body: errorBody(error.code, error.message) }, extraHeaders, finish, true);
+    write(res, errorAnswer(tooLargeError(maxBodyBytes)), extraHeaders, finish, true);
     return;
   }
   const bodyReady = body !== undefined ? Promise.resolve(body) : readBody(req, maxBodyBytes);
@@ -99,25 +97,20 @@ function answerOip(
     .then((bytes) => service.infer(path.model, path.version, bytes, { fallbackId: requestId, jsonLength: inferenceHeaderLength(req.headers[INFERENCE_HEADER], bytes.length) }))
     .then(
       (answer) => write(res, answer, extraHeaders, finish),
-      (error: unknown) => {
-        const known = error instanceof ProxyError ? error : new ProxyError('ABPROXY_BAD_REQUEST', String(error));
-        write(res, { status: known.status, body: errorBody(known.code, known.message) }, extraHeaders, finish, true);
-      },
+      (error: unknown) => write(res, errorAnswer(error instanceof ProxyError ? error : new ProxyError('ABPROXY_BAD_REQUEST', String(error))), extraHeaders, finish, true),
     );
 }
 
-/** Every local model answer is plain JSON. */
-const JSON_ANSWER: AnswerFields = { contentType: 'application/json' };
-
 function write(res: ServerResponse, answer: OipAnswer, extraHeaders: readonly string[], finish: (result: RelayResult) => void, close = false): void {
-  const body = Buffer.from(answer.body);
+  const { status, body, fields } = answer;
   if (res.destroyed || res.headersSent) {
-    finish({ status: answer.status, headersSent: res.headersSent, body, fields: JSON_ANSWER });
+    finish({ status, headersSent: res.headersSent, body, fields });
     return;
   }
-  const headers = ['content-type', 'application/json', 'content-length', String(body.length), ...extraHeaders];
+  const headers = ['content-type', fields.contentType ?? 'application/json', 'content-length', String(body.length), ...extraHeaders];
+  if (fields.inferenceHeader !== undefined) headers.push(INFERENCE_HEADER, fields.inferenceHeader);
   if (close) headers.push('connection', 'close');
-  res.writeHead(answer.status, headers);
+  res.writeHead(status, headers);
   res.end(body);
-  finish({ status: answer.status, headersSent: true, body, fields: JSON_ANSWER });
+  finish({ status, headersSent: true, body, fields });
 }

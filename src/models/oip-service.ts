@@ -1,7 +1,9 @@
 // The Open Inference Protocol operations on local models, transport-free: server and model metadata,
-// readiness and inference, each answered as a status and a JSON body. Never rejects: every failure
-// becomes an `{"error", "code"}` answer (400 bad input, 404 unknown model, 503 not ready, 500 run failed).
+// readiness and inference, each answered as a status and a body (JSON, or for inference the binary tensor
+// extension when the request asks for binary outputs). Never rejects: every failure becomes an
+// `{"error", "code"}` answer (400 bad input, 404 unknown model, 503 not ready, 500 run failed).
 import { errorBody, ProxyError } from '../http/errors.js';
+import type { AnswerFields } from '../shadow/answer.js';
 import { bindInputs, resolveOutputs } from './binding.js';
 import { encodeInferResponse, modelMetadata, parseInferRequest } from './codec.js';
 import type { LocalModel } from './local-model.js';
@@ -9,8 +11,15 @@ import type { ModelHost } from './model-host.js';
 
 export interface OipAnswer {
   status: number;
-  body: string;
+  body: Buffer;
+  /** How to read the body: its content type, and Inference-Header-Content-Length when binary tensor data follows the JSON. */
+  fields: AnswerFields;
 }
+
+const JSON_FIELDS: AnswerFields = { contentType: 'application/json' };
+
+/** The extensions of the protocol these endpoints implement (server metadata). */
+const EXTENSIONS = ['binary_tensor_data'];
 
 const SERVER_NAME = 'abproxy';
 const SERVER_VERSION = '0.1.0';
@@ -19,7 +28,7 @@ export class OipService {
   constructor(private readonly host: ModelHost) {}
 
   serverMetadata(): OipAnswer {
-    return json(200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] });
+    return json(200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS });
   }
 
   serverLive(): OipAnswer {
@@ -58,10 +67,12 @@ export class OipService {
       const feeds = bindInputs(request.inputs, signature);
       const outputNames = resolveOutputs(request.outputs, signature);
       const result = await model.infer(feeds);
-      const text = encodeInferResponse({ modelName: model.name, modelVersion: model.config.version, id: request.id ?? options.fallbackId, outputNames }, result.outputs);
-      return { status: 200, body: text };
+      const { binaryOutputs } = request;
+      const { body: answer, jsonLength } = encodeInferResponse({ modelName: model.name, modelVersion: model.config.version, id: request.id ?? options.fallbackId, outputNames, binaryOutputs }, result.outputs);
+      const fields = jsonLength === undefined ? JSON_FIELDS : { contentType: 'application/octet-stream', inferenceHeader: String(jsonLength) };
+      return { status: 200, body: answer, fields };
     } catch (error) {
-      return failure(error);
+      return errorAnswer(error);
     }
   }
 
@@ -84,16 +95,17 @@ export class OipService {
     try {
       return build();
     } catch (error) {
-      return failure(error);
+      return errorAnswer(error);
     }
   }
 }
 
 function json(status: number, value: unknown): OipAnswer {
-  return { status, body: JSON.stringify(value) };
+  return { status, body: Buffer.from(JSON.stringify(value)), fields: JSON_FIELDS };
 }
 
-function failure(error: unknown): OipAnswer {
+/** The `{"error", "code"}` answer to a failure (a ProxyError keeps its status; anything else is a failed model run, 500). */
+export function errorAnswer(error: unknown): OipAnswer {
   const known = error instanceof ProxyError ? error : new ProxyError('ABPROXY_MODEL_FAILED', `model run failed: ${(error as Error).message ?? String(error)}`);
-  return { status: known.status, body: errorBody(known.code, known.message) };
+  return { status: known.status, body: Buffer.from(errorBody(known.code, known.message)), fields: JSON_FIELDS };
 }

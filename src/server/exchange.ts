@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
 import type { AssignmentReason } from '../routing/assign.js';
 import type { CompiledRoute, CompiledVariant } from '../routing/route-table.js';
+import type { AnswerFields } from '../shadow/answer.js';
 import type { RelayResult } from '../upstream/relay.js';
 import type { Runtime } from './runtime.js';
 
@@ -35,7 +36,7 @@ export interface LocalModelClient {
    * Runs an Open Inference Protocol infer request body on a model (`jsonLength`: its Inference-Header-Content-Length
    * under the binary tensor extension). Resolves with the HTTP-equivalent answer; never rejects.
    */
-  infer(model: string, body: Buffer, signal: AbortSignal, jsonLength?: number): Promise<{ status: number; contentType: string; body: Buffer }>;
+  infer(model: string, body: Buffer, signal: AbortSignal, jsonLength?: number): Promise<{ status: number; body: Buffer; fields: AnswerFields }>;
 }
 
 /** Extension points of the data plane; each is optional and must never throw into the request path. */

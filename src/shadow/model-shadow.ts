@@ -34,16 +34,16 @@ export function sendModelShadow(request: ModelShadowRequest): Promise<ShadowAnsw
       settle({ outcome: 'timeout', latencyMs: elapsed(), answer: undefined, failure: error.code });
       controller.abort(error);
     }, request.timeoutMs);
-    let running: Promise<{ status: number; contentType: string; body: Buffer }>;
+    let running: ReturnType<LocalModelClient['infer']>;
     try {
       running = client.infer(request.model, request.body ?? Buffer.alloc(0), controller.signal, request.jsonLength);
     } catch (error) {
       running = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     running.then(
-      ({ status, contentType, body }) => {
+      ({ status, body, fields }) => {
         const truncated = body.length > request.maxBytes;
-        settle({ outcome: outcomeOfStatus(status), latencyMs: elapsed(), answer: { status, contentType, body: truncated ? undefined : body, truncated } });
+        settle({ outcome: outcomeOfStatus(status), latencyMs: elapsed(), answer: { status, body: truncated ? undefined : body, truncated, ...fields } });
       },
       (error: unknown) => settle({ outcome: 'error', latencyMs: elapsed(), answer: undefined, failure: (error as { code?: string }).code ?? String(error) }),
     );

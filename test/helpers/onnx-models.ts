@@ -62,6 +62,7 @@ export const ALL_TYPES: Record<string, ElemName> = {
   UINT16: 'uint16',
   UINT32: 'uint32',
   UINT64: 'uint64',
+  FP16: 'float16',
   FP32: 'float',
   FP64: 'float64',
   BYTES: 'string',

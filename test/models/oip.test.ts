@@ -115,6 +115,7 @@ test('every datatype round-trips, flat and nested', async () => {
     UINT16: [0, 2, 65535],
     UINT32: [0, 3, 4294967295],
     UINT64: [0, 4, 9007199254740991],
+    FP16: [0.5, -1.25, 65504],
     FP32: [0.5, -1.25, 3],
     FP64: [0.1, -1e300, 2.5e-300],
     BYTES: ['a', 'éé', ''],

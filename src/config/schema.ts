@@ -83,6 +83,8 @@ const shadowSchema = z.strictObject({
   timeoutMs: positiveMs(600_000).default(5_000),
   maxInFlight: z.number().int().min(1).max(100_000).default(64),
   tolerance: z.number().min(0).default(1e-6),
+  /** JSON fields the comparison leaves out: dotted paths (non-empty segments, no line breaks), `*` for any key or index. */
+  ignore: z.array(z.string().regex(/^[^.\n]+(\.[^.\n]+)*$/, 'must be a dotted path such as id or choices.*.index')).max(64).default([]),
 });
 
 /** One earlier weight step of a route, written by `abproxy weights`; slots move minimally between steps. */

@@ -1,6 +1,7 @@
 // Compares a shadow's answer with the primary's once both are in: status first, then (after undoing
 // any Content-Encoding) Open Inference Protocol tensors (also from binary tensor extension answers),
-// other JSON structurally with tolerance, anything else byte for byte. Pure; never throws.
+// other JSON structurally with tolerance (minus the ignored fields), anything else byte for byte.
+// Pure; never throws.
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { readBinaryBody } from '../models/binary-tensors.js';
 import { answerJson, NOT_JSON, type Answer } from './answer.js';
@@ -8,8 +9,10 @@ import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import type { Comparison } from './comparison.js';
 import { decodedBody } from './content-decoding.js';
+import type { IgnoredFields } from './ignored-fields.js';
 
-export function compareAnswers(primary: Answer | undefined, shadow: Answer, tolerance: number): Comparison {
+/** `ignored`: JSON fields left out of a structural comparison (OIP tensors are compared by name or position alone). */
+export function compareAnswers(primary: Answer | undefined, shadow: Answer, tolerance: number, ignored?: IgnoredFields): Comparison {
   if (!primary) return incomparable('the primary failed before answering');
   if (primary.body === undefined) return incomparable('the primary body was not captured');
   if (primary.truncated) return incomparable('the primary body exceeded the capture bound');
@@ -23,7 +26,7 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
     const ja = comparable(a, a.body);
     const jb = comparable(b, b.body);
     if (ja !== NOT_JSON && jb !== NOT_JSON) {
-      return isOipResponse(ja) && isOipResponse(jb) ? compareOip(ja, jb, tolerance) : compareJson(ja, jb, tolerance);
+      return isOipResponse(ja) && isOipResponse(jb) ? compareOip(ja, jb, tolerance) : compareJson(ja, jb, tolerance, ignored);
     }
   } catch (error) {
     return incomparable(`comparison failed: ${(error as Error).message}`);

@@ -8,9 +8,11 @@ import type { Answer, ShadowAnswer } from './answer.js';
 import type { ComparisonResult } from './comparison.js';
 import type { RecordInput, ShadowEntry } from './log-record.js';
 
-/** A shadow's part of an exchange before comparison: its answer and the tolerance to compare it with. */
+/** A shadow's part of an exchange before comparison: its answer, and the tolerance and ignored fields to compare it with. */
 export interface UncomparedShadow extends Omit<ShadowEntry, 'comparison'> {
   tolerance: number;
+  /** The shadow's `ignore` paths. */
+  ignore: readonly string[];
 }
 
 /** A mirrored exchange with every answer in, as the data plane hands it to the log. */
@@ -57,8 +59,8 @@ export class WireBatch {
   /**
    * Adds the exchange, its bodies copied into the batch. Field order (FieldReader.exchange reads the same):
    * time, route, requestId, key, variant, method, path, captureBodies, body; primary status, latencyMs,
-   * failure, answer; shadow count, then per shadow name, target, tolerance, outcome (null: dropped),
-   * latencyMs, failure, answer. A body is offset, length (offset -1: none); an answer is status (-1:
+   * failure, answer; shadow count, then per shadow name, target, tolerance, ignore (its paths joined by
+   * line breaks, null: none), outcome (null: dropped), latencyMs, failure, answer. A body is offset, length (offset -1: none); an answer is status (-1:
    * none), body, truncated, contentType, contentEncoding, inferenceHeader.
    */
   add(input: MirroredExchange, time: number): void {
@@ -69,8 +71,8 @@ export class WireBatch {
     f.push(primary.status, primary.latencyMs, primary.failure ?? null);
     this.#answer(primary.answer);
     f.push(input.shadows.length);
-    for (const { name, target, tolerance, result } of input.shadows) {
-      f.push(name, target, tolerance, result?.outcome ?? null, result?.latencyMs ?? null, result?.failure ?? null);
+    for (const { name, target, tolerance, ignore, result } of input.shadows) {
+      f.push(name, target, tolerance, ignore.length > 0 ? ignore.join('\n') : null, result?.outcome ?? null, result?.latencyMs ?? null, result?.failure ?? null);
       this.#answer(result?.answer);
     }
     this.#count++;
@@ -154,14 +156,15 @@ class FieldReader {
     const name = this.#string();
     const target = this.#string();
     const tolerance = this.#number();
+    const ignore = this.#optionalString()?.split('\n') ?? [];
     const outcome = this.#next() as ShadowAnswer['outcome'] | null;
     const latencyMs = this.#next() as number | null;
     const failure = this.#optionalString();
     const answer = this.#answer();
-    if (outcome === null) return { name, target, tolerance, result: undefined };
+    if (outcome === null) return { name, target, tolerance, ignore, result: undefined };
     const result: ShadowAnswer = { outcome, latencyMs: latencyMs ?? 0, answer };
     if (failure !== undefined) result.failure = failure;
-    return { name, target, tolerance, result };
+    return { name, target, tolerance, ignore, result };
   }
 
   #answer(): Answer | undefined {

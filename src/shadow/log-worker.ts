@@ -4,6 +4,7 @@
 // serialization and disk work off the data plane's thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { compareAnswers } from './compare.js';
+import { compileIgnoredFields } from './ignored-fields.js';
 import type { ShadowEntry } from './log-record.js';
 import { recordLine } from './log-record.js';
 import { readBatch, type ComparisonCount, type FromLogWorker, type ReceivedExchange, type ToLogWorker } from './log-protocol.js';
@@ -34,8 +35,8 @@ port.on('message', (message: ToLogWorker) => {
 
 /** Compares every shadow that answered with the primary, counting results per route and shadow, and returns the record's line. */
 function compareAndSerialize({ time, exchange }: ReceivedExchange, counts: Map<string, ComparisonCount>): string {
-  const shadows = exchange.shadows.map(({ name, target, result, tolerance }): ShadowEntry => {
-    const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance) : undefined;
+  const shadows = exchange.shadows.map(({ name, target, result, tolerance, ignore }): ShadowEntry => {
+    const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance, compileIgnoredFields(ignore)) : undefined;
     if (comparison) {
       const id = `${exchange.route}\u0000${name}\u0000${comparison.result}`;
       const count = counts.get(id) ?? { route: exchange.route, shadow: name, result: comparison.result, count: 0 };

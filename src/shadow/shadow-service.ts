@@ -148,7 +148,7 @@ export class ShadowService {
       ? undefined
       : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: undefined, ...primary.fields };
     const results = await Promise.all(pending.map((p) => p.result ?? Promise.resolve(undefined)));
-    const shadows = pending.map(({ shadow }, i) => ({ name: shadow.config.name, target: shadow.config.target, tolerance: shadow.config.tolerance, result: results[i] }));
+    const shadows = pending.map(({ shadow: { config } }, i) => ({ name: config.name, target: config.target, tolerance: config.tolerance, ignore: config.ignore, result: results[i] }));
     const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
     this.#log?.append({
       route: route.name,

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Answer } from '../../src/shadow/answer.js';
 import { compareAnswers } from '../../src/shadow/compare.js';
+import { compileIgnoredFields } from '../../src/shadow/ignored-fields.js';
 
 const json = (value: unknown, status = 200): Answer => ({ status, body: Buffer.from(JSON.stringify(value)), truncated: false, contentType: 'application/json' });
 const text = (value: string, status = 200): Answer => ({ status, body: Buffer.from(value), truncated: false, contentType: 'text/plain' });
@@ -75,6 +76,41 @@ test('other JSON: structure with numeric tolerance, first differing path', async
   for (const c of cases) {
     await t.test(c.name, () => {
       const comparison = compareAnswers(json(c.primary), json(c.shadow), c.tolerance ?? 1e-6);
+      assert.equal(comparison.kind, 'json');
+      assert.equal(comparison.result, c.result, comparison.reason);
+      if (c.reason) assert.match(comparison.reason ?? '', c.reason);
+    });
+  }
+});
+
+test('ignored fields: what differs on every call is left out, wildcards included, the rest still compared', async (t) => {
+  // Two chat completions in the OpenAI API's answer format, from servers that generate ids and clocks of their own.
+  const completion = (id: string, created: number, content: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    object: 'chat.completion',
+    created,
+    model: 'llama-3-8b',
+    system_fingerprint: `fp_${id}`,
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', ...extra }],
+    usage: { prompt_tokens: 9, completion_tokens: 12 + id.length, total_tokens: 21 + id.length },
+  });
+  const cases: { name: string; primary: unknown; shadow: unknown; ignore: string[]; result: string; reason?: RegExp }[] = [
+    { name: 'nothing ignored: the ids differ', primary: completion('a1', 1, 'yes'), shadow: completion('b22', 2, 'yes'), ignore: [], result: 'mismatch', reason: /^\.id: "a1" vs "b22" \(and 4 more\)/ },
+    { name: 'ids, clocks and token counts ignored', primary: completion('a1', 1, 'yes'), shadow: completion('b22', 2, 'yes'), ignore: ['id', 'created', 'system_fingerprint', 'usage'], result: 'match' },
+    { name: 'the text still counts', primary: completion('a1', 1, 'yes'), shadow: completion('b22', 2, 'no'), ignore: ['id', 'created', 'system_fingerprint', 'usage'], result: 'mismatch', reason: /^\.choices\[0\]\.message\.content: "yes" vs "no"$/ },
+    {
+      name: 'a wildcard leaves out a field of every array element, on either side alone too',
+      primary: completion('a', 1, 'yes', { logprobs: { content: [] } }),
+      shadow: completion('a', 1, 'yes'),
+      ignore: ['choices.*.logprobs'],
+      result: 'match',
+    },
+    { name: 'an index names one element', primary: { data: [1, 2, 3] }, shadow: { data: [9, 2, 3] }, ignore: ['data.0'], result: 'match' },
+    { name: 'a path that is not there ignores nothing', primary: { a: 1 }, shadow: { a: 2 }, ignore: ['b', 'a.b'], result: 'mismatch', reason: /^\.a: 1 vs 2$/ },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const comparison = compareAnswers(json(c.primary), json(c.shadow), 1e-6, compileIgnoredFields(c.ignore));
       assert.equal(comparison.kind, 'json');
       assert.equal(comparison.result, c.result, comparison.reason);
       if (c.reason) assert.match(comparison.reason ?? '', c.reason);

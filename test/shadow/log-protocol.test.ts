@@ -19,15 +19,16 @@ const exchanges: MirroredExchange[] = [
     body: json({ inputs: [{ name: 'tx', shape: [1, 2], datatype: 'FP32', data: [0.5, 1] }] }),
     primary: { status: 200, latencyMs: 1.25, answer: { status: 200, body: json({ outputs: [] }), truncated: false, contentType: 'application/json' } },
     shadows: [
-      { name: 'fast', target: 'http://127.0.0.1:1', tolerance: 1e-6, result: { outcome: 'ok', latencyMs: 2.5, answer: { status: 200, body: Buffer.from('plain ü'), truncated: false, contentType: undefined } } },
+      { name: 'fast', target: 'http://127.0.0.1:1', tolerance: 1e-6, ignore: [], result: { outcome: 'ok', latencyMs: 2.5, answer: { status: 200, body: Buffer.from('plain ü'), truncated: false, contentType: undefined } } },
       {
         name: 'triton',
         target: 'http://127.0.0.1:4',
         tolerance: 0,
+        ignore: ['id', 'choices.*.created'],
         result: { outcome: 'ok', latencyMs: 3, answer: { status: 200, body: Buffer.concat([json({ outputs: [] }), Buffer.from([0, 1])]), truncated: false, contentType: 'application/octet-stream', contentEncoding: 'identity', inferenceHeader: '14' } },
       },
-      { name: 'slow', target: 'model:fraud-b', tolerance: 0.01, result: { outcome: 'timeout', latencyMs: 250, answer: undefined, failure: 'ABPROXY_SHADOW_TIMEOUT' } },
-      { name: 'busy', target: 'http://127.0.0.1:2', tolerance: 0, result: undefined },
+      { name: 'slow', target: 'model:fraud-b', tolerance: 0.01, ignore: ['usage'], result: { outcome: 'timeout', latencyMs: 250, answer: undefined, failure: 'ABPROXY_SHADOW_TIMEOUT' } },
+      { name: 'busy', target: 'http://127.0.0.1:2', tolerance: 0, ignore: [], result: undefined },
     ],
     captureBodies: true,
   },
@@ -40,7 +41,7 @@ const exchanges: MirroredExchange[] = [
     path: '/v1/x',
     body: undefined,
     primary: { status: 502, latencyMs: 3, answer: undefined, failure: 'UND_ERR_SOCKET' },
-    shadows: [{ name: 'big', target: 'http://127.0.0.1:3', tolerance: 0, result: { outcome: 'ok', latencyMs: 4, answer: { status: 200, body: undefined, truncated: true, contentType: 'application/json' } } }],
+    shadows: [{ name: 'big', target: 'http://127.0.0.1:3', tolerance: 0, ignore: [], result: { outcome: 'ok', latencyMs: 4, answer: { status: 200, body: undefined, truncated: true, contentType: 'application/json' } } }],
     captureBodies: false,
   },
 ];

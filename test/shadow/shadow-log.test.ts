@@ -1,10 +1,11 @@
 // The shadow log: size-bounded rotation, drops counted (never blocking) when the disk falls behind or
-// fails, and the records the proxy writes for mirrored requests.
+// fails, and the records the proxy writes for mirrored requests, compared with each shadow's settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseConfigText } from '../../src/config/load.js';
 import { shadowLogRecordsTotal } from '../../src/metrics/registry.js';
 import { ShadowLog } from '../../src/shadow/shadow-log.js';
 import { ShadowLogThread } from '../../src/shadow/log-thread.js';
@@ -159,4 +160,42 @@ test('captureBodies: false keeps digests, statuses and comparisons but no bodies
   assert.equal(record.primary.output, undefined);
   assert.equal(record.shadows[0]?.output, undefined);
   assert.equal(record.shadows[0]?.comparison?.result, 'mismatch');
+});
+
+test('a shadow\'s ignore leaves the fields it names out of the comparison, on the log worker', async (t) => {
+  let calls = 0;
+  const completion = (_req: unknown, res: { end: (body: string) => void }) =>
+    res.end(JSON.stringify({ id: `chatcmpl-${++calls}`, created: 1_700_000_000 + calls, choices: [{ index: 0, message: { role: 'assistant', content: 'yes' } }] }));
+  const champion = await startUpstream(completion);
+  const shadow = await startUpstream(completion);
+  const dir = tempDir();
+  const proxy = await startProxy({
+    shadowLog: { path: join(dir, 'shadow.jsonl'), maxBytes: 1_048_576 },
+    routes: [
+      {
+        name: 'chat',
+        match: { pathPrefix: '/v1/chat' },
+        variants: [{ name: 'champion', target: champion.url, weight: 1 }],
+        shadows: [
+          { name: 'migrated', target: shadow.url, ignore: ['id', 'created'] },
+          { name: 'strict', target: shadow.url },
+        ],
+      },
+    ],
+  });
+  t.after(async () => {
+    await proxy.close();
+    await Promise.all([champion.close(), shadow.close()]);
+  });
+  const res = await fetch(`${proxy.url}/v1/chat/completions`, { method: 'POST', body: '{"messages":[{"role":"user","content":"ok?"}]}', headers: { 'content-type': 'application/json' } });
+  await res.text();
+  assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 1, 5_000));
+  const record = JSON.parse(readFileSync(join(dir, 'shadow.jsonl'), 'utf8')) as ShadowLogRecord;
+  const byName = new Map(record.shadows.map((s) => [s.name, s.comparison]));
+  assert.equal(byName.get('migrated')?.result, 'match', byName.get('migrated')?.reason);
+  assert.equal(byName.get('strict')?.result, 'mismatch');
+  // (The clocks one second apart agree within the relative tolerance; the ids never do.)
+  assert.match(byName.get('strict')?.reason ?? '', /^\.id: "chatcmpl-\d" vs "chatcmpl-\d"$/);
+  const config = (ignore: string) => `routes:\n  - name: chat\n    match: { pathPrefix: /v1 }\n    variants: [{ name: a, target: "${champion.url}", weight: 1 }]\n    shadows: [{ name: s, target: "${shadow.url}", ignore: [${ignore}] }]\n`;
+  assert.throws(() => parseConfigText(config('usage, "choices..index"'), 'bad.yaml'), /routes\[0\]\.shadows\[0\]\.ignore\[1\]: must be a dotted path such as id or choices\.\*\.index/);
 });

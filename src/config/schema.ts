@@ -104,6 +104,13 @@ const routeSchema = z.strictObject({
     .default({ header: 'x-abproxy-variant', enabled: true }),
   variants: z.array(variantSchema).min(1, 'needs at least one variant'),
   shadows: z.array(shadowSchema).default([]),
+  /** Sending a request again after its upstream connection was reset before any answer (see upstream/retry-policy.ts). */
+  retry: z
+    .strictObject({
+      attempts: z.number().int().min(0).max(3).default(1),
+      nonIdempotent: z.boolean().default(false),
+    })
+    .default({ attempts: 1, nonIdempotent: false }),
   weightHistory: z.array(weightStepSchema).max(10_000).default([]),
 });
 

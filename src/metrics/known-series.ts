@@ -12,6 +12,7 @@ import {
   requestsTotal,
   unkeyedRequestsTotal,
   upstreamErrorsTotal,
+  upstreamRetriesTotal,
 } from './registry.js';
 
 /** Statuses a variant commonly answers with; others appear on first use. */
@@ -32,6 +33,7 @@ export function createKnownSeries(runtime: Runtime): void {
       const labels = { route: route.name, variant };
       for (const code of COMMON_VARIANT_CODES) requestsTotal.inc({ ...labels, code }, 0);
       for (const reason of UPSTREAM_FAILURES) upstreamErrorsTotal.inc({ ...labels, reason }, 0);
+      upstreamRetriesTotal.inc(labels, 0);
       requestDuration.zero(labels);
       feedbackReward.zero(labels);
       feedbackRewardSquares.inc(labels, 0);

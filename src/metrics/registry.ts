@@ -32,6 +32,13 @@ export const upstreamErrorsTotal = new Counter({
   registers: [registry],
 });
 
+export const upstreamRetriesTotal = new Counter({
+  name: 'abproxy_upstream_retries_total',
+  help: 'Requests sent to a variant again after its upstream connection was reset before any answer',
+  labelNames: ['route', 'variant'] as const,
+  registers: [registry],
+});
+
 export const unkeyedRequestsTotal = new Counter({
   name: 'abproxy_unkeyed_requests_total',
   help: 'Requests with no sticky key, assigned at random by weight',

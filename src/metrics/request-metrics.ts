@@ -4,7 +4,7 @@
 // are re-resolved when a metric's table is replaced (reset), and an unexpected record shape (a
 // prom-client upgrade) falls back to the public API, costing speed only.
 import type { Counter, Histogram } from 'prom-client';
-import { requestDuration, requestsTotal, unkeyedRequestsTotal, upstreamErrorsTotal } from './registry.js';
+import { requestDuration, requestsTotal, unkeyedRequestsTotal, upstreamErrorsTotal, upstreamRetriesTotal } from './registry.js';
 import type { UpstreamFailure } from '../http/errors.js';
 
 type Labels = Record<string, string>;
@@ -127,6 +127,10 @@ export function recordRequest(route: string, variant: string, status: number, se
 
 export function recordUpstreamError(route: string, variant: string, reason: UpstreamFailure): void {
   upstreamErrorsTotal.labels({ route, variant, reason }).inc();
+}
+
+export function recordRetry(route: string, variant: string): void {
+  upstreamRetriesTotal.labels({ route, variant }).inc();
 }
 
 export function recordUnkeyed(route: string): void {

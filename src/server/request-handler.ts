@@ -1,7 +1,7 @@
 // The data-plane request pipeline: normalise target -> local endpoints -> route -> (bounded body) ->
 // sticky key (a body key from the JSON part of a binary-extension body) -> assignment -> forward (undici
-// pool or local model) -> metrics and hooks. Reads the runtime generation once per request; never
-// awaits a shadow.
+// pool, sent again after a reset where the retry policy allows; or local model) -> metrics and hooks.
+// Reads the runtime generation once per request; never awaits a shadow.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -12,12 +12,13 @@ import { stripHopByHop } from '../http/hop-by-hop.js';
 import { INFERENCE_HEADER, inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
 import { requestHeadProblem } from '../http/request-head.js';
-import { recordRequest, recordUnkeyed, recordUpstreamError } from '../metrics/request-metrics.js';
+import { recordRequest, recordRetry, recordUnkeyed, recordUpstreamError } from '../metrics/request-metrics.js';
 import { assign } from '../routing/assign.js';
 import type { CompiledRoute } from '../routing/route-table.js';
 import { extractKey } from '../routing/sticky.js';
 import type { PoolSet } from '../upstream/pools.js';
 import { ClientAbortError, ResponseRelay, type RelayResult } from '../upstream/relay.js';
+import { isRetryableFailure, mayRetry } from '../upstream/retry-policy.js';
 import { declaredLengthTooLarge, hasBody, readBody, tooLargeError } from './body.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult } from './exchange.js';
 import { sendError } from './respond.js';
@@ -108,7 +109,6 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       return hooks.serveModel(exchange, req, res, extraHeaders, finish);
     }
 
-    const relay = new ResponseRelay({ res, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0 });
     const streamedBody =
       body !== undefined || !hasBody(req) ? undefined
       : req.headers['content-length'] !== undefined ? req
@@ -129,16 +129,24 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       requestId,
     );
     const { origin, basePath } = variant.target;
-    deps.pools.get(origin).dispatch(
-      {
-        origin,
-        path: basePath + target.path + (target.query ? `?${target.query}` : ''),
-        method: req.method ?? 'GET',
-        headers,
-        body: body ?? streamedBody ?? null,
-      },
-      relay,
-    );
+    const method = req.method ?? 'GET';
+    const request = { origin, path: basePath + target.path + (target.query ? `?${target.query}` : ''), method, headers, body: body ?? streamedBody ?? null };
+    const pool = deps.pools.get(origin);
+    const captureBytes = hooks.captureBytes?.(route) ?? 0;
+    const { retry } = route.config;
+    let retries = 0;
+    const onFinish = (result: RelayResult): void => {
+      const { error } = result;
+      const again =
+        error !== undefined && retries < retry.attempts && !res.destroyed && isRetryableFailure(error, result.headersSent) &&
+        mayRetry({ method, idempotencyKey: req.headers['idempotency-key'] !== undefined, replayable: streamedBody === undefined }, retry);
+      if (!again) return finish(result);
+      retries++;
+      recordUpstreamError(route.name, variant.name, classifyTransportError(error));
+      recordRetry(route.name, variant.name);
+      pool.dispatch(request, new ResponseRelay({ res, extraHeaders, onFinish, captureBytes }));
+    };
+    pool.dispatch(request, new ResponseRelay({ res, extraHeaders, onFinish, captureBytes }));
   }
 
   function finishUnrouted(res: ServerResponse, startedAt: number, error: ProxyError, close: boolean, routeName = 'none'): void {

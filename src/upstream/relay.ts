@@ -1,6 +1,7 @@
 // ResponseRelay: an undici raw dispatch handler that streams one upstream response to the client's
 // ServerResponse with backpressure, stripping hop-by-hop response headers (RFC 9110 §7.6.1).
-// Never buffers the body (except an optional bounded capture copy) and never retries.
+// Never buffers the body (except an optional bounded capture copy); one relay per attempt (the request
+// handler decides on retries, upstream/retry-policy.ts).
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';

@@ -1,17 +1,18 @@
 // Compares a shadow's answer with the primary's once both are in: status first, then (after undoing
 // any Content-Encoding) Open Inference Protocol tensors (also from binary tensor extension answers),
-// other JSON structurally with tolerance (minus the ignored fields), anything else byte for byte.
-// Pure; never throws.
+// KServe V1 / TF Serving predictions as a tensor, other JSON structurally with tolerance (minus the
+// ignored fields), anything else byte for byte. Pure; never throws.
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { readBinaryBody } from '../models/binary-tensors.js';
 import { answerJson, NOT_JSON, type Answer } from './answer.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
+import { comparePredictions, isPredictResponse } from './compare-predictions.js';
 import type { Comparison } from './comparison.js';
 import { decodedBody } from './content-decoding.js';
 import type { IgnoredFields } from './ignored-fields.js';
 
-/** `ignored`: JSON fields left out of a structural comparison (OIP tensors are compared by name or position alone). */
+/** `ignored`: JSON fields left out of a structural comparison (tensors and predictions are compared on their own). */
 export function compareAnswers(primary: Answer | undefined, shadow: Answer, tolerance: number, ignored?: IgnoredFields): Comparison {
   if (!primary) return incomparable('the primary failed before answering');
   if (primary.body === undefined) return incomparable('the primary body was not captured');
@@ -26,7 +27,9 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
     const ja = comparable(a, a.body);
     const jb = comparable(b, b.body);
     if (ja !== NOT_JSON && jb !== NOT_JSON) {
-      return isOipResponse(ja) && isOipResponse(jb) ? compareOip(ja, jb, tolerance) : compareJson(ja, jb, tolerance, ignored);
+      if (isOipResponse(ja) && isOipResponse(jb)) return compareOip(ja, jb, tolerance);
+      if (isPredictResponse(ja) && isPredictResponse(jb)) return comparePredictions(ja, jb, tolerance);
+      return compareJson(ja, jb, tolerance, ignored);
     }
   } catch (error) {
     return incomparable(`comparison failed: ${(error as Error).message}`);

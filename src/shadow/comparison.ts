@@ -21,7 +21,7 @@ export interface TensorComparison {
 export interface Comparison {
   result: ComparisonResult;
   /** How the answers were compared. */
-  kind: 'oip' | 'json' | 'bytes' | 'status' | 'none';
+  kind: 'oip' | 'predictions' | 'json' | 'bytes' | 'status' | 'none';
   reason?: string;
   maxAbsDiff?: number | null;
   maxRelDiff?: number | null;

@@ -1,5 +1,6 @@
 // Comparison of a shadow's answer with the primary's, table-driven: OIP tensors (by name, by position,
-// argmax), other JSON with tolerance, bytes, status, and the cases that cannot be compared.
+// argmax), KServe V1 predictions, other JSON with tolerance and ignored fields, bytes, status, and the
+// cases that cannot be compared.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Answer } from '../../src/shadow/answer.js';
@@ -78,6 +79,36 @@ test('other JSON: structure with numeric tolerance, first differing path', async
       const comparison = compareAnswers(json(c.primary), json(c.shadow), c.tolerance ?? 1e-6);
       assert.equal(comparison.kind, 'json');
       assert.equal(comparison.result, c.result, comparison.reason);
+      if (c.reason) assert.match(comparison.reason ?? '', c.reason);
+    });
+  }
+});
+
+test('KServe V1 / TF Serving predictions compare as one tensor, with argmax agreement for rows of class scores', async (t) => {
+  const predict = (predictions: unknown) => json({ predictions });
+  const cases: { name: string; primary: Answer; shadow: Answer; kind: string; result: string; maxAbsDiff?: number; argmax?: number | null; reason?: RegExp }[] = [
+    // KServe's sklearn iris V1 sample answers {"predictions": [1, 1]} for its two-row input.
+    { name: 'class labels, equal', primary: predict([1, 1]), shadow: predict([1, 1]), kind: 'predictions', result: 'match', argmax: null },
+    { name: 'class labels, one differs', primary: predict([1, 1]), shadow: predict([1, 2]), kind: 'predictions', result: 'mismatch', reason: /1 of 2 elements differ/ },
+    {
+      name: 'class scores: one row of two keeps its argmax',
+      primary: predict([[0.1, 0.9], [0.8, 0.2]]),
+      shadow: predict([[0.2, 0.8], [0.4, 0.6]]),
+      kind: 'predictions',
+      result: 'mismatch',
+      maxAbsDiff: 0.4,
+      argmax: 0.5,
+    },
+    { name: 'rows of another length', primary: predict([[0.1, 0.9]]), shadow: predict([[0.1, 0.8, 0.1]]), kind: 'predictions', result: 'mismatch', reason: /2 elements vs 3/ },
+    { name: 'objects per row are JSON', primary: predict([{ score: 0.1 }]), shadow: predict([{ score: 0.1 }]), kind: 'json', result: 'match' },
+    { name: 'ragged rows are JSON', primary: predict([[1], [1, 2]]), shadow: predict([[1], [1, 3]]), kind: 'json', result: 'mismatch', reason: /predictions\[1\]\[1\]: 2 vs 3/ },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const comparison = compareAnswers(c.primary, c.shadow, 1e-6);
+      assert.deepEqual([comparison.kind, comparison.result], [c.kind, c.result], comparison.reason);
+      if (c.maxAbsDiff !== undefined) assert.ok(Math.abs((comparison.maxAbsDiff ?? NaN) - c.maxAbsDiff) < 1e-12, String(comparison.maxAbsDiff));
+      if (c.argmax !== undefined) assert.equal(comparison.argmaxAgreement, c.argmax);
       if (c.reason) assert.match(comparison.reason ?? '', c.reason);
     });
   }

@@ -11,6 +11,8 @@ import { ShadowLog } from '../../src/shadow/shadow-log.js';
 import { recordLine } from '../../src/shadow/log-record.js';
 import { compareAnswers } from '../../src/shadow/compare.js';
 import { readLatestRecords } from '../../src/shadow/log-reader.js';
+import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
+import { renderTable } from '../../src/shadow/log-table.js';
 import type { Answer } from '../../src/shadow/answer.js';
 import { writeConfig } from '../helpers/proxy.js';
 import { pino } from 'pino';
@@ -106,4 +108,24 @@ test('cluster workers write one file each (shadow-wN.jsonl, a share of maxBytes)
     await log.close();
   }
   assert.deepEqual(readLatestRecords(path, { limit: 4 }).map((r) => r.requestId), ['t5', 't6', 't7', 't8']);
+});
+
+test('the table shows KServe V1 predictions as values, with their difference', () => {
+  const predict = (predictions: number[][]): Answer => ({ status: 200, body: Buffer.from(JSON.stringify({ predictions })), truncated: false, contentType: 'application/json' });
+  const champion = predict([[0.1, 0.9]]);
+  const shadow = predict([[0.3, 0.7]]);
+  const line = recordLine({
+    route: 'iris',
+    requestId: 'v1-1',
+    key: undefined,
+    variant: 'champion',
+    method: 'POST',
+    path: '/v1/models/iris:predict',
+    body: Buffer.from('{"instances":[[6.8,2.8,4.8,1.4]]}'),
+    primary: { status: 200, answer: champion, latencyMs: 1 },
+    shadows: [{ name: 'next', target: 'http://127.0.0.1:9', result: { outcome: 'ok', latencyMs: 2, answer: shadow }, comparison: compareAnswers(champion, shadow, 1e-6) }],
+    captureBodies: true,
+  });
+  const row = renderTable([JSON.parse(line) as ShadowLogRecord]).split('\n')[1] ?? '';
+  assert.match(row, /champion: predictions=\[0\.1,0\.9\]\s+predictions=\[0\.3,0\.7\] != \(diff 0\.2\)\s+0\/1/);
 });

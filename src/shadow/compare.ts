@@ -1,7 +1,7 @@
 // Compares a shadow's answer with the primary's once both are in: status first, then (after undoing
 // any Content-Encoding) Open Inference Protocol tensors (also from binary tensor extension answers),
-// KServe V1 / TF Serving predictions as a tensor, other JSON structurally with tolerance (minus the
-// ignored fields), anything else byte for byte. Pure; never throws.
+// KServe V1 / TF Serving predictions as a tensor, other JSON (a server-sent events stream read as JSON)
+// structurally with tolerance (minus the ignored fields), anything else byte for byte. Pure; never throws.
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { readBinaryBody } from '../models/binary-tensors.js';
 import { answerJson, NOT_JSON, type Answer } from './answer.js';
@@ -10,6 +10,7 @@ import { compareOip, isOipResponse } from './compare-oip.js';
 import { comparePredictions, isPredictResponse } from './compare-predictions.js';
 import type { Comparison } from './comparison.js';
 import { decodedBody } from './content-decoding.js';
+import { eventStreamJson, isEventStream } from './event-stream.js';
 import type { IgnoredFields } from './ignored-fields.js';
 
 /** `ignored`: JSON fields left out of a structural comparison (tensors and predictions are compared on their own). */
@@ -59,9 +60,10 @@ function incomparable(reason: string): Comparison {
   return { result: 'incomparable', kind: 'none', reason };
 }
 
-/** The answer as compared: its JSON, or for a binary tensor extension answer its JSON part with the binary outputs' data read in. */
+/** The answer as compared: its JSON; for a binary tensor extension answer its JSON part with the binary outputs' data read in; for an event stream its events read as JSON. */
 function comparable(answer: Answer, body: Buffer): unknown {
   const jsonLength = inferenceHeaderLength(answer.inferenceHeader, body.length);
-  if (jsonLength === undefined) return answerJson(answer);
-  return readBinaryBody(body, jsonLength, 'outputs') ?? NOT_JSON;
+  if (jsonLength !== undefined) return readBinaryBody(body, jsonLength, 'outputs') ?? NOT_JSON;
+  if (isEventStream(answer.contentType)) return eventStreamJson(body) ?? NOT_JSON;
+  return answerJson(answer);
 }

@@ -1,5 +1,5 @@
-// `abproxy shadow-log [ROUTE] [--limit N] [--json]`: the newest shadow log records, each input's primary
-// and shadow outputs side by side. Reads the log file named by the config; never writes.
+// `abproxy shadow-log [ROUTE] [--limit N] [--mismatches] [--json]`: the newest shadow log records, each
+// input's primary and shadow outputs side by side. Reads the log file named by the config; never writes.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
@@ -11,6 +11,7 @@ interface Options {
   config: string;
   file?: string;
   limit: string;
+  mismatches?: boolean;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export function registerShadowLog(program: Command): void {
     .option(CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG)
     .option('--file <path>', 'read this shadow log instead of the one the config names')
     .option('-n, --limit <n>', 'how many records', '20')
+    .option('--mismatches', 'only records in which a shadow disagreed with the primary')
     .option('--json', 'print the records as JSON lines')
     .action((route: string | undefined, options: Options) => {
       const limit = Number(options.limit);
@@ -41,7 +43,7 @@ export function registerShadowLog(program: Command): void {
           return;
         }
       }
-      const records = readLatestRecords(path, { limit, ...(route ? { route } : {}) });
+      const records = readLatestRecords(path, { limit, ...(route ? { route } : {}), mismatchesOnly: options.mismatches === true });
       process.stdout.write(options.json ? records.map((r) => `${JSON.stringify(r)}\n`).join('') : renderTable(records));
     });
 }

@@ -10,9 +10,11 @@ const CHUNK_BYTES = 64 * 1024;
 export interface ReadOptions {
   limit: number;
   route?: string;
+  /** Only records in which some shadow's answer was compared as a mismatch. */
+  mismatchesOnly?: boolean;
 }
 
-/** The newest `limit` records (optionally of one route), oldest first. Lines that are not records are skipped. */
+/** The newest `limit` records (optionally of one route, or only mismatches), oldest first. Lines that are not records are skipped. */
 export function readLatestRecords(path: string, options: ReadOptions): ShadowLogRecord[] {
   const records: ShadowLogRecord[] = [];
   for (const file of logFiles(path)) {
@@ -21,6 +23,7 @@ export function readLatestRecords(path: string, options: ReadOptions): ShadowLog
     for (const line of linesFromEnd(file)) {
       const record = parseRecord(line);
       if (!record || (options.route !== undefined && record.route !== options.route)) continue;
+      if (options.mismatchesOnly && !record.shadows.some((shadow) => shadow.comparison?.result === 'mismatch')) continue;
       newestFirst.push(record);
       if (newestFirst.length >= options.limit) break;
     }

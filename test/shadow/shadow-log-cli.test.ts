@@ -65,6 +65,34 @@ test('reads the newest records across the rotated file, filtered by route', asyn
   assert.deepEqual(readLatestRecords(path, { limit: 4, route: 'other' }), []);
 });
 
+test('--mismatches keeps only the records in which a shadow disagreed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-cli-'));
+  const path = join(dir, 'shadow.jsonl');
+  const log = new ShadowLog({ path, maxBytes: 1024 * 1024, maxQueueBytes: 1024 * 1024 });
+  const champion = oip('score', 0.5);
+  for (let i = 0; i < 6; i++) {
+    const shadow = oip('score', i % 3 === 0 ? 0.9 : 0.5);
+    log.append(
+      recordLine({
+        route: 'fraud',
+        requestId: `m${i}`,
+        key: undefined,
+        variant: 'champion',
+        method: 'POST',
+        path: '/v2/models/fraud/infer',
+        body: Buffer.from('{}'),
+        primary: { status: 200, answer: champion, latencyMs: 1 },
+        shadows: [{ name: 'xgb', target: 'model:xgb', result: { outcome: 'ok', latencyMs: 2, answer: shadow }, comparison: compareAnswers(champion, shadow, 1e-6) }],
+        captureBodies: true,
+      }),
+    );
+  }
+  await log.close();
+  assert.deepEqual(readLatestRecords(path, { limit: 10, mismatchesOnly: true }).map((r) => r.requestId), ['m0', 'm3']);
+  const json = await cli('--file', path, '--mismatches', '--json');
+  assert.deepEqual(json.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { requestId: string }).requestId), ['m0', 'm3']);
+});
+
 test('abproxy shadow-log prints the outputs side by side, or JSON lines', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'abproxy-cli-'));
   const path = join(dir, 'shadow.jsonl');

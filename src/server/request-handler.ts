@@ -5,22 +5,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { randomUUID } from 'node:crypto';
 import { classifyTransportError, ProxyError, upstreamError } from '../http/errors.js';
-import { FORWARDING_FIELDS, forwardedHeaders } from '../http/forwarded.js';
-import { stripHopByHop } from '../http/hop-by-hop.js';
 import { INFERENCE_HEADER, inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
 import { requestHeadProblem } from '../http/request-head.js';
-import { recordRequest, recordRetry, recordUnkeyed, recordUpstreamError } from '../metrics/request-metrics.js';
-import { assign } from '../routing/assign.js';
+import { recordRequest, recordRetry, recordUpstreamError } from '../metrics/request-metrics.js';
 import type { CompiledRoute } from '../routing/route-table.js';
-import { extractKey } from '../routing/sticky.js';
 import type { PoolSet } from '../upstream/pools.js';
 import { ClientAbortError, ResponseRelay, type RelayResult } from '../upstream/relay.js';
 import { isRetryableFailure, mayRetry } from '../upstream/retry-policy.js';
 import { declaredLengthTooLarge, hasBody, readBody, tooLargeError } from './body.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult } from './exchange.js';
+import { assignRequest, requestIdOf, upstreamHeaders } from './request-context.js';
 import { sendError } from './respond.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
 
@@ -34,10 +30,6 @@ export interface DataPlaneDeps {
   state: DataPlaneState;
   hooks: DataPlaneHooks;
 }
-
-/** Request headers the proxy rebuilds or must not pass (undici rejects `expect`). */
-const DROPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...FORWARDING_FIELDS, 'expect', 'x-request-id']);
-const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
 export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { holder, state, hooks } = deps;
@@ -74,12 +66,8 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
 
   function dispatch(req: IncomingMessage, res: ServerResponse, runtime: Runtime, route: CompiledRoute, target: RequestTarget, body: Buffer | undefined, startedAt: number): void {
     const json = route.needsBody && body ? parseJson(jsonPart(body, inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length))) : undefined;
-    const key = extractKey(route.sticky, { headers: req.headers, query: target.query, json });
-    const override = route.overrideHeader ? req.headers[route.overrideHeader] : undefined;
-    const { variant, reason } = assign(route, key, typeof override === 'string' ? override : undefined);
-    if (reason === 'random') recordUnkeyed(route.name);
-    const incomingId = req.headers['x-request-id'];
-    const requestId = typeof incomingId === 'string' && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const { variant, reason, key } = assignRequest(route, req, target.query, json);
+    const requestId = requestIdOf(req);
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
     const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
     const onShadowPrimary = hooks.startShadows?.(exchange, req);
@@ -113,21 +101,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       body !== undefined || !hasBody(req) ? undefined
       : req.headers['content-length'] !== undefined ? req
       : Readable.from(limitedBody(req, runtime.config.limits.maxBodyBytes));
-    const headers = stripHopByHop(req.rawHeaders, DROPPED_REQUEST_HEADERS);
-    const socket = req.socket;
-    headers.push(
-      ...forwardedHeaders({
-        peerAddress: socket.remoteAddress ?? '',
-        incomingFor: first(req.headers['x-forwarded-for']),
-        incomingProto: first(req.headers['x-forwarded-proto']),
-        incomingHost: first(req.headers['x-forwarded-host']),
-        host: req.headers.host,
-        encrypted: 'encrypted' in socket,
-        trusted: isTrusted(runtime, socket.remoteAddress),
-      }),
-      'x-request-id',
-      requestId,
-    );
+    const headers = upstreamHeaders(req, runtime, requestId);
     const { origin, basePath } = variant.target;
     const method = req.method ?? 'GET';
     const request = { origin, path: basePath + target.path + (target.query ? `?${target.query}` : ''), method, headers, body: body ?? streamedBody ?? null };
@@ -177,16 +151,6 @@ const INLINE_BODY_BYTES = 16_384;
 function isSmallFixedLength(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return length !== undefined && Number(length) <= INLINE_BODY_BYTES;
-}
-
-function isTrusted(runtime: Runtime, address: string | undefined): boolean {
-  if (!address || runtime.config.trustedProxies.length === 0) return false;
-  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return runtime.trustedProxies.check(plain, plain.includes(':') ? 'ipv6' : 'ipv4');
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function parseJson(body: Buffer): unknown {

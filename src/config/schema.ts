@@ -104,6 +104,8 @@ const routeSchema = z.strictObject({
     .default({ header: 'x-abproxy-variant', enabled: true }),
   variants: z.array(variantSchema).min(1, 'needs at least one variant'),
   shadows: z.array(shadowSchema).default([]),
+  /** WebSocket upgrades (RFC 6455) are forwarded and tunnelled; without it an upgrade request is served as a plain request. */
+  websocket: z.boolean().default(false),
   /** Sending a request again after its upstream connection was reset before any answer (see upstream/retry-policy.ts). */
   retry: z
     .strictObject({

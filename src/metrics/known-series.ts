@@ -13,6 +13,7 @@ import {
   unkeyedRequestsTotal,
   upstreamErrorsTotal,
   upstreamRetriesTotal,
+  websocketConnections,
 } from './registry.js';
 
 /** Statuses a variant commonly answers with; others appear on first use. */
@@ -34,6 +35,7 @@ export function createKnownSeries(runtime: Runtime): void {
       for (const code of COMMON_VARIANT_CODES) requestsTotal.inc({ ...labels, code }, 0);
       for (const reason of UPSTREAM_FAILURES) upstreamErrorsTotal.inc({ ...labels, reason }, 0);
       upstreamRetriesTotal.inc(labels, 0);
+      if (route.config.websocket) websocketConnections.inc(labels, 0);
       requestDuration.zero(labels);
       feedbackReward.zero(labels);
       feedbackRewardSquares.inc(labels, 0);

@@ -39,6 +39,13 @@ export const upstreamRetriesTotal = new Counter({
   registers: [registry],
 });
 
+export const websocketConnections = new Gauge({
+  name: 'abproxy_websocket_connections',
+  help: 'WebSocket connections open through the proxy, by route and variant',
+  labelNames: ['route', 'variant'] as const,
+  registers: [registry],
+});
+
 export const unkeyedRequestsTotal = new Counter({
   name: 'abproxy_unkeyed_requests_total',
   help: 'Requests with no sticky key, assigned at random by weight',

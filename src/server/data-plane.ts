@@ -1,5 +1,6 @@
-// The data-plane HTTP server: hardened options, the request pipeline, client-error answers, and a
-// drain that stops accepting, lets in-flight requests finish and closes idle keep-alive sockets.
+// The data-plane HTTP server: hardened options, the request pipeline, client-error answers, WebSocket
+// upgrades while a route enables them, and a drain that stops accepting, lets in-flight requests finish,
+// closes idle keep-alive sockets and, once it ends, open tunnels.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,6 +11,8 @@ import { declaredLengthTooLarge } from './body.js';
 import { sendError } from './respond.js';
 import { answerClientError, serverOptions } from './http-options.js';
 import { createRequestHandler, type DataPlaneDeps } from './request-handler.js';
+import type { Runtime } from './runtime.js';
+import { createUpgradeHandler } from './websocket.js';
 
 export interface DataPlane {
   server: Server;
@@ -33,6 +36,15 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
     answerClientError(error, socket, (code) => recordRequest('none', 'none', STATUS_OF[code], 0)),
   );
+  // With an 'upgrade' listener node hands every upgrade request to it, so there is one only while a route tunnels WebSockets.
+  const upgrades = createUpgradeHandler({ holder: deps.holder, state: deps.state, handler });
+  const syncUpgrades = (runtime: Runtime) => {
+    const wanted = runtime.routes.routes.some((route) => route.config.websocket);
+    if (wanted && server.listenerCount('upgrade') === 0) server.on('upgrade', upgrades.onUpgrade);
+    else if (!wanted) server.off('upgrade', upgrades.onUpgrade);
+  };
+  syncUpgrades(deps.holder.current);
+  deps.holder.onSwap(syncUpgrades);
   server.listen({ host, port });
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
@@ -47,6 +59,7 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
     await Promise.race([closed, deadline]);
     clearInterval(timer);
     server.closeAllConnections();
+    for (const tunnel of upgrades.tunnels) tunnel.destroy();
   }
 
   return { server, address, drain };

@@ -1,0 +1,152 @@
+// WebSocket upgrades (RFC 6455 §4) on routes with `websocket: true`: the handshake gets a variant like
+// any request (header, cookie or query key; it has no body), goes to that variant's upstream, and on
+// its 101 the two connections are joined byte for byte until either side closes. Any other answer is
+// relayed as is, then the connection closes. Any other upgrade request (another protocol such as h2c,
+// or a route without websocket) is served as a plain request on a connection that then closes. Never
+// reads WebSocket frames; open tunnels are counted, and cut when a drain ends.
+import { request as httpRequest, ServerResponse, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { classifyTransportError, ProxyError, upstreamError } from '../http/errors.js';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+import { normalizeTarget } from '../http/path.js';
+import { requestHeadProblem } from '../http/request-head.js';
+import { recordRequest, recordUpstreamError } from '../metrics/request-metrics.js';
+import { websocketConnections } from '../metrics/registry.js';
+import { hasBody } from './body.js';
+import { assignRequest, requestIdOf, upstreamHeaders } from './request-context.js';
+import { sendError } from './respond.js';
+import type { DataPlaneState } from './request-handler.js';
+import type { RuntimeHolder } from './runtime.js';
+
+export interface UpgradeDeps {
+  holder: RuntimeHolder;
+  state: DataPlaneState;
+  /** The plain request pipeline, for upgrade requests that are not tunnelled. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export interface UpgradeHandler {
+  onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
+  /** Client sockets of the open tunnels. */
+  readonly tunnels: ReadonlySet<Socket>;
+}
+
+const OWN_HEADERS: ReadonlySet<string> = new Set(['x-abproxy-variant', 'x-request-id']);
+
+export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
+  const tunnels = new Set<Socket>();
+
+  function onUpgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const runtime = deps.holder.current;
+    const target = normalizeTarget(req.url ?? '');
+    const route = target && runtime.routes.match(target.path);
+    const tunnelled = route && target && route.config.websocket && isWebSocketHandshake(req) && !deps.state.draining && requestHeadProblem(req.httpVersion, req.rawHeaders) === undefined;
+    if (!tunnelled) return servePlain(req, socket, deps.handler);
+    const startedAt = performance.now();
+    const { variant } = assignRequest(route, req, target.query, undefined);
+    const requestId = requestIdOf(req);
+    const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
+    const finish = (status: number) => recordRequest(route.name, variant.name, status, (performance.now() - startedAt) / 1000);
+    if (variant.target.kind !== 'http') {
+      sendError(closingResponse(req, socket), new ProxyError('ABPROXY_BAD_REQUEST', `variant ${variant.name} is a local model; a WebSocket needs an http(s) target`), extraHeaders, true);
+      return finish(400);
+    }
+    const { origin, basePath } = variant.target;
+    const url = new URL(origin);
+    const headers = upstreamHeaders(req, runtime, requestId);
+    headers.push('connection', 'upgrade', 'upgrade', req.headers.upgrade ?? 'websocket');
+    const upstream = (url.protocol === 'https:' ? httpsRequest : httpRequest)({
+      hostname: url.hostname,
+      port: url.port,
+      path: basePath + target.path + (target.query ? `?${target.query}` : ''),
+      method: 'GET',
+      headers,
+      setHost: false,
+      agent: false,
+      timeout: runtime.config.limits.upstreamTimeoutMs,
+    });
+    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('no handshake answer in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
+    upstream.on('error', (error) => {
+      const failure = upstreamError(error);
+      recordUpstreamError(route.name, variant.name, classifyTransportError(error));
+      sendError(closingResponse(req, socket), failure, extraHeaders, true);
+      finish(failure.status);
+    });
+    upstream.on('response', (answer) => {
+      // The upstream declined the upgrade: relay its answer, then close.
+      const res = closingResponse(req, socket);
+      res.writeHead(answer.statusCode ?? 502, [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), ...extraHeaders]);
+      answer.pipe(res);
+      finish(answer.statusCode ?? 502);
+    });
+    upstream.on('upgrade', (answer, upstreamSocket: Socket, upstreamHead: Buffer) => {
+      upstreamSocket.setTimeout(0);
+      if (socket.destroyed) return upstreamSocket.destroy();
+      const fields = [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), 'connection', 'Upgrade', 'upgrade', answer.headers.upgrade ?? 'websocket', ...extraHeaders];
+      let response = 'HTTP/1.1 101 Switching Protocols\r\n';
+      for (let i = 0; i < fields.length; i += 2) response += `${fields[i] ?? ''}: ${fields[i + 1] ?? ''}\r\n`;
+      socket.write(`${response}\r\n`);
+      if (upstreamHead.length > 0) socket.write(upstreamHead);
+      if (clientHead.length > 0) upstreamSocket.write(clientHead);
+      join(socket, upstreamSocket);
+      finish(101);
+      const gauge = websocketConnections.labels({ route: route.name, variant: variant.name });
+      gauge.inc();
+      tunnels.add(socket);
+      socket.once('close', () => {
+        tunnels.delete(socket);
+        gauge.dec();
+      });
+    });
+    upstream.end();
+  }
+
+  return { onUpgrade, tunnels };
+}
+
+/** A GET that asks to switch to the websocket protocol (Upgrade lists it; node saw Connection: upgrade). */
+function isWebSocketHandshake(req: IncomingMessage): boolean {
+  return req.method === 'GET' && (req.headers.upgrade ?? '').split(',').some((token) => token.trim().toLowerCase() === 'websocket');
+}
+
+/** An upgrade request that is not tunnelled, answered by the plain pipeline on a connection that then closes. */
+function servePlain(req: IncomingMessage, socket: Socket, handler: UpgradeDeps['handler']): void {
+  const res = closingResponse(req, socket);
+  // The parser has let go of the connection: a body after the head could not be read.
+  if (hasBody(req)) return sendError(res, new ProxyError('ABPROXY_BAD_REQUEST', 'an Upgrade request with a body is not supported here'), [], true);
+  handler(req, res);
+}
+
+/** A response written straight to the detached client socket, closing it once sent. */
+function closingResponse(req: IncomingMessage, socket: Socket): ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.once('finish', () => socket.end());
+  return res;
+}
+
+/**
+ * Joins the two sockets both ways. An end on one side is passed on to the other once what it sent is
+ * flushed (both halves then close); an error on either destroys both.
+ */
+function join(client: Socket, upstream: Socket): void {
+  for (const [from, to] of [
+    [client, upstream],
+    [upstream, client],
+  ] as const) {
+    from.pipe(to, { end: false });
+    from.once('end', () => {
+      to.end();
+      from.end();
+    });
+    from.once('close', () => to.end());
+    from.on('error', () => {
+      client.destroy();
+      upstream.destroy();
+    });
+  }
+}

@@ -68,15 +68,28 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
       agent: false,
       timeout: runtime.config.limits.upstreamTimeoutMs,
     });
+    /** Answered: the upstream answered or failed, and the client connection belongs to that answer; abandoned: the client left first. */
+    let state: 'waiting' | 'answered' | 'abandoned' = 'waiting';
+    socket.once('close', () => {
+      if (state !== 'waiting') return;
+      state = 'abandoned';
+      upstream.destroy();
+      finish(499); // client closed request (nginx's convention)
+    });
     upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('no handshake answer in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
     upstream.on('error', (error) => {
-      const failure = upstreamError(error);
+      if (state === 'abandoned') return;
       recordUpstreamError(route.name, variant.name, classifyTransportError(error));
+      if (state === 'answered') return socket.destroy(); // failed while relaying a declined upgrade: cut off, never complete-looking
+      state = 'answered';
+      const failure = upstreamError(error);
       sendError(closingResponse(req, socket), failure, extraHeaders, true);
       finish(failure.status);
     });
     upstream.on('response', (answer) => {
       // The upstream declined the upgrade: relay its answer, then close.
+      state = 'answered';
+      answer.on('error', () => socket.destroy());
       const res = closingResponse(req, socket);
       res.writeHead(answer.statusCode ?? 502, [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), ...extraHeaders]);
       answer.pipe(res);
@@ -84,7 +97,8 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
     });
     upstream.on('upgrade', (answer, upstreamSocket: Socket, upstreamHead: Buffer) => {
       upstreamSocket.setTimeout(0);
-      if (socket.destroyed) return upstreamSocket.destroy();
+      if (state === 'abandoned') return upstreamSocket.destroy();
+      state = 'answered';
       const fields = [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), 'connection', 'Upgrade', 'upgrade', answer.headers.upgrade ?? 'websocket', ...extraHeaders];
       let response = 'HTTP/1.1 101 Switching Protocols\r\n';
       for (let i = 0; i < fields.length; i += 2) response += `${fields[i] ?? ''}: ${fields[i + 1] ?? ''}\r\n`;

@@ -1,6 +1,7 @@
 // A WebSocket echo server on 127.0.0.1 port 0 for tests: answers the RFC 6455 handshake (Sec-WebSocket-
 // Accept from the key), echoes text frames back with a prefix naming the server, answers close with
-// close, and refuses handshakes on paths under /forbidden with 403. Records every handshake's headers.
+// close, refuses handshakes on paths under /forbidden with 403 and never answers those under /silent.
+// Records every handshake's headers.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -24,15 +25,16 @@ export async function startWebSocketUpstream(name: string): Promise<WebSocketUps
   server.on('upgrade', (req, socket: Socket) => {
     handshakes.push({ url: req.url ?? '', headers: req.headers });
     socket.on('error', () => socket.destroy());
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    socket.on('end', () => socket.end());
+    if ((req.url ?? '').includes('/silent')) return;
     if ((req.url ?? '').includes('/forbidden')) {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforbidden');
       return;
     }
     const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}${GUID}`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    open.add(socket);
-    socket.on('close', () => open.delete(socket));
-    socket.on('end', () => socket.end());
     let pending = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);

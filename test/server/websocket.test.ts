@@ -125,6 +125,31 @@ test('a declined upgrade is relayed as the upstream answered it; a dead upstream
   }
 });
 
+test('a handshake the upstream leaves unanswered is a 504 at upstreamTimeoutMs; a client that leaves first takes the upstream connection with it', async () => {
+  const local = await startProxy({
+    limits: { upstreamTimeoutMs: 300 },
+    routes: [{ name: 'live', match: { pathPrefix: '/' }, websocket: true, variants: [{ name: 'a', target: a.url, weight: 1 }] }],
+  });
+  try {
+    const request = 'GET /silent HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    const timedOut = connect(local.port, '127.0.0.1');
+    timedOut.write(request);
+    let raw = '';
+    timedOut.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')));
+    await once(timedOut, 'close');
+    assert.match(raw, /^HTTP\/1\.1 504 /);
+    assert.match(raw, /ABPROXY_UPSTREAM_TIMEOUT/);
+    await waitFor(() => a.open.size === 0 || undefined, 'the timed-out upstream connection to close', 5_000);
+    const leaving = connect(local.port, '127.0.0.1');
+    leaving.write(request);
+    await waitFor(() => a.open.size === 1 || undefined, 'the handshake to reach the upstream', 5_000);
+    leaving.destroy();
+    await waitFor(() => a.open.size === 0 || undefined, 'the upstream connection to close with the client', 5_000);
+  } finally {
+    await local.close();
+  }
+});
+
 test('upgrade requests the proxy does not tunnel are served as plain requests, then the connection closes', async () => {
   const other = await handshake('/plain/page');
   assert.equal(other.status, 200);

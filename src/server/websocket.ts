@@ -3,7 +3,8 @@
 // its 101 the two connections are joined byte for byte until either side closes. Any other answer is
 // relayed as is, then the connection closes. Any other upgrade request (another protocol such as h2c,
 // or a route without websocket) is served as a plain request on a connection that then closes. Never
-// reads WebSocket frames; open tunnels are counted, and cut when a drain ends.
+// reads WebSocket frames; open tunnels are counted, closed keepAliveTimeoutMs after one side has ended
+// if the other has not, and cut when a drain ends.
 import { request as httpRequest, ServerResponse, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
@@ -105,7 +106,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
       socket.write(`${response}\r\n`);
       if (upstreamHead.length > 0) socket.write(upstreamHead);
       if (clientHead.length > 0) upstreamSocket.write(clientHead);
-      join(socket, upstreamSocket);
+      join(socket, upstreamSocket, runtime.config.limits.keepAliveTimeoutMs);
       finish(101);
       const gauge = websocketConnections.labels({ route: route.name, variant: variant.name });
       gauge.inc();
@@ -130,7 +131,10 @@ function isWebSocketHandshake(req: IncomingMessage): boolean {
 function servePlain(req: IncomingMessage, socket: Socket, handler: UpgradeDeps['handler']): void {
   const res = closingResponse(req, socket);
   // The parser has let go of the connection: a body after the head could not be read.
-  if (hasBody(req)) return sendError(res, new ProxyError('ABPROXY_BAD_REQUEST', 'an Upgrade request with a body is not supported here'), [], true);
+  if (hasBody(req)) {
+    sendError(res, new ProxyError('ABPROXY_BAD_REQUEST', 'an Upgrade request with a body is not supported here'), [], true);
+    return recordRequest('none', 'none', 400, 0);
+  }
   handler(req, res);
 }
 
@@ -144,23 +148,27 @@ function closingResponse(req: IncomingMessage, socket: Socket): ServerResponse {
 }
 
 /**
- * Joins the two sockets both ways. An end on one side is passed on to the other once what it sent is
- * flushed (both halves then close); an error on either destroys both.
+ * Joins the two sockets both ways. An end (or close) on one side is passed on to the other once what it
+ * sent is flushed; a tunnel still half-closed `lingerMs` later, or an error on either side, destroys both.
  */
-function join(client: Socket, upstream: Socket): void {
+function join(client: Socket, upstream: Socket, lingerMs: number): void {
+  let lingering: NodeJS.Timeout | undefined;
+  const destroyBoth = () => {
+    clearTimeout(lingering);
+    client.destroy();
+    upstream.destroy();
+  };
+  const passOn = (to: Socket) => () => {
+    to.end();
+    lingering ??= setTimeout(destroyBoth, lingerMs).unref();
+  };
   for (const [from, to] of [
     [client, upstream],
     [upstream, client],
   ] as const) {
     from.pipe(to, { end: false });
-    from.once('end', () => {
-      to.end();
-      from.end();
-    });
-    from.once('close', () => to.end());
-    from.on('error', () => {
-      client.destroy();
-      upstream.destroy();
-    });
+    from.once('end', passOn(to));
+    from.once('close', () => (client.destroyed && upstream.destroyed ? clearTimeout(lingering) : passOn(to)()));
+    from.on('error', destroyBoth);
   }
 }

@@ -1,7 +1,7 @@
 // A WebSocket echo server on 127.0.0.1 port 0 for tests: answers the RFC 6455 handshake (Sec-WebSocket-
 // Accept from the key), echoes text frames back with a prefix naming the server, answers close with
-// close, refuses handshakes on paths under /forbidden with 403 and never answers those under /silent.
-// Records every handshake's headers.
+// close, refuses handshakes on paths under /forbidden with 403, never answers those under /silent, and
+// on those under /deaf streams a frame every 50 ms and never closes its side. Records every handshake's headers.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -27,7 +27,7 @@ export async function startWebSocketUpstream(name: string): Promise<WebSocketUps
     socket.on('error', () => socket.destroy());
     open.add(socket);
     socket.on('close', () => open.delete(socket));
-    socket.on('end', () => socket.end());
+    if (!(req.url ?? '').includes('/deaf')) socket.on('end', () => socket.end());
     if ((req.url ?? '').includes('/silent')) return;
     if ((req.url ?? '').includes('/forbidden')) {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforbidden');
@@ -35,6 +35,10 @@ export async function startWebSocketUpstream(name: string): Promise<WebSocketUps
     }
     const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}${GUID}`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    if ((req.url ?? '').includes('/deaf')) {
+      const ticker = setInterval(() => socket.write(encodeFrame(0x1, Buffer.from('tick'))), 50);
+      socket.on('close', () => clearInterval(ticker));
+    }
     let pending = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);

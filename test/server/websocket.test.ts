@@ -150,6 +150,29 @@ test('a handshake the upstream leaves unanswered is a 504 at upstreamTimeoutMs; 
   }
 });
 
+test('a tunnel left half-closed (the client ended, the upstream never does) is closed after keepAliveTimeoutMs', async () => {
+  const local = await startProxy({
+    limits: { keepAliveTimeoutMs: 300 },
+    routes: [{ name: 'live', match: { pathPrefix: '/' }, websocket: true, variants: [{ name: 'a', target: a.url, weight: 1 }] }],
+  });
+  try {
+    const before = a.open.size;
+    const socket = connect(local.port, '127.0.0.1');
+    socket.write('GET /deaf HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    let raw = '';
+    socket.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')));
+    await waitFor(() => raw.startsWith('HTTP/1.1 101'), 'the 101', 5_000);
+    const closed = once(socket, 'close');
+    const endedAt = Date.now();
+    socket.end();
+    await closed;
+    assert.ok(Date.now() - endedAt >= 250, 'kept for keepAliveTimeoutMs first');
+    await waitFor(() => a.open.size === before || undefined, 'the upstream side to be closed too', 5_000);
+  } finally {
+    await local.close();
+  }
+});
+
 test('upgrade requests the proxy does not tunnel are served as plain requests, then the connection closes', async () => {
   const other = await handshake('/plain/page');
   assert.equal(other.status, 200);

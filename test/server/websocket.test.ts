@@ -44,6 +44,13 @@ after(async () => {
   await Promise.all([a.close(), b.close(), plain.close()]); // the proxy itself is closed by the drain test
 });
 
+/** A WebSocket handshake as raw bytes. */
+const rawHandshake = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+
+/** A proxy of its own whose one route tunnels to `target`. */
+const tunnelProxy = (target: string, limits: Record<string, number> = {}) =>
+  startProxy({ limits, routes: [{ name: 'live', match: { pathPrefix: '/' }, websocket: true, variants: [{ name: 'a', target, weight: 1 }] }] });
+
 /** Sends a raw upgrade request and returns the response head and the socket. */
 async function handshake(path: string, headers: Record<string, string> = {}, upgrade = 'websocket'): Promise<{ head: string; status: number; headers: Map<string, string> }> {
   const socket = connect(proxy.port, '127.0.0.1');
@@ -110,10 +117,10 @@ test('a declined upgrade is relayed as the upstream answered it; a dead upstream
   const down = await startWebSocketUpstream('gone');
   const { url } = down;
   await down.close();
-  const local = await startProxy({ routes: [{ name: 'live', match: { pathPrefix: '/' }, websocket: true, variants: [{ name: 'gone', target: url, weight: 1 }] }] });
+  const local = await tunnelProxy(url);
   try {
     const socket = connect(local.port, '127.0.0.1');
-    socket.write('GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    socket.write(rawHandshake('/x'));
     let raw = '';
     socket.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')));
     await once(socket, 'close');
@@ -126,12 +133,9 @@ test('a declined upgrade is relayed as the upstream answered it; a dead upstream
 });
 
 test('a handshake the upstream leaves unanswered is a 504 at upstreamTimeoutMs; a client that leaves first takes the upstream connection with it', async () => {
-  const local = await startProxy({
-    limits: { upstreamTimeoutMs: 300 },
-    routes: [{ name: 'live', match: { pathPrefix: '/' }, websocket: true, variants: [{ name: 'a', target: a.url, weight: 1 }] }],
-  });
+  const local = await tunnelProxy(a.url, { upstreamTimeoutMs: 300 });
   try {
-    const request = 'GET /silent HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    const request = rawHandshake('/silent');
     const timedOut = connect(local.port, '127.0.0.1');
     timedOut.write(request);
     let raw = '';
@@ -151,14 +155,11 @@ test('a handshake the upstream leaves unanswered is a 504 at upstreamTimeoutMs; 
 });
 
 test('a tunnel left half-closed (the client ended, the upstream never does) is closed after keepAliveTimeoutMs', async () => {
-  const local = await startProxy({
-    limits: { keepAliveTimeoutMs: 300 },
-    routes: [{ name: 'live', match: { pathPrefix: '/' }, websocket: true, variants: [{ name: 'a', target: a.url, weight: 1 }] }],
-  });
+  const local = await tunnelProxy(a.url, { keepAliveTimeoutMs: 300 });
   try {
     const before = a.open.size;
     const socket = connect(local.port, '127.0.0.1');
-    socket.write('GET /deaf HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    socket.write(rawHandshake('/deaf'));
     let raw = '';
     socket.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')));
     await waitFor(() => raw.startsWith('HTTP/1.1 101'), 'the 101', 5_000);

@@ -30,29 +30,34 @@ const oip = (name: string, value: number): Answer => ({
   contentType: 'application/json',
 });
 
+/** One record line for `route`: the champion's answer, then each shadow's (undefined: dropped), compared as the log worker does. */
+function mirroredLine(route: string, requestId: string, path: string, champion: Answer, shadows: [name: string, answer: Answer | undefined][], input = '{}'): string {
+  return recordLine({
+    route,
+    requestId,
+    key: undefined,
+    variant: 'champion',
+    method: 'POST',
+    path,
+    body: Buffer.from(input),
+    primary: { status: 200, answer: champion, latencyMs: 1.5 },
+    shadows: shadows.map(([name, answer]) => ({
+      name,
+      target: `model:${name}`,
+      result: answer && { outcome: 'ok', latencyMs: 2.25, answer },
+      comparison: answer && compareAnswers(champion, answer, 1e-6),
+    })),
+    captureBodies: true,
+  });
+}
+
 /** Writes `count` records for route `route` (request ids r0, r1, ...) through the real writer. */
 async function writeRecords(path: string, maxBytes: number, count: number, route: string): Promise<void> {
   const log = new ShadowLog({ path, maxBytes, maxQueueBytes: 1024 * 1024 });
   const champion = oip('dense_1', 0.00149741769);
   for (let i = 0; i < count; i++) {
-    const shadow = oip('variable', 0.000506699085);
-    log.append(
-      recordLine({
-        route,
-        requestId: `r${i}`,
-        key: undefined,
-        variant: 'champion',
-        method: 'POST',
-        path: `/v2/models/${route}/infer`,
-        body: Buffer.from(`{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[${i}]}]}`),
-        primary: { status: 200, answer: champion, latencyMs: 1.5 },
-        shadows: [
-          { name: 'xgb', target: 'model:xgb', result: { outcome: 'ok', latencyMs: 2.25, answer: shadow }, comparison: compareAnswers(champion, shadow, 1e-6) },
-          { name: 'rf', target: 'model:rf', result: undefined, comparison: undefined },
-        ],
-        captureBodies: true,
-      }),
-    );
+    const input = `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[${i}]}]}`;
+    log.append(mirroredLine(route, `r${i}`, `/v2/models/${route}/infer`, champion, [['xgb', oip('variable', 0.000506699085)], ['rf', undefined]], input));
   }
   await log.close();
 }
@@ -70,23 +75,7 @@ test('--mismatches keeps only the records in which a shadow disagreed', async ()
   const path = join(dir, 'shadow.jsonl');
   const log = new ShadowLog({ path, maxBytes: 1024 * 1024, maxQueueBytes: 1024 * 1024 });
   const champion = oip('score', 0.5);
-  for (let i = 0; i < 6; i++) {
-    const shadow = oip('score', i % 3 === 0 ? 0.9 : 0.5);
-    log.append(
-      recordLine({
-        route: 'fraud',
-        requestId: `m${i}`,
-        key: undefined,
-        variant: 'champion',
-        method: 'POST',
-        path: '/v2/models/fraud/infer',
-        body: Buffer.from('{}'),
-        primary: { status: 200, answer: champion, latencyMs: 1 },
-        shadows: [{ name: 'xgb', target: 'model:xgb', result: { outcome: 'ok', latencyMs: 2, answer: shadow }, comparison: compareAnswers(champion, shadow, 1e-6) }],
-        captureBodies: true,
-      }),
-    );
-  }
+  for (let i = 0; i < 6; i++) log.append(mirroredLine('fraud', `m${i}`, '/v2/models/fraud/infer', champion, [['xgb', oip('score', i % 3 === 0 ? 0.9 : 0.5)]]));
   await log.close();
   assert.deepEqual(readLatestRecords(path, { limit: 10, mismatchesOnly: true }).map((r) => r.requestId), ['m0', 'm3']);
   const json = await cli('--file', path, '--mismatches', '--json');
@@ -142,18 +131,7 @@ test('the table shows KServe V1 predictions as values, with their difference', (
   const predict = (predictions: number[][]): Answer => ({ status: 200, body: Buffer.from(JSON.stringify({ predictions })), truncated: false, contentType: 'application/json' });
   const champion = predict([[0.1, 0.9]]);
   const shadow = predict([[0.3, 0.7]]);
-  const line = recordLine({
-    route: 'iris',
-    requestId: 'v1-1',
-    key: undefined,
-    variant: 'champion',
-    method: 'POST',
-    path: '/v1/models/iris:predict',
-    body: Buffer.from('{"instances":[[6.8,2.8,4.8,1.4]]}'),
-    primary: { status: 200, answer: champion, latencyMs: 1 },
-    shadows: [{ name: 'next', target: 'http://127.0.0.1:9', result: { outcome: 'ok', latencyMs: 2, answer: shadow }, comparison: compareAnswers(champion, shadow, 1e-6) }],
-    captureBodies: true,
-  });
+  const line = mirroredLine('iris', 'v1-1', '/v1/models/iris:predict', champion, [['next', shadow]], '{"instances":[[6.8,2.8,4.8,1.4]]}');
   const row = renderTable([JSON.parse(line) as ShadowLogRecord]).split('\n')[1] ?? '';
   assert.match(row, /champion: predictions=\[0\.1,0\.9\]\s+predictions=\[0\.3,0\.7\] != \(diff 0\.2\)\s+0\/1/);
 });

@@ -91,10 +91,11 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
       // The upstream declined the upgrade: relay its answer, then close.
       state = 'answered';
       answer.on('error', () => socket.destroy());
+      const status = answer.statusCode ?? 502;
       const res = closingResponse(req, socket);
-      res.writeHead(answer.statusCode ?? 502, [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), ...extraHeaders]);
+      res.writeHead(status, [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), ...extraHeaders]);
       answer.pipe(res);
-      finish(answer.statusCode ?? 502);
+      finish(status);
     });
     upstream.on('upgrade', (answer, upstreamSocket: Socket, upstreamHead: Buffer) => {
       upstreamSocket.setTimeout(0);

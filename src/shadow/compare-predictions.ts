@@ -4,21 +4,19 @@
 // beside the largest differences. Only rectangular arrays of numbers, strings or booleans qualify;
 // anything else (objects per row, ragged rows) is left to the structural JSON comparison. Pure.
 import type { Comparison } from './comparison.js';
-import { compareOip } from './compare-oip.js';
+import { compareOip, type OipTensor } from './compare-oip.js';
 
-export interface PredictResponse {
-  predictions: unknown[];
-}
-
-export function isPredictResponse(value: unknown): value is PredictResponse {
-  if (value === null || typeof value !== 'object' || !('predictions' in value)) return false;
+/** A predict answer's predictions as one tensor, its shape their nesting; undefined when the value is not such an answer. */
+export function predictionsTensor(value: unknown): OipTensor | undefined {
+  if (value === null || typeof value !== 'object' || !('predictions' in value)) return undefined;
   const { predictions } = value;
-  return Array.isArray(predictions) && predictions.length > 0 && shapeOf(predictions) !== undefined;
+  if (!Array.isArray(predictions) || predictions.length === 0) return undefined;
+  const shape = shapeOf(predictions);
+  return shape && { name: 'predictions', shape, data: predictions };
 }
 
-export function comparePredictions(primary: PredictResponse, shadow: PredictResponse, tolerance: number): Comparison {
-  const tensor = (answer: PredictResponse) => ({ outputs: [{ name: 'predictions', shape: shapeOf(answer.predictions), data: answer.predictions }] });
-  return { ...compareOip(tensor(primary), tensor(shadow), tolerance), kind: 'predictions' };
+export function comparePredictions(primary: OipTensor, shadow: OipTensor, tolerance: number): Comparison {
+  return { ...compareOip({ outputs: [primary] }, { outputs: [shadow] }, tolerance), kind: 'predictions' };
 }
 
 /** The dimensions of a rectangular nested array with primitive leaves; undefined when it is ragged or holds objects. Iterative. */

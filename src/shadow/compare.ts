@@ -7,7 +7,7 @@ import { readBinaryBody } from '../models/binary-tensors.js';
 import { answerJson, NOT_JSON, type Answer } from './answer.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
-import { comparePredictions, isPredictResponse } from './compare-predictions.js';
+import { comparePredictions, predictionsTensor } from './compare-predictions.js';
 import type { Comparison } from './comparison.js';
 import { decodedBody } from './content-decoding.js';
 import { eventStreamJson, isEventStream } from './event-stream.js';
@@ -29,7 +29,9 @@ export function compareAnswers(primary: Answer | undefined, shadow: Answer, tole
     const jb = comparable(b, b.body);
     if (ja !== NOT_JSON && jb !== NOT_JSON) {
       if (isOipResponse(ja) && isOipResponse(jb)) return compareOip(ja, jb, tolerance);
-      if (isPredictResponse(ja) && isPredictResponse(jb)) return comparePredictions(ja, jb, tolerance);
+      const pa = predictionsTensor(ja);
+      const pb = pa && predictionsTensor(jb);
+      if (pa && pb) return comparePredictions(pa, pb, tolerance);
       return compareJson(ja, jb, tolerance, ignored);
     }
   } catch (error) {

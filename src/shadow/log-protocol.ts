@@ -60,8 +60,9 @@ export class WireBatch {
    * Adds the exchange, its bodies copied into the batch. Field order (FieldReader.exchange reads the same):
    * time, route, requestId, key, variant, method, path, captureBodies, body; primary status, latencyMs,
    * failure, answer; shadow count, then per shadow name, target, tolerance, ignore (its paths joined by
-   * line breaks, null: none), outcome (null: dropped), latencyMs, failure, answer. A body is offset, length (offset -1: none); an answer is status (-1:
-   * none), body, truncated, contentType, contentEncoding, inferenceHeader.
+   * line breaks, null: none), outcome (null: dropped), latencyMs, failure, answer. A body is offset,
+   * length (offset -1: none); an answer is status (-1: none), body, truncated, contentType,
+   * contentEncoding, inferenceHeader.
    */
   add(input: MirroredExchange, time: number): void {
     const f = this.#fields;

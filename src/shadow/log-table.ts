@@ -3,7 +3,7 @@
 import { NOT_JSON } from './answer.js';
 import { answerContent } from './compare.js';
 import { isOipResponse } from './compare-oip.js';
-import { isPredictResponse } from './compare-predictions.js';
+import { predictionsTensor } from './compare-predictions.js';
 import type { LoggedBody, LoggedShadow, ShadowLogRecord } from './log-record.js';
 
 const CELL_CHARS = 48;
@@ -55,7 +55,8 @@ function summarize(output: LoggedBody | undefined, status: number, failure: stri
   const json = output.json ?? encodedAnswer(output);
   if (json !== undefined) {
     if (isOipResponse(json)) return prefix + shorten(json.outputs.map((t) => `${t.name}=${formatValues(t.data.flat(Infinity))}`).join(' '), CELL_CHARS);
-    if (isPredictResponse(json)) return prefix + shorten(`predictions=${formatValues(json.predictions.flat(Infinity))}`, CELL_CHARS);
+    const predictions = predictionsTensor(json);
+    if (predictions) return prefix + shorten(`predictions=${formatValues(predictions.data.flat(Infinity))}`, CELL_CHARS);
     return prefix + shorten(JSON.stringify(json), CELL_CHARS);
   }
   if (output.text !== undefined) return prefix + shorten(output.text.replace(/\s+/g, ' '), CELL_CHARS);

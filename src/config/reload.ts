@@ -98,5 +98,8 @@ export class ConfigReloader {
         this.#options.logger.warn({ field, bound: started[field], configured: next[field] }, `${field} changed: the new address applies after a restart`);
       }
     }
+    if (JSON.stringify(next.http2) !== JSON.stringify(started.http2)) {
+      this.#options.logger.warn({ field: 'http2', bound: started.http2, configured: next.http2 }, 'http2 changed: the HTTP/2 listener changes after a restart');
+    }
   }
 }

@@ -39,6 +39,12 @@ const limitsSchema = z.strictObject({
   maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
 });
 
+/** An optional second listener for HTTP/2 over cleartext (prior knowledge): gRPC clients such as Triton's and KServe's. */
+const http2Schema = z.strictObject({
+  listen: addressSchema,
+  maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
+});
+
 const shadowLogSchema = z.strictObject({
   path: z.string().min(1).default('data/shadow.jsonl'),
   maxBytes: z.number().int().min(1024).default(104_857_600),
@@ -133,6 +139,7 @@ export const configSchema = z
     version: z.literal(1).default(1),
     listen: addressSchema.default('127.0.0.1:8080'),
     admin: addressSchema.default('127.0.0.1:9901'),
+    http2: http2Schema.optional(),
     adminToken: z.string().default(''),
     trustedProxies: z.array(z.string().refine(isIpOrCidr, 'must be an IP address or CIDR range')).default([]),
     limits: limitsSchema.default(limitsSchema.parse({})),

@@ -2,7 +2,9 @@
 // Rejects with 413 before reading when Content-Length is over the limit, and as soon as a chunked
 // body crosses it. Never holds more than maxBytes.
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
+import { inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
 
 export function declaredLengthTooLarge(req: IncomingMessage, maxBytes: number): boolean {
   const declared = req.headers['content-length'];
@@ -15,6 +17,11 @@ export function tooLargeError(maxBytes: number): ProxyError {
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   if (declaredLengthTooLarge(req, maxBytes)) return Promise.reject(tooLargeError(maxBytes));
+  return readStream(req, maxBytes);
+}
+
+/** Reads a request body stream whole (an IncomingMessage, or an HTTP/2 stream), rejecting with 413 once it crosses maxBytes. */
+export function readStream(req: Readable, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -54,4 +61,26 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * A body of unknown length streamed straight to the upstream, cut off with 413 once it crosses maxBytes.
+ * (A Content-Length body was checked against the limit up front, and node's parser holds it to that length.)
+ */
+export async function* limitedBody(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of source) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLargeError(maxBytes);
+    yield chunk;
+  }
+}
+
+/** The body's JSON value (its JSON part under the binary tensor extension), for a `body:` sticky key; undefined when it is not JSON. */
+export function bodyJson(body: Buffer, inferenceHeader: string | string[] | undefined): unknown {
+  try {
+    return JSON.parse(jsonPart(body, inferenceHeaderLength(inferenceHeader, body.length)).toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }

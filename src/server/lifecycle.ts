@@ -21,6 +21,7 @@ import { OipService } from '../models/oip-service.js';
 import { ShadowService } from '../shadow/shadow-service.js';
 import { PoolSet } from '../upstream/pools.js';
 import { startDataPlane, type DataPlane } from './data-plane.js';
+import { startHttp2Plane, type Http2Plane } from './http2-plane.js';
 import type { DataPlaneHooks, LocalModelClient } from './exchange.js';
 import type { DataPlaneState } from './request-handler.js';
 import { RuntimeHolder, type Runtime } from './runtime.js';
@@ -43,6 +44,8 @@ export interface Abproxy {
   readonly loaded: LoadedConfig;
   readonly holder: RuntimeHolder;
   readonly dataPlane: DataPlane;
+  /** The HTTP/2 listener, when the config has `http2`. */
+  readonly http2Plane: Http2Plane | undefined;
   readonly admin: AdminServer;
   readonly logger: Logger;
   readonly state: DataPlaneState;
@@ -61,6 +64,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const { config } = loaded;
   const logger = options.logger ?? createLogger(config.log.level);
   const listen = mustAddress(config.listen);
+  const listenHttp2 = config.http2 && mustAddress(config.http2.listen);
   const adminAddress = mustAddress(config.admin);
   if (!isLoopback(adminAddress.host) && !config.adminToken) {
     throw new Error(`admin address ${config.admin} is not loopback: set adminToken before exposing the admin API`);
@@ -91,7 +95,10 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   });
 
   const reloader = new ConfigReloader({ path: options.configPath, holder, logger, started: loaded, env: options.env });
-  const dataPlane = await startDataPlane({ holder, pools, state, hooks }, config.limits, listen.host, listen.port);
+  const deps = { holder, pools, state, hooks };
+  const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port);
+  const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port) : undefined;
+  const drainAll = (graceMs: number) => Promise.all([dataPlane.drain(graceMs), http2Plane?.drain(graceMs)]);
   const notReadyReason = () => {
     if (state.draining) return 'draining';
     const loading = models.notReady();
@@ -110,13 +117,14 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
   const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive);
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
+  if (http2Plane) logger.info({ address: `${http2Plane.address.address}:${http2Plane.address.port}` }, 'HTTP/2 data plane listening');
   logger.info({ address: `${admin.address.address}:${admin.address.port}` }, 'admin listening');
   series.start((error) => logger.warn({ err: error }, 'time-series sample failed'));
   try {
     await models.start(config.models);
   } catch (error) {
     series.stop();
-    await dataPlane.drain(0);
+    await drainAll(0);
     await shadows.close();
     await admin.close();
     await pools.closeAll();
@@ -131,6 +139,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     loaded,
     holder,
     dataPlane,
+    http2Plane,
     admin,
     logger,
     state,
@@ -141,7 +150,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     async close(graceMs = 30_000) {
       watcher?.close();
       series.stop();
-      await dataPlane.drain(graceMs);
+      await drainAll(graceMs);
       await shadows.close();
       await admin.close();
       await pools.closeAll();

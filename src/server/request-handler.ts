@@ -5,18 +5,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { classifyTransportError, ProxyError, upstreamError } from '../http/errors.js';
-import { INFERENCE_HEADER, inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
+import { classifyTransportError, ProxyError } from '../http/errors.js';
+import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
 import { requestHeadProblem } from '../http/request-head.js';
 import { recordRequest, recordRetry, recordUpstreamError } from '../metrics/request-metrics.js';
 import type { CompiledRoute } from '../routing/route-table.js';
 import type { PoolSet } from '../upstream/pools.js';
-import { ClientAbortError, ResponseRelay, type RelayResult } from '../upstream/relay.js';
+import { ResponseRelay, type RelayResult } from '../upstream/relay.js';
 import { isRetryableFailure, mayRetry } from '../upstream/retry-policy.js';
-import { declaredLengthTooLarge, hasBody, readBody, tooLargeError } from './body.js';
+import { bodyJson, declaredLengthTooLarge, hasBody, limitedBody, readBody, tooLargeError } from './body.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult } from './exchange.js';
 import { assignRequest, requestIdOf, upstreamHeaders } from './request-context.js';
+import { settledStatus } from './settle.js';
 import { sendError } from './respond.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
 
@@ -65,7 +66,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
   };
 
   function dispatch(req: IncomingMessage, res: ServerResponse, runtime: Runtime, route: CompiledRoute, target: RequestTarget, body: Buffer | undefined, startedAt: number): void {
-    const json = route.needsBody && body ? parseJson(jsonPart(body, inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length))) : undefined;
+    const json = route.needsBody && body ? bodyJson(body, req.headers[INFERENCE_HEADER]) : undefined;
     const { variant, reason, key } = assignRequest(route, req, target.query, json);
     const requestId = requestIdOf(req);
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
@@ -73,15 +74,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const onShadowPrimary = hooks.startShadows?.(exchange, req);
 
     const finish = (result: RelayResult): void => {
-      let status = result.status;
-      if (result.error && !(result.error instanceof ClientAbortError)) {
-        const failure = result.error instanceof ProxyError ? result.error : upstreamError(result.error);
-        if (!(result.error instanceof ProxyError)) recordUpstreamError(route.name, variant.name, classifyTransportError(result.error));
-        if (!result.headersSent) {
-          sendError(res, failure, extraHeaders, failure.status === 413);
-          status = failure.status;
-        }
-      } else if (result.error) status = 499; // client closed request (nginx's convention)
+      const status = settledStatus(result, route.name, variant.name, (failure) => sendError(res, failure, extraHeaders, failure.status === 413));
       const latencyMs = performance.now() - startedAt;
       recordRequest(route.name, variant.name, status, latencyMs / 1000);
       if (!onShadowPrimary && !hooks.onExchangeEnd) return;
@@ -130,19 +123,6 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
 }
 
 /**
- * A chunked body streamed straight to the upstream, cut off with 413 once it crosses maxBodyBytes.
- * (A Content-Length body was checked against the limit up front, and node's parser holds it to that length.)
- */
-async function* limitedBody(req: IncomingMessage, maxBytes: number): AsyncGenerator<Buffer> {
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLargeError(maxBytes);
-    yield chunk;
-  }
-}
-
-/**
  * A Content-Length body of at most INLINE_BODY_BYTES is read whole before forwarding (as nginx's request
  * buffering does): one upstream write instead of a stream per request. Larger and chunked bodies stream.
  */
@@ -151,14 +131,6 @@ const INLINE_BODY_BYTES = 16_384;
 function isSmallFixedLength(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return length !== undefined && Number(length) <= INLINE_BODY_BYTES;
-}
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
 }
 
 function ignore(): void {}

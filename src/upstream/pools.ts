@@ -1,29 +1,33 @@
-// One undici keep-alive Pool per upstream origin, shared across config generations. Pools whose
-// origin left the config are closed gracefully (their in-flight requests finish first).
+// One undici keep-alive Pool per upstream origin and protocol (HTTP/1.1, or HTTP/2 for gRPC: h2c on
+// http origins, ALPN on https), shared across config generations. Pools whose origin left the config
+// are closed gracefully (their in-flight requests finish first).
 import { Pool } from 'undici';
 import type { Limits } from '../config/schema.js';
 
 export class PoolSet {
-  readonly #pools = new Map<string, Pool>();
+  /** Keyed by protocol and origin. */
+  readonly #pools = new Map<string, { origin: string; pool: Pool }>();
   #limits: Limits;
 
   constructor(limits: Limits) {
     this.#limits = limits;
   }
 
-  get(origin: string): Pool {
-    let pool = this.#pools.get(origin);
+  /** `http2`: streams multiplexed over HTTP/2 connections instead of one request at a time per connection. */
+  get(origin: string, http2 = false): Pool {
+    const id = http2 ? `h2 ${origin}` : origin;
+    let pool = this.#pools.get(id)?.pool;
     if (!pool) {
       pool = new Pool(origin, {
         connections: this.#limits.upstreamConnections,
-        pipelining: 1,
+        ...(http2 ? { allowH2: true, connect: h2cConnect(origin) } : { pipelining: 1 }),
         keepAliveTimeout: this.#limits.upstreamKeepAliveTimeoutMs,
         keepAliveMaxTimeout: this.#limits.upstreamKeepAliveTimeoutMs,
         headersTimeout: this.#limits.upstreamTimeoutMs,
         bodyTimeout: this.#limits.upstreamTimeoutMs,
         connectTimeout: Math.min(this.#limits.upstreamTimeoutMs, 10_000),
       });
-      this.#pools.set(origin, pool);
+      this.#pools.set(id, { origin, pool });
     }
     return pool;
   }
@@ -33,9 +37,9 @@ export class PoolSet {
     const limitsChanged = JSON.stringify(limits) !== JSON.stringify(this.#limits);
     this.#limits = limits;
     const closing: Promise<void>[] = [];
-    for (const [origin, pool] of this.#pools) {
+    for (const [id, { origin, pool }] of this.#pools) {
       if (!keep.has(origin) || limitsChanged) {
-        this.#pools.delete(origin);
+        this.#pools.delete(id);
         closing.push(pool.close());
       }
     }
@@ -43,15 +47,24 @@ export class PoolSet {
   }
 
   async closeAll(): Promise<void> {
-    const pools = [...this.#pools.values()];
+    const pools = [...this.#pools.values()].map((entry) => entry.pool);
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.close()));
   }
 
   /** Closes every pool at once, aborting requests in flight (for secondary traffic that must not delay shutdown). */
   async destroyAll(): Promise<void> {
-    const pools = [...this.#pools.values()];
+    const pools = [...this.#pools.values()].map((entry) => entry.pool);
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy()));
   }
+}
+
+/**
+ * h2c (HTTP/2 with prior knowledge) on http origins. Pool builds its connector from `connect`'s fields
+ * only (Client's own `useH2c` option never reaches it), and undici's connector type does not list the
+ * field its connector reads.
+ */
+function h2cConnect(origin: string): Pool.Options['connect'] {
+  return { useH2c: origin.startsWith('http:') } as Pool.Options['connect'];
 }

@@ -1,0 +1,56 @@
+// gRPC over HTTP/2 as the proxy sees it (gRPC's PROTOCOL-HTTP2 spec): which requests are gRPC, the
+// status code an error the proxy makes becomes, and the percent-encoding of grpc-message. Pure.
+
+/** gRPC status codes the proxy answers with (grpc/grpc doc/statuscodes.md). */
+export const GRPC_STATUS = {
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+/** True for `application/grpc` and its `+proto`/`+json`/`;params` forms. */
+export function isGrpc(contentType: string | undefined): boolean {
+  if (contentType === undefined || !contentType.startsWith('application/grpc')) return false;
+  const next = contentType.charCodeAt('application/grpc'.length);
+  return Number.isNaN(next) || next === 0x2b /* + */ || next === 0x3b /* ; */;
+}
+
+/**
+ * The gRPC status for an error the proxy answers with the given HTTP status: what a gRPC client would
+ * read from that HTTP status (no route -> UNIMPLEMENTED, upstream down -> UNAVAILABLE), made precise
+ * where the proxy knows more (a timeout -> DEADLINE_EXCEEDED, a body over the limit -> RESOURCE_EXHAUSTED).
+ */
+export function grpcStatusOf(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return GRPC_STATUS.INVALID_ARGUMENT;
+    case 404:
+      return GRPC_STATUS.UNIMPLEMENTED;
+    case 408:
+    case 504:
+      return GRPC_STATUS.DEADLINE_EXCEEDED;
+    case 413:
+    case 431:
+      return GRPC_STATUS.RESOURCE_EXHAUSTED;
+    case 502:
+    case 503:
+      return GRPC_STATUS.UNAVAILABLE;
+    case 500:
+      return GRPC_STATUS.INTERNAL;
+    default:
+      return GRPC_STATUS.UNKNOWN;
+  }
+}
+
+/** grpc-message is percent-encoded UTF-8: every byte outside printable ASCII, and '%' itself. */
+export function encodeGrpcMessage(message: string): string {
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}

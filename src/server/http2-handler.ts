@@ -1,0 +1,113 @@
+// The HTTP/2 request pipeline, one call per stream: target -> route -> (bounded body, for a JSON
+// `body:` key) -> sticky key -> assignment -> forward over undici -> metrics and the exchange-end hook.
+// gRPC goes to an HTTP/2 pool of the variant's origin, so trailers, streaming and cancellation hold end
+// to end; other requests go to the HTTP/1.1 pool as Envoy does by default. Errors answer gRPC clients
+// with a grpc-status and everyone else with JSON. Local models and shadows serve HTTP/1.1 only.
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { ProxyError } from '../http/errors.js';
+import { isGrpc } from '../http/grpc.js';
+import { INFERENCE_HEADER } from '../http/inference-header.js';
+import { normalizeTarget, type RequestTarget } from '../http/path.js';
+import { recordRequest } from '../metrics/request-metrics.js';
+import type { CompiledRoute } from '../routing/route-table.js';
+import type { RelayResult } from '../upstream/relay.js';
+import { StreamRelay } from '../upstream/stream-relay.js';
+import { bodyJson, limitedBody, readStream, tooLargeError } from './body.js';
+import type { Exchange } from './exchange.js';
+import { assignRequest, requestIdOf, upstreamHeaders, type RequestHead } from './request-context.js';
+import type { DataPlaneDeps } from './request-handler.js';
+import type { Runtime } from './runtime.js';
+import { settledStatus } from './settle.js';
+import { sendStreamError } from './stream-respond.js';
+
+export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
+
+/** One HTTP/2 request as the pipeline carries it. */
+interface StreamRequest {
+  stream: ServerHttp2Stream;
+  head: RequestHead;
+  method: string;
+  grpc: boolean;
+  /** False when the client ended the stream with its headers. */
+  hasBody: boolean;
+  startedAt: number;
+}
+
+export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
+  const { holder, state, hooks } = deps;
+
+  return function handleStream(stream, headers, _flags, rawHeaders) {
+    const startedAt = performance.now();
+    stream.on('error', ignore); // a reset stream is seen by whoever reads or writes it
+    const grpc = isGrpc(headers['content-type']);
+    const fail = (error: ProxyError, routeName = 'none'): void => {
+      sendStreamError(stream, error, grpc);
+      recordRequest(routeName, 'none', error.status, (performance.now() - startedAt) / 1000);
+    };
+    if (state.draining) return fail(new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'));
+    const method = headers[':method'] ?? 'GET';
+    const target = method === 'CONNECT' ? undefined : normalizeTarget(headers[':path'] ?? '');
+    if (!target) return fail(new ProxyError('ABPROXY_BAD_REQUEST', 'request target must be an absolute path (origin-form)'));
+    const runtime = holder.current;
+    const { maxBodyBytes } = runtime.config.limits;
+    const declared = headers['content-length'];
+    if (declared !== undefined && Number(declared) > maxBodyBytes) return fail(tooLargeError(maxBodyBytes));
+    const route = runtime.routes.match(target.path);
+    if (!route) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`));
+
+    headers.host ??= headers[':authority'];
+    const head: RequestHead = { headers, rawHeaders: regularFields(rawHeaders, headers.host), socket: { remoteAddress: stream.session?.socket.remoteAddress } };
+    const request: StreamRequest = { stream, head, method, grpc, hasBody: !stream.endAfterHeaders, startedAt };
+    if (!request.hasBody || grpc || !route.needsBody) return dispatch(request, runtime, route, target, undefined);
+    readStream(stream, maxBodyBytes).then(
+      (body) => dispatch(request, runtime, route, target, body),
+      (error: ProxyError) => fail(error, route.name),
+    );
+  };
+
+  function dispatch(request: StreamRequest, runtime: Runtime, route: CompiledRoute, target: RequestTarget, body: Buffer | undefined): void {
+    const { stream, head, grpc, startedAt } = request;
+    const json = body ? bodyJson(body, head.headers[INFERENCE_HEADER]) : undefined;
+    const { variant, reason, key } = assignRequest(route, head, target.query, json);
+    const requestId = requestIdOf(head);
+    const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
+    const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
+
+    const finish = (result: RelayResult): void => {
+      const status = settledStatus(result, route.name, variant.name, (failure) => sendStreamError(stream, failure, grpc, extraHeaders));
+      const latencyMs = performance.now() - startedAt;
+      recordRequest(route.name, variant.name, status, latencyMs / 1000);
+      hooks.onExchangeEnd?.(exchange, Object.assign(result, { status, latencyMs })); // result is this exchange's own object
+    };
+
+    if (variant.target.kind === 'model') {
+      return finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'local models answer HTTP/1.1 requests only; this one came over HTTP/2') });
+    }
+    const headers = upstreamHeaders(head, runtime, requestId);
+    if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows
+    const { maxBodyBytes } = runtime.config.limits;
+    // The client's stream must outlive an upstream failure (it carries the error answer), so undici gets a view of it.
+    const streamed = request.hasBody && !body ? Readable.from(limitedBody(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, maxBodyBytes)) : null;
+    const { origin, basePath } = variant.target;
+    const path = basePath + target.path + (target.query ? `?${target.query}` : '');
+    deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, new StreamRelay({ stream, extraHeaders, onFinish: finish }));
+  }
+}
+
+/** The request's own fields without HTTP/2 pseudo-headers, with Host from :authority (RFC 9113 §8.3.1). */
+function regularFields(rawHeaders: readonly string[], host: string | undefined): string[] {
+  const fields: string[] = [];
+  let hasHost = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    if (name.startsWith(':')) continue;
+    if (name === 'host') hasHost = true;
+    fields.push(name, rawHeaders[i + 1] ?? '');
+  }
+  if (!hasHost && host !== undefined) fields.push('host', host);
+  return fields;
+}
+
+function ignore(): void {}

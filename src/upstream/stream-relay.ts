@@ -1,0 +1,121 @@
+// StreamRelay: an undici raw dispatch handler that streams one upstream response to a client's HTTP/2
+// stream with backpressure: hop-by-hop fields dropped (HTTP/2 forbids them, RFC 9113 §8.2.2), the
+// upstream's trailers passed on (gRPC's status travels in them), and a failure after the head sent
+// as RST_STREAM so the client never takes a cut answer for a whole one.
+import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { Dispatcher } from 'undici';
+import { stripHopByHop } from '../http/hop-by-hop.js';
+import { ClientAbortError, type RelayResult } from './relay.js';
+
+export interface StreamRelayOptions {
+  stream: ServerHttp2Stream;
+  /** Extra response fields, flat [name, value, ...], set after the upstream's (they win). */
+  extraHeaders: readonly string[];
+  /** Called exactly once, when the exchange ends in any way. */
+  onFinish: (result: RelayResult) => void;
+}
+
+const OWN_HEADERS = new Set(['x-abproxy-variant', 'x-request-id']);
+
+export class StreamRelay implements Dispatcher.DispatchHandler {
+  readonly #options: StreamRelayOptions;
+  #abort: ((error?: Error) => void) | undefined;
+  #status = 0;
+  #finished = false;
+  #trailers: OutgoingHttpHeaders = {};
+  #resume: (() => void) | undefined;
+  /** The answer was complete with its head. */
+  #ended = false;
+
+  constructor(options: StreamRelayOptions) {
+    this.#options = options;
+    options.stream.once('close', this.#onClientClose);
+    options.stream.on('wantTrailers', () => options.stream.sendTrailers(this.#trailers));
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx informational: not relayed
+    this.#status = statusCode;
+    const { stream, extraHeaders } = this.#options;
+    if (stream.destroyed) return true; // the client left; #onClientClose aborts the exchange
+    const headers = fieldsObject(stripHopByHop(latin1(rawHeaders), OWN_HEADERS));
+    for (let i = 0; i < extraHeaders.length; i += 2) headers[extraHeaders[i] ?? ''] = extraHeaders[i + 1] ?? '';
+    headers[constants.HTTP2_HEADER_STATUS] = statusCode;
+    // grpc-status in the head is a gRPC "Trailers-Only" answer: it must reach the client as one ended head too.
+    this.#ended = headers['grpc-status'] !== undefined;
+    stream.respond(headers, this.#ended ? { endStream: true } : { waitForTrailers: true });
+    this.#resume = resume;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const { stream } = this.#options;
+    if (stream.write(chunk)) return true;
+    // Backpressure: undici pauses until resume(); listen for 'drain' only while paused.
+    if (this.#resume) stream.once('drain', this.#resume);
+    return false;
+  }
+
+  /** Over HTTP/2 upstreams undici hands the trailers as a header object, over HTTP/1.1 as raw pairs. */
+  onComplete(trailers: readonly (string | Buffer)[] | Record<string, string | string[]> | null): void {
+    if (isPairs(trailers)) this.#trailers = fieldsObject(stripHopByHop(latin1(trailers)));
+    else if (trailers) this.#trailers = fieldsObject(stripHopByHop(Object.entries(trailers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, value]))));
+    if (!this.#ended) this.#options.stream.end();
+    this.#finish(undefined);
+  }
+
+  onError(error: Error): void {
+    const { stream } = this.#options;
+    if (stream.headersSent && !stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    this.#finish(error);
+  }
+
+  #onClientClose = (): void => {
+    if (!this.#finished) this.#abort?.(new ClientAbortError());
+  };
+
+  #finish(error: Error | undefined): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const result: RelayResult = { status: this.#status, headersSent: this.#options.stream.headersSent };
+    if (error) result.error = error;
+    this.#options.onFinish(result);
+  }
+}
+
+function latin1(raw: readonly (string | Buffer)[]): string[] {
+  return raw.map((part) => (typeof part === 'string' ? part : part.toString('latin1')));
+}
+
+function isPairs(trailers: readonly (string | Buffer)[] | Record<string, string | string[]> | null): trailers is readonly (string | Buffer)[] {
+  return Array.isArray(trailers);
+}
+
+/**
+ * Flat pairs as an HTTP/2 header object with lower-case names. A repeated name becomes a list (sent as
+ * repeated fields), except the fields HTTP/2 allows once, where the first value stands.
+ */
+function fieldsObject(pairs: readonly string[]): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = (pairs[i] ?? '').toLowerCase();
+    const value = pairs[i + 1] ?? '';
+    const before = headers[name];
+    if (before === undefined) headers[name] = value;
+    else if (!SINGLE_VALUE.has(name)) headers[name] = Array.isArray(before) ? [...before, value] : [String(before), value];
+  }
+  return headers;
+}
+
+/** Fields node's http2 refuses to send twice (ERR_HTTP2_HEADER_SINGLE_VALUE). */
+const SINGLE_VALUE = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range',
+  'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match',
+  'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
+  'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+]);

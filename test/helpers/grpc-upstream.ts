@@ -1,0 +1,98 @@
+// A real gRPC server (@grpc/grpc-js) on 127.0.0.1 port 0 serving the Open Inference Protocol subset in
+// test/fixtures/grpc/inference.proto, plus the matching client. ModelInfer answers with the server's
+// name as model_name and echoes the request id; model "missing" is NOT_FOUND, "slow" answers after
+// 300 ms, "hang" never answers. ModelStreamInfer answers every message as it arrives. Every call's
+// metadata is recorded, and cancelled calls are counted.
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+const PROTO = fileURLToPath(new URL('../fixtures/grpc/inference.proto', import.meta.url));
+
+export interface InferRequest {
+  model_name: string;
+  id: string;
+}
+
+export interface InferResponse {
+  model_name: string;
+  id: string;
+}
+
+export interface StreamInferResponse {
+  error_message: string;
+  infer_response: InferResponse;
+}
+
+type Callback<T> = (error: grpc.ServiceError | null, value?: T) => void;
+
+/** The generated client's methods the tests call. */
+export interface InferenceClient extends grpc.Client {
+  ServerLive(request: object, callback: Callback<{ live: boolean }>): grpc.ClientUnaryCall;
+  ModelInfer(request: InferRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback<InferResponse>): grpc.ClientUnaryCall;
+  ModelStreamInfer(metadata: grpc.Metadata): grpc.ClientDuplexStream<InferRequest, StreamInferResponse>;
+}
+
+export interface GrpcUpstream {
+  /** host:port */
+  address: string;
+  calls: { method: string; metadata: grpc.Metadata }[];
+  cancelled: number;
+  close(): Promise<void>;
+}
+
+function service(): grpc.ServiceClientConstructor {
+  const definition = loadSync(PROTO, { keepCase: true, longs: String, defaults: true });
+  const inference = grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject;
+  return inference.GRPCInferenceService as grpc.ServiceClientConstructor;
+}
+
+export async function startGrpcUpstream(name: string): Promise<GrpcUpstream> {
+  const server = new grpc.Server();
+  const upstream: GrpcUpstream = { address: '', calls: [], cancelled: 0, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
+  server.addService(service().service, {
+    ServerLive: (call: grpc.ServerUnaryCall<object, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      upstream.calls.push({ method: 'ServerLive', metadata: call.metadata });
+      callback(null, { live: true });
+    },
+    ModelInfer: (call: grpc.ServerUnaryCall<InferRequest, InferResponse>, callback: grpc.sendUnaryData<InferResponse>) => {
+      upstream.calls.push({ method: 'ModelInfer', metadata: call.metadata });
+      call.on('cancelled', () => upstream.cancelled++);
+      const { model_name: model, id } = call.request;
+      if (model === 'missing') return callback({ code: grpc.status.NOT_FOUND, details: `model ${model} is not loaded on ${name}` });
+      if (model === 'hang') return;
+      const answer = () => callback(null, { model_name: name, id });
+      if (model === 'slow') setTimeout(answer, 300);
+      else answer();
+    },
+    ModelStreamInfer: (call: grpc.ServerDuplexStream<InferRequest, StreamInferResponse>) => {
+      upstream.calls.push({ method: 'ModelStreamInfer', metadata: call.metadata });
+      call.on('cancelled', () => upstream.cancelled++);
+      call.on('data', (request: InferRequest) => call.write({ error_message: '', infer_response: { model_name: name, id: request.id } }));
+      call.on('end', () => call.end());
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  upstream.address = `127.0.0.1:${port}`;
+  return upstream;
+}
+
+export function grpcClient(address: string): InferenceClient {
+  const Client = service();
+  return new Client(address, grpc.credentials.createInsecure()) as unknown as InferenceClient;
+}
+
+/** One unary ModelInfer call, resolved with the answer and the response's initial metadata. */
+export function modelInfer(client: InferenceClient, request: InferRequest, metadata: Record<string, string> = {}, deadlineMs = 5_000): Promise<{ response: InferResponse; headers: grpc.Metadata }> {
+  const md = new grpc.Metadata();
+  for (const [key, value] of Object.entries(metadata)) md.set(key, value);
+  return new Promise((resolve, reject) => {
+    let headers = new grpc.Metadata();
+    const call = client.ModelInfer(request, md, { deadline: Date.now() + deadlineMs }, (error, response) => (error ? reject(error) : resolve({ response: response as InferResponse, headers })));
+    call.on('metadata', (received: grpc.Metadata) => {
+      headers = received;
+    });
+  });
+}

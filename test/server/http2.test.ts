@@ -1,0 +1,188 @@
+// The HTTP/2 listener with real gRPC peers (@grpc/grpc-js client and servers, the Open Inference
+// Protocol's gRPC service): calls are assigned by their metadata key like HTTP/1.1 requests, answers
+// and trailers (grpc-status, grpc-message) come back whole, a bidirectional stream is relayed message
+// by message, a cancelled call is cancelled upstream, the proxy's own failures are gRPC statuses, other
+// HTTP/2 requests are forwarded to HTTP/1.1 upstreams, and a drain lets an open call finish.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import { requestsTotal } from '../../src/metrics/registry.js';
+import { variantForKey } from '../../src/routing/assign.js';
+import { grpcClient, modelInfer, startGrpcUpstream, type GrpcUpstream, type InferenceClient, type StreamInferResponse } from '../helpers/grpc-upstream.js';
+import { metricValue } from '../helpers/metric-value.js';
+import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let proxy: TestProxy;
+let champion: GrpcUpstream;
+let challenger: GrpcUpstream;
+let plain: TestUpstream;
+let client: InferenceClient;
+let h2Address: string;
+
+before(async () => {
+  [champion, challenger, plain] = await Promise.all([startGrpcUpstream('champion'), startGrpcUpstream('challenger'), startUpstream()]);
+  proxy = await startProxy({
+    http2: { listen: '127.0.0.1:0' },
+    limits: { upstreamTimeoutMs: 1_000 },
+    routes: [
+      {
+        name: 'oip-grpc',
+        match: { pathPrefix: '/inference.GRPCInferenceService' },
+        sticky: [{ header: 'x-session-id' }],
+        variants: [
+          { name: 'champion', target: `http://${champion.address}`, weight: 70 },
+          { name: 'challenger', target: `http://${challenger.address}`, weight: 30 },
+        ],
+      },
+      { name: 'gone', match: { pathPrefix: '/gone.Service' }, variants: [{ name: 'nobody', target: 'http://127.0.0.1:1', weight: 1 }] },
+      { name: 'rest', match: { pathPrefix: '/rest' }, sticky: [{ header: 'x-session-id' }], variants: [{ name: 'only', target: plain.url, weight: 1 }] },
+    ],
+  });
+  const port = proxy.proxy.http2Plane?.address.port;
+  assert.ok(port, 'the HTTP/2 listener is up');
+  h2Address = `127.0.0.1:${port}`;
+  client = grpcClient(h2Address);
+});
+
+after(async () => {
+  client.close();
+  await proxy.close();
+  await Promise.all([champion.close(), challenger.close(), plain.close()]);
+});
+
+/** One raw HTTP/2 request through the proxy: the response head, body and trailers. */
+async function h2Request(path: string, headers: Record<string, string>, body?: Buffer): Promise<{ headers: IncomingHttpHeaders; body: string; trailers: IncomingHttpHeaders }> {
+  const session: ClientHttp2Session = connect(`http://${h2Address}`);
+  try {
+    const stream = session.request({ ':path': path, ':method': body ? 'POST' : 'GET', ...headers }, { endStream: !body });
+    if (body) stream.end(body);
+    let trailers: IncomingHttpHeaders = {};
+    stream.on('trailers', (received: IncomingHttpHeaders) => (trailers = received));
+    const [head] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+    let text = '';
+    for await (const chunk of stream) text += String(chunk);
+    return { headers: head, body: text, trailers };
+  } finally {
+    session.close();
+  }
+}
+
+test('unary calls go to the variant their metadata key gets, sticky, with the variant and request id in the response metadata', async () => {
+  const route = proxy.proxy.holder.current.routes.byName.get('oip-grpc');
+  assert.ok(route);
+  const countedBefore = await metricValue(requestsTotal, { route: 'oip-grpc', variant: 'champion', code: '200' });
+  let championCalls = 0;
+  for (let i = 0; i < 40; i++) {
+    const key = `user-${i}`;
+    const expected: string = variantForKey(route, key).name;
+    for (let repeat = 0; repeat < 2; repeat++) {
+      const { response, headers } = await modelInfer(client, { model_name: 'fraud', id: `req-${i}-${repeat}` }, { 'x-session-id': key });
+      assert.equal(response.model_name, expected, `${key} is answered by ${expected}`);
+      assert.equal(response.id, `req-${i}-${repeat}`);
+      assert.deepEqual(headers.get('x-abproxy-variant'), [expected]);
+      assert.equal(headers.get('x-request-id').length, 1);
+      if (expected === 'champion') championCalls++;
+    }
+  }
+  assert.ok(championCalls > 0 && championCalls < 80, 'both variants served some keys');
+  assert.equal((await metricValue(requestsTotal, { route: 'oip-grpc', variant: 'champion', code: '200' })) - (Number.isNaN(countedBefore) ? 0 : countedBefore), championCalls);
+  const seen = champion.calls.at(-1)?.metadata ?? challenger.calls.at(-1)?.metadata;
+  assert.ok(seen);
+  assert.deepEqual(seen.get('x-forwarded-for'), ['127.0.0.1']);
+  assert.deepEqual(seen.get('x-forwarded-proto'), ['http']);
+  assert.equal(seen.get('x-request-id').length, 1);
+});
+
+test("an upstream's error status and message reach the client (a Trailers-Only answer stays one)", async () => {
+  await assert.rejects(modelInfer(client, { model_name: 'missing', id: 'x' }, { 'x-session-id': 'user-1' }), (error: grpc.ServiceError) => {
+    assert.equal(error.code, grpc.status.NOT_FOUND);
+    assert.match(error.details, /^model missing is not loaded on (champion|challenger)$/);
+    return true;
+  });
+});
+
+test('a bidirectional stream is relayed message by message, both ways', async () => {
+  const call = client.ModelStreamInfer(new grpc.Metadata({}));
+  const answers: StreamInferResponse[] = [];
+  call.on('data', (answer: StreamInferResponse) => answers.push(answer));
+  for (let i = 1; i <= 3; i++) {
+    call.write({ model_name: 'fraud', id: `s${i}` });
+    // The next message is written only once the answer to this one is back: nothing waits for the stream's end.
+    await waitFor(() => answers.length === i, `the answer to message ${i}`, 5_000);
+    assert.equal(answers[i - 1]?.infer_response.id, `s${i}`);
+  }
+  call.end();
+  await once(call, 'status');
+});
+
+test('a call the client cancels is cancelled upstream', async () => {
+  const cancelledBefore = champion.cancelled + challenger.cancelled;
+  const call = client.ModelStreamInfer(new grpc.Metadata());
+  call.on('error', () => undefined);
+  const answered = new Promise((resolve) => call.once('data', resolve));
+  call.write({ model_name: 'fraud', id: 'c1' });
+  await answered;
+  call.cancel();
+  await waitFor(() => champion.cancelled + challenger.cancelled > cancelledBefore, 'the upstream call to be cancelled', 5_000);
+});
+
+test("the proxy's own failures are gRPC statuses with a message", async () => {
+  await assert.rejects(modelInfer(client, { model_name: 'hang', id: 'h' }, { 'x-session-id': 'user-2' }), (error: grpc.ServiceError) => {
+    assert.equal(error.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.match(error.details, /upstream/);
+    return true;
+  });
+  const grpcHeaders = { 'content-type': 'application/grpc', te: 'trailers' };
+  const frame = Buffer.from([0, 0, 0, 0, 0]); // one empty, uncompressed message
+  const noRoute = await h2Request('/grpc.health.v1.Health/Check', grpcHeaders, frame);
+  assert.equal(noRoute.headers[':status'], 200);
+  assert.equal(noRoute.headers['grpc-status'], String(grpc.status.UNIMPLEMENTED));
+  assert.equal(noRoute.headers['grpc-message'], 'no route matches /grpc.health.v1.Health/Check');
+  const refused = await h2Request('/gone.Service/Call', grpcHeaders, frame);
+  assert.equal(refused.headers['grpc-status'], String(grpc.status.UNAVAILABLE));
+  assert.equal(refused.headers['x-abproxy-variant'], 'nobody');
+  assert.match(String(refused.headers['grpc-message']), /refused/);
+});
+
+test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its connection fields', async () => {
+  const { headers, body } = await h2Request('/rest/predict?v=1', { 'x-session-id': 'u' });
+  assert.equal(headers[':status'], constants.HTTP_STATUS_OK);
+  assert.equal(headers['x-abproxy-variant'], 'only');
+  assert.equal(headers.connection, undefined);
+  assert.equal(headers['keep-alive'], undefined);
+  const echoed = JSON.parse(body) as { method: string; url: string; headers: Record<string, string> };
+  assert.equal(echoed.method, 'GET');
+  assert.equal(echoed.url, '/rest/predict?v=1');
+  assert.equal(echoed.headers.host, h2Address, 'Host comes from :authority');
+  const notFound = await h2Request('/nowhere', {});
+  assert.equal(notFound.headers[':status'], 404);
+  assert.deepEqual(JSON.parse(notFound.body), { error: 'no route matches /nowhere', code: 'ABPROXY_NO_ROUTE' });
+});
+
+test('a drain lets an open call finish and refuses new ones', async () => {
+  const own = await startProxy({
+    http2: { listen: '127.0.0.1:0' },
+    routes: [{ name: 'oip-grpc', match: { pathPrefix: '/inference.GRPCInferenceService' }, variants: [{ name: 'champion', target: `http://${champion.address}`, weight: 1 }] }],
+  });
+  const address = `127.0.0.1:${own.proxy.http2Plane?.address.port}`;
+  const early = grpcClient(address);
+  try {
+    await modelInfer(early, { model_name: 'fraud', id: 'warm' });
+    const callsBefore = champion.calls.length;
+    const slow = modelInfer(early, { model_name: 'slow', id: 'in-flight' });
+    await waitFor(() => champion.calls.length > callsBefore, 'the slow call to reach the upstream', 5_000);
+    const drained = own.close();
+    const { response } = await slow;
+    assert.equal(response.id, 'in-flight', 'the call open when the drain began is answered');
+    await drained;
+    const late = grpcClient(address);
+    await assert.rejects(modelInfer(late, { model_name: 'fraud', id: 'late' }, {}, 2_000), (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE);
+    late.close();
+  } finally {
+    early.close();
+  }
+});

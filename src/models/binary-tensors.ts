@@ -58,7 +58,7 @@ export function withBinaryData(json: unknown, list: TensorList, binary: Buffer):
       continue;
     }
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || offset + size > binary.length) return undefined;
-    const data = decode(String((tensor as BinaryTensor).datatype), binary.subarray(offset, offset + size));
+    const data = tensorData(String((tensor as BinaryTensor).datatype), binary.subarray(offset, offset + size));
     if (!data) return undefined;
     filled.push({ ...(tensor as object), data });
     offset += size;
@@ -66,7 +66,8 @@ export function withBinaryData(json: unknown, list: TensorList, binary: Buffer):
   return offset === binary.length ? { ...json, [list]: filled } : undefined;
 }
 
-function decode(datatype: string, bytes: Buffer): unknown[] | undefined {
+/** One tensor's data from its raw little-endian bytes (as a JSON array), or undefined when they do not fit the datatype. */
+export function tensorData(datatype: string, bytes: Buffer): unknown[] | undefined {
   if (datatype === 'BYTES') return decodeBytes(bytes);
   const fixed = FIXED[datatype];
   if (!fixed) return undefined;

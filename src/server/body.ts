@@ -66,14 +66,18 @@ export function hasBody(req: IncomingMessage): boolean {
 /**
  * A body of unknown length streamed straight to the upstream, cut off with 413 once it crosses maxBytes.
  * (A Content-Length body was checked against the limit up front, and node's parser holds it to that length.)
+ * With `onComplete`, a copy is kept and handed over once the body has ended within the limit (for shadows).
  */
-export async function* limitedBody(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+export async function* limitedBody(source: AsyncIterable<Buffer>, maxBytes: number, onComplete?: (body: Buffer) => void): AsyncGenerator<Buffer> {
   let size = 0;
+  const copy: Buffer[] | undefined = onComplete && [];
   for await (const chunk of source) {
     size += chunk.length;
     if (size > maxBytes) throw tooLargeError(maxBytes);
+    copy?.push(chunk);
     yield chunk;
   }
+  if (copy) onComplete?.(Buffer.concat(copy, size));
 }
 
 /** The body's JSON value (its JSON part under the binary tensor extension), for a `body:` sticky key; undefined when it is not JSON. */

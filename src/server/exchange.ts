@@ -1,6 +1,6 @@
 // The per-request record shared by the data plane and its extensions (local models, shadows,
 // feedback): which generation, route and variant a request runs on, and its key and body.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
 import type { AssignmentReason } from '../routing/assign.js';
 import type { CompiledRoute, CompiledVariant } from '../routing/route-table.js';
@@ -39,6 +39,14 @@ export interface LocalModelClient {
   infer(model: string, body: Buffer, signal: AbortSignal, jsonLength?: number): Promise<{ status: number; body: Buffer; fields: AnswerFields }>;
 }
 
+/** What a shadow copy takes from the request besides the exchange (an IncomingMessage is one). */
+export interface MirroredRequest {
+  readonly method?: string | undefined;
+  /** Flat [name, value, ...] as received; no HTTP/2 pseudo-headers. */
+  readonly rawHeaders: readonly string[];
+  readonly headers: IncomingHttpHeaders;
+}
+
 /** Extension points of the data plane; each is optional and must never throw into the request path. */
 export interface DataPlaneHooks {
   /** Answer requests the proxy serves itself (local models' OIP endpoints, feedback), in order. */
@@ -48,7 +56,7 @@ export interface DataPlaneHooks {
   /** True when this exchange should be mirrored, so its body must be buffered. */
   wantsShadows?(route: CompiledRoute): boolean;
   /** Mirrors the exchange; the returned callback receives the primary result. Never awaited. */
-  startShadows?(exchange: Exchange, req: IncomingMessage): ((primary: ExchangeResult) => void) | undefined;
+  startShadows?(exchange: Exchange, req: MirroredRequest): ((primary: ExchangeResult) => void) | undefined;
   /** Bytes of the primary answer to keep for comparison (0: none). */
   captureBytes?(route: CompiledRoute): number;
   /** Called once per routed request when it ends. */

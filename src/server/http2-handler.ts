@@ -2,12 +2,13 @@
 // `body:` key) -> sticky key -> assignment -> forward over undici -> metrics and the exchange-end hook.
 // gRPC goes to an HTTP/2 pool of the variant's origin, so trailers, streaming and cancellation hold end
 // to end; other requests go to the HTTP/1.1 pool as Envoy does by default. Errors answer gRPC clients
-// with a grpc-status and everyone else with JSON. Local models and shadows serve HTTP/1.1 only.
+// with a grpc-status and everyone else with JSON. Shadow copies leave once the request body has ended
+// (over HTTP/2 for gRPC); local models serve HTTP/1.1 only.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
-import { isGrpc } from '../http/grpc.js';
+import { isGrpc } from '../grpc/status.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
 import { recordRequest } from '../metrics/request-metrics.js';
@@ -15,7 +16,7 @@ import type { CompiledRoute } from '../routing/route-table.js';
 import type { RelayResult } from '../upstream/relay.js';
 import { StreamRelay } from '../upstream/stream-relay.js';
 import { bodyJson, limitedBody, readStream, tooLargeError } from './body.js';
-import type { Exchange } from './exchange.js';
+import type { DataPlaneHooks, Exchange, ExchangeResult, MirroredRequest } from './exchange.js';
 import { assignRequest, requestIdOf, upstreamHeaders, type RequestHead } from './request-context.js';
 import type { DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
@@ -74,12 +75,15 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const requestId = requestIdOf(head);
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
     const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
+    const shadows = hooks.wantsShadows?.(route) === true ? new ShadowStart(exchange, { method: request.method, rawHeaders: head.rawHeaders, headers: head.headers }, hooks) : undefined;
 
     const finish = (result: RelayResult): void => {
       const status = settledStatus(result, route.name, variant.name, (failure) => sendStreamError(stream, failure, grpc, extraHeaders));
       const latencyMs = performance.now() - startedAt;
       recordRequest(route.name, variant.name, status, latencyMs / 1000);
-      hooks.onExchangeEnd?.(exchange, Object.assign(result, { status, latencyMs })); // result is this exchange's own object
+      const ended: ExchangeResult = Object.assign(result, { status, latencyMs }); // result is this exchange's own object
+      shadows?.primaryEnded(ended);
+      hooks.onExchangeEnd?.(exchange, ended);
     };
 
     if (variant.target.kind === 'model') {
@@ -88,11 +92,39 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows
     const { maxBodyBytes } = runtime.config.limits;
+    // A body still arriving streams through (a gRPC call may be a stream both ways): shadows get their copy once it has ended.
     // The client's stream must outlive an upstream failure (it carries the error answer), so undici gets a view of it.
-    const streamed = request.hasBody && !body ? Readable.from(limitedBody(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, maxBodyBytes)) : null;
+    const streamed = request.hasBody && !body ? Readable.from(limitedBody(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, maxBodyBytes, shadows && ((copy) => shadows.bodyEnded(copy)))) : null;
+    if (!streamed) shadows?.bodyEnded(body);
     const { origin, basePath } = variant.target;
     const path = basePath + target.path + (target.query ? `?${target.query}` : '');
-    deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, new StreamRelay({ stream, extraHeaders, onFinish: finish }));
+    const relay = new StreamRelay({ stream, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0 });
+    deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, relay);
+  }
+}
+
+/**
+ * Starts an exchange's shadow copies once its request body is whole, and hands them the primary's result
+ * whichever of the two comes first (an upstream may answer before a client has sent everything).
+ */
+class ShadowStart {
+  #onPrimary: ((primary: ExchangeResult) => void) | undefined;
+  #primary: ExchangeResult | undefined;
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly request: MirroredRequest,
+    private readonly hooks: DataPlaneHooks,
+  ) {}
+
+  bodyEnded(body: Buffer | undefined): void {
+    this.#onPrimary = this.hooks.startShadows?.({ ...this.exchange, body }, this.request);
+    if (this.#primary) this.#onPrimary?.(this.#primary);
+  }
+
+  primaryEnded(primary: ExchangeResult): void {
+    this.#primary = primary;
+    this.#onPrimary?.(primary);
   }
 }
 

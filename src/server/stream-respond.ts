@@ -3,7 +3,7 @@
 // status of its code (as respond.ts does over HTTP/1.1). An answer already started is reset instead.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { errorBody, type ProxyError } from '../http/errors.js';
-import { encodeGrpcMessage, grpcStatusOf } from '../http/grpc.js';
+import { encodeGrpcMessage, grpcStatusOf } from '../grpc/status.js';
 
 export function sendStreamError(stream: ServerHttp2Stream, error: ProxyError, grpc: boolean, extraHeaders: readonly string[] = []): void {
   if (stream.destroyed) return;

@@ -10,6 +10,9 @@ export interface AnswerFields {
   contentEncoding?: string | undefined;
   /** Inference-Header-Content-Length (OIP binary tensor extension), when it had one. */
   inferenceHeader?: string | undefined;
+  /** A gRPC answer's status and message, from its trailers (or its head, in a Trailers-Only answer). */
+  grpcStatus?: string | undefined;
+  grpcMessage?: string | undefined;
 }
 
 /** Lower-case names of the AnswerFields, with their property. */
@@ -17,6 +20,8 @@ export const ANSWER_FIELD_NAMES: ReadonlyMap<string, keyof AnswerFields> = new M
   ['content-type', 'contentType'],
   ['content-encoding', 'contentEncoding'],
   [INFERENCE_HEADER, 'inferenceHeader'],
+  ['grpc-status', 'grpcStatus'],
+  ['grpc-message', 'grpcMessage'],
 ]);
 
 /** Lengths of the AnswerFields' names: any other field is skipped without a look at its name. */
@@ -34,6 +39,14 @@ export function answerFields(count: number, name: (i: number) => string | undefi
   return fields;
 }
 
+/** Adds a gRPC answer's trailers (node's header object, as undici hands them over HTTP/2) to its fields. */
+export function withGrpcTrailers(fields: AnswerFields, trailers: unknown): void {
+  if (trailers === null || typeof trailers !== 'object' || Array.isArray(trailers)) return;
+  const { 'grpc-status': status, 'grpc-message': message } = trailers as Record<string, unknown>;
+  if (typeof status === 'string') fields.grpcStatus = status;
+  if (typeof message === 'string') fields.grpcMessage = message;
+}
+
 /** An HTTP-equivalent answer whose body was captured up to a byte bound. */
 export interface Answer extends AnswerFields {
   status: number;
@@ -43,6 +56,8 @@ export interface Answer extends AnswerFields {
   truncated: boolean;
   /** answerJson's memo: the body parsed as JSON (NOT_JSON when it is not JSON); unset until first asked. */
   parsed?: unknown;
+  /** A gRPC answer's memo: its messages read as JSON (NOT_JSON when they do not decode); unset until first asked. */
+  grpcParsed?: unknown;
 }
 
 /** Marks a body that is not a JSON object or array. */

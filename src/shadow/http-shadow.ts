@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { classifyTransportError } from '../http/errors.js';
-import { ANSWER_FIELD_NAME_LENGTHS, answerFields, outcomeOfStatus, type AnswerFields, type ShadowAnswer } from './answer.js';
+import { ANSWER_FIELD_NAME_LENGTHS, answerFields, outcomeOfStatus, withGrpcTrailers, type AnswerFields, type ShadowAnswer } from './answer.js';
 
 export interface HttpShadowRequest {
   dispatcher: Dispatcher;
@@ -96,7 +96,9 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  onComplete(): void {
+  /** `trailers`: over HTTP/2 a header object, where a gRPC answer's status is. */
+  onComplete(trailers: unknown): void {
+    withGrpcTrailers(this.#fields, trailers);
     this.#settle({
       outcome: outcomeOfStatus(this.#status),
       latencyMs: performance.now() - this.startedAt,

@@ -62,7 +62,7 @@ export class WireBatch {
    * failure, answer; shadow count, then per shadow name, target, tolerance, ignore (its paths joined by
    * line breaks, null: none), outcome (null: dropped), latencyMs, failure, answer. A body is offset,
    * length (offset -1: none); an answer is status (-1: none), body, truncated, contentType,
-   * contentEncoding, inferenceHeader.
+   * contentEncoding, inferenceHeader, grpcStatus, grpcMessage.
    */
   add(input: MirroredExchange, time: number): void {
     const f = this.#fields;
@@ -91,12 +91,12 @@ export class WireBatch {
 
   #answer(answer: Answer | undefined): void {
     if (!answer) {
-      this.#fields.push(-1, -1, 0, false, null, null, null);
+      this.#fields.push(-1, -1, 0, false, null, null, null, null, null);
       return;
     }
     this.#fields.push(answer.status);
     this.#body(answer.body);
-    this.#fields.push(answer.truncated, answer.contentType ?? null, answer.contentEncoding ?? null, answer.inferenceHeader ?? null);
+    this.#fields.push(answer.truncated, answer.contentType ?? null, answer.contentEncoding ?? null, answer.inferenceHeader ?? null, answer.grpcStatus ?? null, answer.grpcMessage ?? null);
   }
 
   #body(body: Buffer | undefined): void {
@@ -175,10 +175,14 @@ class FieldReader {
     const contentType = this.#optionalString();
     const contentEncoding = this.#optionalString();
     const inferenceHeader = this.#optionalString();
+    const grpcStatus = this.#optionalString();
+    const grpcMessage = this.#optionalString();
     if (status < 0) return undefined;
     const answer: Answer = { status, body, truncated, contentType };
     if (contentEncoding !== undefined) answer.contentEncoding = contentEncoding;
     if (inferenceHeader !== undefined) answer.inferenceHeader = inferenceHeader;
+    if (grpcStatus !== undefined) answer.grpcStatus = grpcStatus;
+    if (grpcMessage !== undefined) answer.grpcMessage = grpcMessage;
     return answer;
   }
 

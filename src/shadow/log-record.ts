@@ -4,8 +4,10 @@
 // and is never re-serialized); bodies are left out when captureBodies is off. Pure.
 import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { decodeGrpcMessage, isGrpc } from '../grpc/status.js';
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { answerJson, NOT_JSON, parseJsonBody, type Answer, type AnswerFields, type ShadowAnswer } from './answer.js';
+import { answerContent } from './compare.js';
 import type { Comparison } from './comparison.js';
 
 /** A body as logged: parsed JSON when it is JSON, else UTF-8 text, else base64. */
@@ -16,6 +18,9 @@ export interface LoggedBody {
   contentEncoding?: string;
   /** Length of the JSON part of an OIP binary tensor extension body (its Inference-Header-Content-Length). */
   jsonBytes?: number;
+  /** A gRPC answer's status and message; its messages are logged as `json` when they are OIP messages that decode. */
+  grpcStatus?: string;
+  grpcMessage?: string;
   json?: unknown;
   text?: string;
   base64?: string;
@@ -76,9 +81,9 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${bodyJson(body, { contentType: undefined }, parseJsonBody(body))}` : ''}}`;
   const primaryJson = withFields(
     JSON.stringify({ variant: input.variant, status: primary.status, latencyMs: round(primary.latencyMs), failure: primary.failure }),
-    capture ? outputField(primary.answer) : '',
+    capture ? outputField(primary.answer, input.path) : '',
   );
-  const shadows = input.shadows.map((entry) => shadowJson(entry, capture)).join(',');
+  const shadows = input.shadows.map((entry) => shadowJson(entry, capture, input.path)).join(',');
   return withFields(head, `,"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]`);
 }
 
@@ -89,15 +94,25 @@ export function digestOf(body: Buffer): string {
 
 const EMPTY = Buffer.alloc(0);
 
-function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: boolean): string {
+function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: boolean, path: string): string {
   if (!result) return JSON.stringify({ name, target, outcome: 'dropped', status: null, latencyMs: null });
   const { answer } = result;
   const fields = JSON.stringify({ name, target, outcome: result.outcome, status: answer?.status ?? null, latencyMs: round(result.latencyMs), failure: result.failure });
-  return withFields(fields, (capture ? outputField(answer) : '') + (comparison ? `,"comparison":${JSON.stringify(comparison)}` : ''));
+  return withFields(fields, (capture ? outputField(answer, path) : '') + (comparison ? `,"comparison":${JSON.stringify(comparison)}` : ''));
 }
 
-function outputField(answer: Answer | undefined): string {
-  return answer?.body ? `,"output":${bodyJson(answer.body, answer, answerJson(answer))}` : '';
+function outputField(answer: Answer | undefined, path: string): string {
+  if (!answer?.body) return '';
+  return `,"output":${isGrpc(answer.contentType) ? grpcBodyJson(answer.body, answer, answerContent(answer, path)) : bodyJson(answer.body, answer, answerJson(answer))}`;
+}
+
+/** A gRPC answer as a LoggedBody: its status, and its messages as JSON when they decode (else the bytes as base64). */
+function grpcBodyJson(body: Buffer, answer: Answer, content: unknown): string {
+  const { contentType, grpcStatus, grpcMessage } = answer;
+  const logged: LoggedBody = { bytes: body.length, ...(contentType ? { contentType } : {}), ...(grpcStatus ? { grpcStatus } : {}), ...(grpcMessage ? { grpcMessage: decodeGrpcMessage(grpcMessage) } : {}) };
+  if (content !== NOT_JSON) logged.json = content;
+  else if (body.length > 0) logged.base64 = body.toString('base64');
+  return JSON.stringify(logged);
 }
 
 /** A LoggedBody: JSON bodies as their own text (re-serialized only when they span lines), else text or base64. */

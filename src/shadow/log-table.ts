@@ -47,11 +47,12 @@ function shadowCell(shadow: LoggedShadow | undefined): string {
   return c.maxAbsDiff !== undefined && c.maxAbsDiff !== null ? `${output} != (diff ${formatNumber(c.maxAbsDiff)})` : `${output} != (${c.reason ?? c.kind})`;
 }
 
-/** A short view of an output: OIP tensors as name=values, other JSON compact, text cut, else the status. */
+/** A short view of an output: OIP tensors as name=values (from gRPC messages too), a gRPC error status, other JSON compact, text cut, else the status. */
 function summarize(output: LoggedBody | undefined, status: number, failure: string | undefined): string {
   if (failure) return `${status} ${failure}`;
   if (!output) return `status ${status}`;
   const prefix = status === 200 ? '' : `${status} `;
+  if (output.grpcStatus !== undefined && output.grpcStatus !== '0') return shorten(`${prefix}grpc-status ${output.grpcStatus}${output.grpcMessage ? `: ${output.grpcMessage}` : ''}`, CELL_CHARS);
   const json = output.json ?? encodedAnswer(output);
   if (json !== undefined) {
     if (isOipResponse(json)) return prefix + shorten(json.outputs.map((t) => `${t.name}=${formatValues(t.data.flat(Infinity))}`).join(' '), CELL_CHARS);

@@ -36,7 +36,7 @@ port.on('message', (message: ToLogWorker) => {
 /** Compares every shadow that answered with the primary, counting results per route and shadow, and returns the record's line. */
 function compareAndSerialize({ time, exchange }: ReceivedExchange, counts: Map<string, ComparisonCount>): string {
   const shadows = exchange.shadows.map(({ name, target, result, tolerance, ignore }): ShadowEntry => {
-    const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance, compileIgnoredFields(ignore)) : undefined;
+    const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance, compileIgnoredFields(ignore), exchange.path) : undefined;
     if (comparison) {
       const id = `${exchange.route}\u0000${name}\u0000${comparison.result}`;
       const count = counts.get(id) ?? { route: exchange.route, shadow: name, result: comparison.result, count: 0 };

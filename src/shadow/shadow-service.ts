@@ -1,16 +1,16 @@
 // Shadow traffic for the data plane: samples each routed request per shadow, drops copies beyond
-// maxInFlight (counted), sends the rest (HTTP pool or local model), and once the primary's and every
+// maxInFlight (counted), sends the rest (HTTP pool, over HTTP/2 for gRPC; or local model), and once the primary's and every
 // shadow's answer are in hands the exchange to the shadow log thread, which compares and records it.
 // Never awaited by the primary response; nothing here can fail or delay it.
-import type { IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
+import { isGrpc } from '../grpc/status.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
 import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
-import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient } from '../server/exchange.js';
+import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient, MirroredRequest } from '../server/exchange.js';
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
 import { PoolSet } from '../upstream/pools.js';
 import type { Answer, ShadowAnswer } from './answer.js';
@@ -78,7 +78,7 @@ export class ShadowService {
   }
 
   /** Mirrors one exchange; the returned callback takes the primary's result. Undefined when nothing was sent. */
-  start(exchange: Exchange, req: IncomingMessage): ((primary: ExchangeResult) => void) | undefined {
+  start(exchange: Exchange, req: MirroredRequest): ((primary: ExchangeResult) => void) | undefined {
     const { route } = exchange;
     if (route.shadows.length === 0) return undefined;
     const pending: Pending[] = [];
@@ -98,7 +98,7 @@ export class ShadowService {
       this.#inFlight.set(id, active + 1);
       sent++;
       headers ??= shadowHeaders(req, exchange.requestId);
-      const result = this.#send(shadow, exchange, req.method ?? 'GET', headers, req.headers[INFERENCE_HEADER]).then((answer) => {
+      const result = this.#send(shadow, exchange, req, headers).then((answer) => {
         this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
         series.outcomes[answer.outcome].inc();
         series.duration.observe(answer.latencyMs / 1000);
@@ -119,23 +119,24 @@ export class ShadowService {
     await this.#log?.close();
   }
 
-  /** `inferenceHeader`: the request's Inference-Header-Content-Length, for a local model to find the JSON part of a binary-extension body. */
-  #send(shadow: CompiledShadow, exchange: Exchange, method: string, headers: string[], inferenceHeader: string | string[] | undefined): Promise<ShadowAnswer> {
+  /** `headers`: the request's as every copy carries them. A gRPC copy travels over HTTP/2, like its request. */
+  #send(shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, headers: string[]): Promise<ShadowAnswer> {
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
     const { target } = shadow;
     if (target.kind === 'model') {
       const { body } = exchange;
-      const jsonLength = body && inferenceHeaderLength(inferenceHeader, body.length);
+      const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
       return sendModelShadow({ client: this.#models(), model: target.model, body, jsonLength, timeoutMs, maxBytes });
     }
     const query = exchange.target.query ? `?${exchange.target.query}` : '';
+    const grpc = isGrpc(req.headers['content-type']);
     return sendHttpShadow({
-      dispatcher: this.#pools.get(target.origin),
+      dispatcher: this.#pools.get(target.origin, grpc),
       origin: target.origin,
       path: target.basePath + exchange.target.path + query,
-      method,
-      headers: [...headers, 'x-abproxy-shadow', `${exchange.route.name}/${shadow.config.name}`],
+      method: req.method ?? 'GET',
+      headers: [...headers, 'x-abproxy-shadow', `${exchange.route.name}/${shadow.config.name}`, ...(grpc ? ['te', 'trailers'] : [])],
       body: exchange.body,
       timeoutMs,
       maxBytes,
@@ -194,6 +195,6 @@ function httpOrigins(route: CompiledRoute): string[] {
 }
 
 /** The client's headers minus hop-by-hop fields (RFC 9110 §7.6.1), with the exchange's request id. */
-function shadowHeaders(req: IncomingMessage, requestId: string): string[] {
+function shadowHeaders(req: MirroredRequest, requestId: string): string[] {
   return [...stripHopByHop(req.rawHeaders, SHADOW_DROPPED_HEADERS), 'x-request-id', requestId];
 }

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';
+import { BodyCapture } from './body-capture.js';
 import { answerFields, type AnswerFields } from '../shadow/answer.js';
 
 export interface RelayResult {
@@ -35,14 +36,12 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #abort: ((error?: Error) => void) | undefined;
   #status = 0;
   #finished = false;
-  #captured: Buffer[] | undefined;
-  #capturedBytes = 0;
-  #truncated = false;
+  #capture: BodyCapture | undefined;
   #fields: AnswerFields | undefined;
   #resume: (() => void) | undefined;
 
   constructor(private readonly options: RelayOptions) {
-    if (options.captureBytes > 0) this.#captured = [];
+    if (options.captureBytes > 0) this.#capture = new BodyCapture(options.captureBytes);
     options.res.once('close', this.#onClientClose);
   }
 
@@ -61,7 +60,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     const names: string[] = new Array<string>(rawHeaders.length);
     for (let i = 0; i < rawHeaders.length; i++) names[i] = rawHeaders[i]?.toString('latin1') ?? '';
     const headers = stripHopByHop(names, OWN_HEADERS);
-    if (this.#captured) this.#fields = answerFields(headers.length / 2, (i) => headers[2 * i], (i) => headers[2 * i + 1]);
+    if (this.#capture) this.#fields = answerFields(headers.length / 2, (i) => headers[2 * i], (i) => headers[2 * i + 1]);
     const { extraHeaders, res } = this.options;
     for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i] ?? '');
     res.writeHead(statusCode, statusText || undefined, headers);
@@ -70,12 +69,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.#captured && !this.#truncated) {
-      if (this.#capturedBytes + chunk.length <= this.options.captureBytes) {
-        this.#captured.push(chunk);
-        this.#capturedBytes += chunk.length;
-      } else this.#truncated = true;
-    }
+    this.#capture?.add(chunk);
     const { res } = this.options;
     if (res.write(chunk)) return true;
     // Backpressure: undici pauses until resume(); listen for 'drain' only while paused.
@@ -103,9 +97,10 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#finished = true;
     const result: RelayResult = { status: this.#status, headersSent: this.options.res.headersSent };
     if (error) result.error = error;
-    if (this.#captured) {
-      result.body = Buffer.concat(this.#captured);
-      result.bodyTruncated = this.#truncated;
+    if (this.#capture) {
+      const { body, truncated } = this.#capture.result();
+      result.body = body;
+      result.bodyTruncated = truncated;
       if (this.#fields) result.fields = this.#fields;
     }
     this.options.onFinish(result);

@@ -1,10 +1,13 @@
 // StreamRelay: an undici raw dispatch handler that streams one upstream response to a client's HTTP/2
 // stream with backpressure: hop-by-hop fields dropped (HTTP/2 forbids them, RFC 9113 §8.2.2), the
 // upstream's trailers passed on (gRPC's status travels in them), and a failure after the head sent
-// as RST_STREAM so the client never takes a cut answer for a whole one.
+// as RST_STREAM so the client never takes a cut answer for a whole one. Optionally keeps a bounded copy
+// of the answer (with its gRPC status) for shadow comparison.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';
+import { BodyCapture } from './body-capture.js';
+import { answerFields, withGrpcTrailers, type AnswerFields } from '../shadow/answer.js';
 import { ClientAbortError, type RelayResult } from './relay.js';
 
 export interface StreamRelayOptions {
@@ -13,6 +16,8 @@ export interface StreamRelayOptions {
   extraHeaders: readonly string[];
   /** Called exactly once, when the exchange ends in any way. */
   onFinish: (result: RelayResult) => void;
+  /** Keep a copy of up to this many response bytes in RelayResult.body (0: none). */
+  captureBytes: number;
 }
 
 const OWN_HEADERS = new Set(['x-abproxy-variant', 'x-request-id']);
@@ -26,9 +31,12 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   #resume: (() => void) | undefined;
   /** The answer was complete with its head. */
   #ended = false;
+  #capture: BodyCapture | undefined;
+  #fields: AnswerFields | undefined;
 
   constructor(options: StreamRelayOptions) {
     this.#options = options;
+    if (options.captureBytes > 0) this.#capture = new BodyCapture(options.captureBytes);
     options.stream.once('close', this.#onClientClose);
     options.stream.on('wantTrailers', () => options.stream.sendTrailers(this.#trailers));
   }
@@ -42,7 +50,9 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     this.#status = statusCode;
     const { stream, extraHeaders } = this.#options;
     if (stream.destroyed) return true; // the client left; #onClientClose aborts the exchange
-    const headers = fieldsObject(stripHopByHop(latin1(rawHeaders), OWN_HEADERS));
+    const fields = stripHopByHop(latin1(rawHeaders), OWN_HEADERS);
+    if (this.#capture) this.#fields = answerFields(fields.length / 2, (i) => fields[2 * i], (i) => fields[2 * i + 1]);
+    const headers = fieldsObject(fields);
     for (let i = 0; i < extraHeaders.length; i += 2) headers[extraHeaders[i] ?? ''] = extraHeaders[i + 1] ?? '';
     headers[constants.HTTP2_HEADER_STATUS] = statusCode;
     // grpc-status in the head is a gRPC "Trailers-Only" answer: it must reach the client as one ended head too.
@@ -53,6 +63,7 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.#capture?.add(chunk);
     const { stream } = this.#options;
     if (stream.write(chunk)) return true;
     // Backpressure: undici pauses until resume(); listen for 'drain' only while paused.
@@ -63,7 +74,10 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   /** Over HTTP/2 upstreams undici hands the trailers as a header object, over HTTP/1.1 as raw pairs. */
   onComplete(trailers: readonly (string | Buffer)[] | Record<string, string | string[]> | null): void {
     if (isPairs(trailers)) this.#trailers = fieldsObject(stripHopByHop(latin1(trailers)));
-    else if (trailers) this.#trailers = fieldsObject(stripHopByHop(Object.entries(trailers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, value]))));
+    else if (trailers) {
+      if (this.#fields) withGrpcTrailers(this.#fields, trailers);
+      this.#trailers = fieldsObject(stripHopByHop(Object.entries(trailers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, value]))));
+    }
     if (!this.#ended) this.#options.stream.end();
     this.#finish(undefined);
   }
@@ -83,6 +97,12 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     this.#finished = true;
     const result: RelayResult = { status: this.#status, headersSent: this.#options.stream.headersSent };
     if (error) result.error = error;
+    if (this.#capture) {
+      const { body, truncated } = this.#capture.result();
+      result.body = body;
+      result.bodyTruncated = truncated;
+      if (this.#fields) result.fields = this.#fields;
+    }
     this.#options.onFinish(result);
   }
 }

@@ -1,8 +1,9 @@
 // A real gRPC server (@grpc/grpc-js) on 127.0.0.1 port 0 serving the Open Inference Protocol subset in
 // test/fixtures/grpc/inference.proto, plus the matching client. ModelInfer answers with the server's
-// name as model_name and echoes the request id; model "missing" is NOT_FOUND, "slow" answers after
-// 300 ms, "hang" never answers. ModelStreamInfer answers every message as it arrives. Every call's
-// metadata is recorded, and cancelled calls are counted.
+// name as model_name, echoes the request id and gives one FP32 output `fraud_probability` (the
+// server's `probability`, in typed contents or, with `raw`, as raw_output_contents); model "missing"
+// is NOT_FOUND, "slow" answers after 300 ms, "hang" never answers. ModelStreamInfer answers every
+// message as it arrives. Every call's metadata is recorded, and cancelled calls are counted.
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -17,6 +18,15 @@ export interface InferRequest {
 export interface InferResponse {
   model_name: string;
   id: string;
+  outputs?: { name: string; datatype: string; shape: number[]; contents?: { fp32_contents: number[] } }[];
+  raw_output_contents?: Buffer[];
+}
+
+export interface GrpcUpstreamOptions {
+  /** The fraud_probability every ModelInfer answer gives (default 0.5). */
+  probability?: number;
+  /** Send it as raw little-endian bytes instead of typed contents. */
+  raw?: boolean;
 }
 
 export interface StreamInferResponse {
@@ -47,7 +57,7 @@ function service(): grpc.ServiceClientConstructor {
   return inference.GRPCInferenceService as grpc.ServiceClientConstructor;
 }
 
-export async function startGrpcUpstream(name: string): Promise<GrpcUpstream> {
+export async function startGrpcUpstream(name: string, options: GrpcUpstreamOptions = {}): Promise<GrpcUpstream> {
   const server = new grpc.Server();
   const upstream: GrpcUpstream = { address: '', calls: [], cancelled: 0, close: () => new Promise((resolve) => server.tryShutdown(() => resolve())) };
   server.addService(service().service, {
@@ -61,7 +71,7 @@ export async function startGrpcUpstream(name: string): Promise<GrpcUpstream> {
       const { model_name: model, id } = call.request;
       if (model === 'missing') return callback({ code: grpc.status.NOT_FOUND, details: `model ${model} is not loaded on ${name}` });
       if (model === 'hang') return;
-      const answer = () => callback(null, { model_name: name, id });
+      const answer = () => callback(null, { model_name: name, id, ...fraudProbability(options) });
       if (model === 'slow') setTimeout(answer, 300);
       else answer();
     },
@@ -95,4 +105,12 @@ export function modelInfer(client: InferenceClient, request: InferRequest, metad
       headers = received;
     });
   });
+}
+
+function fraudProbability({ probability = 0.5, raw = false }: GrpcUpstreamOptions): Pick<InferResponse, 'outputs' | 'raw_output_contents'> {
+  const tensor = { name: 'fraud_probability', datatype: 'FP32', shape: [1, 1] };
+  if (!raw) return { outputs: [{ ...tensor, contents: { fp32_contents: [probability] } }] };
+  const bytes = Buffer.alloc(4);
+  bytes.writeFloatLE(probability);
+  return { outputs: [tensor], raw_output_contents: [bytes] };
 }

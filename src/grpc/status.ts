@@ -1,5 +1,5 @@
 // gRPC over HTTP/2 as the proxy sees it (gRPC's PROTOCOL-HTTP2 spec): which requests are gRPC, the
-// status code an error the proxy makes becomes, and the percent-encoding of grpc-message. Pure.
+// status code an error the proxy makes becomes, and the percent-encoding of grpc-message both ways. Pure.
 
 /** gRPC status codes the proxy answers with (grpc/grpc doc/statuscodes.md). */
 export const GRPC_STATUS = {
@@ -53,4 +53,13 @@ export function encodeGrpcMessage(message: string): string {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/** A received grpc-message as text (one that is not valid percent-encoding is kept as received, as gRPC's spec asks). */
+export function decodeGrpcMessage(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
+  }
 }

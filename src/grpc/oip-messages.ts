@@ -108,6 +108,11 @@ export function grpcAnswerJson(method: string, body: Buffer): unknown {
   return undefined;
 }
 
+/** The first request message of an OIP method (ModelInfer, ModelStreamInfer) read as a REST infer request, for a `body:` sticky key; undefined for other methods. */
+export function grpcRequestJson(method: string, message: Buffer): unknown {
+  return method === MODEL_INFER || method === MODEL_STREAM_INFER ? inferRequestJson(message) : undefined;
+}
+
 /** A ModelInferRequest message read as a REST infer request (inputs with their data), or undefined when it does not decode. */
 export function inferRequestJson(message: Buffer): unknown {
   try {

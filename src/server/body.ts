@@ -63,21 +63,32 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/** What limitedBody does besides counting. */
+export interface LimitedBodyOptions {
+  /** Keep a copy and hand it over once the body has ended within the limit (for shadows). */
+  onComplete?: (body: Buffer) => void;
+  /** Called instead of failing the stream when the body crosses the limit, which then just ends (see http2-handler.ts). */
+  onTooLarge?: (error: ProxyError) => void;
+}
+
 /**
  * A body of unknown length streamed straight to the upstream, cut off with 413 once it crosses maxBytes.
  * (A Content-Length body was checked against the limit up front, and node's parser holds it to that length.)
- * With `onComplete`, a copy is kept and handed over once the body has ended within the limit (for shadows).
  */
-export async function* limitedBody(source: AsyncIterable<Buffer>, maxBytes: number, onComplete?: (body: Buffer) => void): AsyncGenerator<Buffer> {
+export async function* limitedBody(source: AsyncIterable<Buffer>, maxBytes: number, options: LimitedBodyOptions = {}): AsyncGenerator<Buffer> {
   let size = 0;
-  const copy: Buffer[] | undefined = onComplete && [];
+  const copy: Buffer[] | undefined = options.onComplete && [];
   for await (const chunk of source) {
     size += chunk.length;
-    if (size > maxBytes) throw tooLargeError(maxBytes);
+    if (size > maxBytes) {
+      if (!options.onTooLarge) throw tooLargeError(maxBytes);
+      options.onTooLarge(tooLargeError(maxBytes));
+      return;
+    }
     copy?.push(chunk);
     yield chunk;
   }
-  if (copy) onComplete?.(Buffer.concat(copy, size));
+  if (copy) options.onComplete?.(Buffer.concat(copy, size));
 }
 
 /** The body's JSON value (its JSON part under the binary tensor extension), for a `body:` sticky key; undefined when it is not JSON. */

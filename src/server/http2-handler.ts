@@ -1,5 +1,5 @@
-// The HTTP/2 request pipeline, one call per stream: target -> route -> (bounded body, for a JSON
-// `body:` key) -> sticky key -> assignment -> forward over undici -> metrics and the exchange-end hook.
+// The HTTP/2 request pipeline, one call per stream: target -> route -> (for a `body:` key: the bounded
+// body, or a gRPC call's first OIP message read as JSON) -> sticky key -> assignment -> forward over undici -> metrics and the exchange-end hook.
 // gRPC goes to an HTTP/2 pool of the variant's origin, so trailers, streaming and cancellation hold end
 // to end; other requests go to the HTTP/1.1 pool as Envoy does by default. Errors answer gRPC clients
 // with a grpc-status and everyone else with JSON. Shadow copies leave once the request body has ended
@@ -8,6 +8,8 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
+import { readFirstMessage } from '../grpc/first-message.js';
+import { grpcRequestJson } from '../grpc/oip-messages.js';
 import { isGrpc } from '../grpc/status.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
@@ -15,7 +17,7 @@ import { recordRequest } from '../metrics/request-metrics.js';
 import type { CompiledRoute } from '../routing/route-table.js';
 import type { RelayResult } from '../upstream/relay.js';
 import { StreamRelay } from '../upstream/stream-relay.js';
-import { bodyJson, limitedBody, readStream, tooLargeError } from './body.js';
+import { bodyJson, limitedBody, readStream, tooLargeError, type LimitedBodyOptions } from './body.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult, MirroredRequest } from './exchange.js';
 import { assignRequest, requestIdOf, upstreamHeaders, type RequestHead } from './request-context.js';
 import type { DataPlaneDeps } from './request-handler.js';
@@ -61,16 +63,18 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     headers.host ??= headers[':authority'];
     const head: RequestHead = { headers, rawHeaders: regularFields(rawHeaders, headers.host), socket: { remoteAddress: stream.session?.socket.remoteAddress } };
     const request: StreamRequest = { stream, head, method, grpc, hasBody: !stream.endAfterHeaders, startedAt };
-    if (!request.hasBody || grpc || !route.needsBody) return dispatch(request, runtime, route, target, undefined);
-    readStream(stream, maxBodyBytes).then(
-      (body) => dispatch(request, runtime, route, target, body),
-      (error: ProxyError) => fail(error, route.name),
-    );
+    if (!request.hasBody || !route.needsBody) return dispatch(request, runtime, route, target, {});
+    const failed = (error: ProxyError) => fail(error, route.name);
+    if (grpc) {
+      readFirstMessage(stream, maxBodyBytes).then(({ chunks, message }) => dispatch(request, runtime, route, target, { chunks, json: message && grpcRequestJson(target.path, message) }), failed);
+      return;
+    }
+    readStream(stream, maxBodyBytes).then((body) => dispatch(request, runtime, route, target, { body, json: bodyJson(body, headers[INFERENCE_HEADER]) }), failed);
   };
 
-  function dispatch(request: StreamRequest, runtime: Runtime, route: CompiledRoute, target: RequestTarget, body: Buffer | undefined): void {
+  function dispatch(request: StreamRequest, runtime: Runtime, route: CompiledRoute, target: RequestTarget, read: BodyRead): void {
     const { stream, head, grpc, startedAt } = request;
-    const json = body ? bodyJson(body, head.headers[INFERENCE_HEADER]) : undefined;
+    const { body, json, chunks = [] } = read;
     const { variant, reason, key } = assignRequest(route, head, target.query, json);
     const requestId = requestIdOf(head);
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
@@ -94,11 +98,15 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const { maxBodyBytes } = runtime.config.limits;
     // A body still arriving streams through (a gRPC call may be a stream both ways): shadows get their copy once it has ended.
     // The client's stream must outlive an upstream failure (it carries the error answer), so undici gets a view of it.
-    const streamed = request.hasBody && !body ? Readable.from(limitedBody(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, maxBodyBytes, shadows && ((copy) => shadows.bodyEnded(copy)))) : null;
+    const relay = new StreamRelay({ stream, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0 });
+    // Over the limit the body just stops, and the exchange is aborted once undici has ended its upstream
+    // stream: node's http2 spins forever (empty DATA frames) on a stream reset while a piped body still writes to it.
+    const onTooLarge = (error: ProxyError) => setImmediate(() => relay.abort(error));
+    const limits: LimitedBodyOptions = { onTooLarge, ...(shadows ? { onComplete: (copy: Buffer) => shadows.bodyEnded(copy) } : {}) };
+    const streamed = request.hasBody && !body ? Readable.from(limitedBody(prefixed(chunks, stream), maxBodyBytes, limits)) : null;
     if (!streamed) shadows?.bodyEnded(body);
     const { origin, basePath } = variant.target;
     const path = basePath + target.path + (target.query ? `?${target.query}` : '');
-    const relay = new StreamRelay({ stream, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0 });
     deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, relay);
   }
 }
@@ -126,6 +134,21 @@ class ShadowStart {
     this.#primary = primary;
     this.#onPrimary?.(primary);
   }
+}
+
+/** What the pipeline read of a body before forwarding: all of it (a REST `body:` key), or as far as a gRPC call's first message. */
+interface BodyRead {
+  body?: Buffer;
+  /** The JSON the sticky key is read from. */
+  json?: unknown;
+  /** Bytes read ahead of the rest of the stream, sent on first. */
+  chunks?: readonly Buffer[];
+}
+
+/** The bytes read ahead, then the rest of the stream; the stream is not destroyed when undici drops the body. */
+async function* prefixed(first: readonly Buffer[], stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
+  yield* first;
+  yield* stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }
 
 /** The request's own fields without HTTP/2 pseudo-headers, with Host from :authority (RFC 9113 §8.3.1). */

@@ -41,6 +41,11 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     options.stream.on('wantTrailers', () => options.stream.sendTrailers(this.#trailers));
   }
 
+  /** Aborts the upstream exchange (the request body broke a limit). */
+  abort(error: Error): void {
+    this.#abort?.(error);
+  }
+
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort;
   }

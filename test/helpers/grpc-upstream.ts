@@ -13,6 +13,7 @@ const PROTO = fileURLToPath(new URL('../fixtures/grpc/inference.proto', import.m
 export interface InferRequest {
   model_name: string;
   id: string;
+  parameters?: Record<string, { string_param: string }>;
 }
 
 export interface InferResponse {

@@ -163,6 +163,59 @@ test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its con
   assert.deepEqual(JSON.parse(notFound.body), { error: 'no route matches /nowhere', code: 'ABPROXY_NO_ROUTE' });
 });
 
+test("a body key is read from a call's first OIP message, and a stream keyed so still flows message by message", async (t) => {
+  const own = await startProxy({
+    http2: { listen: '127.0.0.1:0' },
+    limits: { maxBodyBytes: 4_096 },
+    routes: [
+      {
+        name: 'by-session',
+        match: { pathPrefix: '/inference.GRPCInferenceService' },
+        sticky: [{ body: 'parameters.session_id' }],
+        variants: [
+          { name: 'champion', target: `http://${champion.address}`, weight: 50 },
+          { name: 'challenger', target: `http://${challenger.address}`, weight: 50 },
+        ],
+      },
+    ],
+  });
+  const keyed = grpcClient(`127.0.0.1:${own.proxy.http2Plane?.address.port}`);
+  t.after(async () => {
+    keyed.close();
+    await own.close();
+  });
+  const route = own.proxy.holder.current.routes.byName.get('by-session');
+  assert.ok(route);
+  const session = (id: string) => ({ session_id: { string_param: id } });
+  for (let i = 0; i < 20; i++) {
+    const { response } = await modelInfer(keyed, { model_name: 'fraud', id: `b${i}`, parameters: session(`card-${i}`) });
+    assert.equal(response.model_name, variantForKey(route, `card-${i}`).name, `card-${i}`);
+  }
+  const stream = keyed.ModelStreamInfer(new grpc.Metadata());
+  const answers: StreamInferResponse[] = [];
+  stream.on('data', (answer: StreamInferResponse) => answers.push(answer));
+  for (let i = 1; i <= 2; i++) {
+    stream.write({ model_name: 'fraud', id: `k${i}`, parameters: session('card-7') });
+    await waitFor(() => answers.length === i, `the answer to message ${i}`, 5_000);
+  }
+  stream.end();
+  await once(stream, 'status');
+  assert.deepEqual(answers.map((a) => a.infer_response.model_name), [variantForKey(route, 'card-7').name, variantForKey(route, 'card-7').name]);
+  await assert.rejects(modelInfer(keyed, { model_name: 'fraud', id: 'x'.repeat(5_000), parameters: session('card-1') }), (error: grpc.ServiceError) => {
+    assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(error.details, 'request body exceeds maxBodyBytes (4096 bytes)');
+    return true;
+  });
+});
+
+test('a call whose body streams past maxBodyBytes is RESOURCE_EXHAUSTED', async () => {
+  await assert.rejects(modelInfer(client, { model_name: 'fraud', id: 'x'.repeat(1_100_000) }, { 'x-session-id': 'big' }), (error: grpc.ServiceError) => {
+    assert.equal(error.code, grpc.status.RESOURCE_EXHAUSTED);
+    assert.equal(error.details, 'request body exceeds maxBodyBytes (1048576 bytes)');
+    return true;
+  });
+});
+
 test('a drain lets an open call finish and refuses new ones', async () => {
   const own = await startProxy({
     http2: { listen: '127.0.0.1:0' },

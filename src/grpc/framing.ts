@@ -1,5 +1,5 @@
 // gRPC's message framing (PROTOCOL-HTTP2, Length-Prefixed-Message): a compressed flag byte, a 4-byte
-// big-endian length, then the message. Splits a captured body into its messages. Pure.
+// big-endian length, then the message. Splits a captured body into its messages, and frames one. Pure.
 
 /** The body's messages, or undefined when it is not whole frames or a message is compressed (grpc-encoding). */
 export function grpcMessages(body: Buffer): Buffer[] | undefined {
@@ -14,4 +14,11 @@ export function grpcMessages(body: Buffer): Buffer[] | undefined {
     offset = start + length;
   }
   return messages;
+}
+
+/** One uncompressed message framed for the wire. */
+export function frameMessage(message: Uint8Array): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(message.length, 1);
+  return Buffer.concat([head, message]);
 }

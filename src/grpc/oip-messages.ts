@@ -1,71 +1,19 @@
-// The Open Inference Protocol's gRPC messages (package inference; KServe's grpc_predict_v2.proto and
-// Triton's grpc_service.proto agree on these numbers) read into the JSON shape of the REST protocol, so
-// a gRPC answer compares and logs like a REST one: tensors from typed `contents` or from
-// `raw_*_contents` (little-endian bytes), parameters as plain values. Decoding never throws.
-import protobuf from 'protobufjs';
+// Open Inference Protocol gRPC messages read into the JSON shape of the REST protocol, so a gRPC answer
+// compares and logs like a REST one and a request's fields serve a `body:` sticky key: tensors from typed
+// `contents` or from `raw_*_contents` (little-endian bytes), parameters as plain values. Never throws.
 import { tensorData } from '../models/binary-tensors.js';
 import { grpcMessages } from './framing.js';
+import { decodeMessage, MODEL_INFER, MODEL_STREAM_INFER, oipType } from './oip-schema.js';
 
-const SCHEMA = `
-syntax = "proto3";
-package inference;
-message InferParameter {
-  oneof parameter_choice { bool bool_param = 1; int64 int64_param = 2; string string_param = 3; }
-}
-message InferTensorContents {
-  repeated bool bool_contents = 1;
-  repeated int32 int_contents = 2;
-  repeated int64 int64_contents = 3;
-  repeated uint32 uint_contents = 4;
-  repeated uint64 uint64_contents = 5;
-  repeated float fp32_contents = 6;
-  repeated double fp64_contents = 7;
-  repeated bytes bytes_contents = 8;
-}
-message Tensor {
-  string name = 1;
-  string datatype = 2;
-  repeated int64 shape = 3;
-  map<string, InferParameter> parameters = 4;
-  InferTensorContents contents = 5;
-}
-message ModelInferRequest {
-  message InferRequestedOutputTensor { string name = 1; map<string, InferParameter> parameters = 2; }
-  string model_name = 1;
-  string model_version = 2;
-  string id = 3;
-  map<string, InferParameter> parameters = 4;
-  repeated Tensor inputs = 5;
-  repeated InferRequestedOutputTensor outputs = 6;
-  repeated bytes raw_input_contents = 7;
-}
-message ModelInferResponse {
-  string model_name = 1;
-  string model_version = 2;
-  string id = 3;
-  map<string, InferParameter> parameters = 4;
-  repeated Tensor outputs = 5;
-  repeated bytes raw_output_contents = 6;
-}
-message ModelStreamInferResponse {
-  string error_message = 1;
-  ModelInferResponse infer_response = 2;
-}
-`;
-// InferInputTensor and InferOutputTensor have the same fields and numbers, so one Tensor message reads both.
+const REQUEST = oipType('ModelInferRequest');
+const RESPONSE = oipType('ModelInferResponse');
+const STREAM_RESPONSE = oipType('ModelStreamInferResponse');
 
-const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
-const REQUEST = root.lookupType('inference.ModelInferRequest');
-const RESPONSE = root.lookupType('inference.ModelInferResponse');
-const STREAM_RESPONSE = root.lookupType('inference.ModelStreamInferResponse');
 
-const SERVICE = '/inference.GRPCInferenceService/';
-export const MODEL_INFER = `${SERVICE}ModelInfer`;
-export const MODEL_STREAM_INFER = `${SERVICE}ModelStreamInfer`;
+export type Parameters = Record<string, { bool_param?: boolean; int64_param?: number; string_param?: string }>;
 
-type Parameters = Record<string, { bool_param?: boolean; int64_param?: number; string_param?: string }>;
-
-interface TensorMessage {
+/** A decoded tensor message (InferInputTensor or InferOutputTensor). */
+export interface TensorMessage {
   name: string;
   datatype: string;
   shape?: number[];
@@ -100,7 +48,7 @@ export function grpcAnswerJson(method: string, body: Buffer): unknown {
   const messages = grpcMessages(body);
   if (!messages) return undefined;
   try {
-    if (method === MODEL_INFER) return messages.length === 1 && messages[0] ? inferJson(decode(RESPONSE, messages[0]), 'outputs', 'raw_output_contents') : undefined;
+    if (method === MODEL_INFER) return messages.length === 1 && messages[0] ? inferJson(decodeMessage(RESPONSE, messages[0]), 'outputs', 'raw_output_contents') : undefined;
     if (method === MODEL_STREAM_INFER) return messages.map(streamAnswerJson);
   } catch {
     return undefined;
@@ -116,20 +64,16 @@ export function grpcRequestJson(method: string, message: Buffer): unknown {
 /** A ModelInferRequest message read as a REST infer request (inputs with their data), or undefined when it does not decode. */
 export function inferRequestJson(message: Buffer): unknown {
   try {
-    return inferJson(decode(REQUEST, message), 'inputs', 'raw_input_contents');
+    return inferJson(decodeMessage(REQUEST, message), 'inputs', 'raw_input_contents');
   } catch {
     return undefined;
   }
 }
 
 function streamAnswerJson(message: Buffer): unknown {
-  const decoded = decode(STREAM_RESPONSE, message);
+  const decoded = decodeMessage(STREAM_RESPONSE, message);
   const answer = decoded.infer_response as Record<string, unknown> | undefined;
   return { error_message: decoded.error_message ?? '', infer_response: answer ? inferJson(answer, 'outputs', 'raw_output_contents') : null };
-}
-
-function decode(type: protobuf.Type, message: Buffer): Record<string, unknown> {
-  return type.toObject(type.decode(message), { longs: Number });
 }
 
 /** A decoded request or response as its REST JSON: the tensors of `list` with their data, from `rawList` when the sender used raw bytes. */
@@ -152,13 +96,15 @@ function tensorJson(tensor: TensorMessage, raw: Uint8Array | undefined): Record<
   return json;
 }
 
-function contentsData(tensor: TensorMessage): unknown[] {
+/** A tensor's typed contents as a JSON array (empty when the datatype's field is unset). */
+export function contentsData(tensor: TensorMessage): unknown[] {
   const field = CONTENTS_OF[tensor.datatype];
   const values = (field && tensor.contents?.[field]) ?? [];
   return field === 'bytes_contents' ? values.map((v) => Buffer.from(v as Uint8Array).toString('utf8')) : values;
 }
 
-function parametersJson(parameters: Parameters): Record<string, unknown> {
+/** InferParameter values as plain JSON values. */
+export function parametersJson(parameters: Parameters): Record<string, unknown> {
   const json: Record<string, unknown> = {};
   for (const [name, p] of Object.entries(parameters)) json[name] = p.string_param ?? p.int64_param ?? p.bool_param ?? null;
   return json;

@@ -3,9 +3,11 @@
 
 /** gRPC status codes the proxy answers with (grpc/grpc doc/statuscodes.md). */
 export const GRPC_STATUS = {
+  OK: 0,
   UNKNOWN: 2,
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
@@ -22,9 +24,11 @@ export function isGrpc(contentType: string | undefined): boolean {
 /**
  * The gRPC status for an error the proxy answers with the given HTTP status: what a gRPC client would
  * read from that HTTP status (no route -> UNIMPLEMENTED, upstream down -> UNAVAILABLE), made precise
- * where the proxy knows more (a timeout -> DEADLINE_EXCEEDED, a body over the limit -> RESOURCE_EXHAUSTED).
+ * where the proxy knows more (a timeout -> DEADLINE_EXCEEDED, a body over the limit -> RESOURCE_EXHAUSTED,
+ * an unknown local model -> NOT_FOUND; `code` is the proxy's error code).
  */
-export function grpcStatusOf(httpStatus: number): number {
+export function grpcStatusOf(httpStatus: number, code?: string): number {
+  if (code === 'ABPROXY_MODEL_NOT_FOUND') return GRPC_STATUS.NOT_FOUND;
   switch (httpStatus) {
     case 400:
       return GRPC_STATUS.INVALID_ARGUMENT;

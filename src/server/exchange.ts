@@ -1,6 +1,7 @@
 // The per-request record shared by the data plane and its extensions (local models, shadows,
 // feedback): which generation, route and variant a request runs on, and its key and body.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { GrpcAnswer } from '../grpc/model-service.js';
 import type { RequestTarget } from '../http/path.js';
 import type { AssignmentReason } from '../routing/assign.js';
 import type { CompiledRoute, CompiledVariant } from '../routing/route-table.js';
@@ -37,6 +38,8 @@ export interface LocalModelClient {
    * under the binary tensor extension). Resolves with the HTTP-equivalent answer; never rejects.
    */
   infer(model: string, body: Buffer, signal: AbortSignal, jsonLength?: number): Promise<{ status: number; body: Buffer; fields: AnswerFields }>;
+  /** Answers a gRPC call of an OIP method (`method`: its path; `body`: the framed request) the same way, its gRPC status in the fields. */
+  callGrpc(model: string, method: string, body: Buffer, signal: AbortSignal): Promise<{ status: number; body: Buffer; fields: AnswerFields }>;
 }
 
 /** What a shadow copy takes from the request besides the exchange (an IncomingMessage is one). */
@@ -53,6 +56,8 @@ export interface DataPlaneHooks {
   localHandlers: LocalHandler[];
   /** Serves an exchange whose variant is `model:NAME`; must call `finish` exactly once. */
   serveModel?(exchange: Exchange, req: IncomingMessage, res: ServerResponse, extraHeaders: readonly string[], finish: (result: RelayResult) => void): void;
+  /** Answers a gRPC call (its method path and whole request body) whose variant is `model:NAME`. Never rejects. */
+  callGrpcModel?: (model: string, method: string, body: Buffer, requestId: string) => Promise<GrpcAnswer>;
   /** True when this exchange should be mirrored, so its body must be buffered. */
   wantsShadows?(route: CompiledRoute): boolean;
   /** Mirrors the exchange; the returned callback receives the primary result. Never awaited. */

@@ -3,7 +3,7 @@
 // gRPC goes to an HTTP/2 pool of the variant's origin, so trailers, streaming and cancellation hold end
 // to end; other requests go to the HTTP/1.1 pool as Envoy does by default. Errors answer gRPC clients
 // with a grpc-status and everyone else with JSON. Shadow copies leave once the request body has ended
-// (over HTTP/2 for gRPC); local models serve HTTP/1.1 only.
+// (over HTTP/2 for gRPC). A `model:` variant answers gRPC calls in-process (grpc/model-service.ts).
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -23,7 +23,7 @@ import { assignRequest, requestIdOf, upstreamHeaders, type RequestHead } from '.
 import type { DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
 import { settledStatus } from './settle.js';
-import { sendStreamError } from './stream-respond.js';
+import { headerObject, sendGrpc, sendStreamError } from './stream-respond.js';
 
 export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
@@ -90,9 +90,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
       hooks.onExchangeEnd?.(exchange, ended);
     };
 
-    if (variant.target.kind === 'model') {
-      return finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'local models answer HTTP/1.1 requests only; this one came over HTTP/2') });
-    }
+    if (variant.target.kind === 'model') return callModel(request, exchange, variant.target.model, chunks, { extraHeaders, shadows, finish }, hooks);
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows
     const { maxBodyBytes } = runtime.config.limits;
@@ -109,6 +107,42 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const path = basePath + target.path + (target.query ? `?${target.query}` : '');
     deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, relay);
   }
+}
+
+/** How an exchange's answer is delivered: the proxy's response fields, its shadows, and the pipeline's end. */
+interface Delivery {
+  extraHeaders: readonly string[];
+  shadows: ShadowStart | undefined;
+  finish: (result: RelayResult) => void;
+}
+
+/**
+ * Answers a call whose variant is `model:NAME` in-process: the rest of the body read (bounded), the model
+ * called, its answer sent. Over HTTP/2 only gRPC calls are served so.
+ */
+function callModel(request: StreamRequest, exchange: Exchange, model: string, chunks: readonly Buffer[], { extraHeaders, shadows, finish }: Delivery, hooks: DataPlaneHooks): void {
+  const { callGrpcModel } = hooks;
+  if (!request.grpc || !callGrpcModel) {
+    finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'over HTTP/2 local models answer gRPC calls only') });
+    return;
+  }
+  const { stream } = request;
+  const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const rest = request.hasBody ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
+  rest
+    .then((tail) => {
+      const body = Buffer.concat([...chunks, tail]);
+      shadows?.bodyEnded(body);
+      return callGrpcModel(model, exchange.target.path, body, exchange.requestId);
+    })
+    .then(
+      (answer) => {
+        if (!stream.destroyed) sendGrpc(stream, answer, headerObject(extraHeaders));
+        const fields = { contentType: 'application/grpc', grpcStatus: String(answer.grpcStatus), ...(answer.message ? { grpcMessage: answer.message } : {}) };
+        finish({ status: answer.httpStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields });
+      },
+      (error: ProxyError) => finish({ status: error.status, headersSent: false, error }),
+    );
 }
 
 /**

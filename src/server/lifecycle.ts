@@ -8,6 +8,7 @@ import { dashboardRoutes } from '../admin/dashboard/serve.js';
 import { seriesSourceOf, TimeSeries } from '../admin/timeseries.js';
 import { timeseriesRoutes } from '../admin/timeseries-route.js';
 import { isLoopback, parseAddress, type Address } from '../config/address.js';
+import { callLocalModel } from '../grpc/model-service.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { ConfigReloader } from '../config/reload.js';
 import { watchConfig } from '../config/watch.js';
@@ -80,6 +81,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const hooks: DataPlaneHooks = {
     localHandlers: [experiment.localHandler, oipLocalHandler(oip)],
     serveModel: oipServeModel(oip),
+    callGrpcModel: (model, method, body, requestId) => callLocalModel(oip, model, method, body, requestId),
     ...shadows.hooks(),
     onExchangeEnd: experiment.onExchangeEnd,
   };

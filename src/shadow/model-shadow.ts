@@ -1,5 +1,6 @@
 // Sends one shadow copy to a model served in-process (target model:NAME) through the LocalModelClient,
-// bounded by timeoutMs (the signal aborts the inference). Resolves exactly once; never rejects.
+// as an OIP REST body or, for a gRPC call, as that call; bounded by timeoutMs (the signal aborts the
+// inference). Resolves exactly once; never rejects.
 import { performance } from 'node:perf_hooks';
 import type { LocalModelClient } from '../server/exchange.js';
 import { outcomeOfStatus, type ShadowAnswer } from './answer.js';
@@ -13,6 +14,8 @@ export interface ModelShadowRequest {
   jsonLength: number | undefined;
   timeoutMs: number;
   maxBytes: number;
+  /** The method path of a gRPC call (the body is its framed request message). */
+  grpcMethod?: string | undefined;
 }
 
 export function sendModelShadow(request: ModelShadowRequest): Promise<ShadowAnswer> {
@@ -36,7 +39,8 @@ export function sendModelShadow(request: ModelShadowRequest): Promise<ShadowAnsw
     }, request.timeoutMs);
     let running: ReturnType<LocalModelClient['infer']>;
     try {
-      running = client.infer(request.model, request.body ?? Buffer.alloc(0), controller.signal, request.jsonLength);
+      const body = request.body ?? Buffer.alloc(0);
+      running = request.grpcMethod ? client.callGrpc(request.model, request.grpcMethod, body, controller.signal) : client.infer(request.model, body, controller.signal, request.jsonLength);
     } catch (error) {
       running = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

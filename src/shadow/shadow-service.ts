@@ -124,13 +124,13 @@ export class ShadowService {
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
     const { target } = shadow;
+    const grpc = isGrpc(req.headers['content-type']);
     if (target.kind === 'model') {
       const { body } = exchange;
       const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
-      return sendModelShadow({ client: this.#models(), model: target.model, body, jsonLength, timeoutMs, maxBytes });
+      return sendModelShadow({ client: this.#models(), model: target.model, body, jsonLength, timeoutMs, maxBytes, grpcMethod: grpc ? exchange.target.path : undefined });
     }
     const query = exchange.target.query ? `?${exchange.target.query}` : '';
-    const grpc = isGrpc(req.headers['content-type']);
     return sendHttpShadow({
       dispatcher: this.#pools.get(target.origin, grpc),
       origin: target.origin,

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { grpcMessages } from '../../src/grpc/framing.js';
-import { grpcAnswerJson, inferRequestJson, MODEL_INFER, MODEL_STREAM_INFER } from '../../src/grpc/oip-messages.js';
+import { grpcAnswerJson, inferRequestJson } from '../../src/grpc/oip-messages.js';
+import { MODEL_INFER, MODEL_STREAM_INFER } from '../../src/grpc/oip-schema.js';
 
 const root = new protobuf.Root().loadSync(fileURLToPath(new URL('../fixtures/grpc/inference.proto', import.meta.url)), { keepCase: true });
 const Response = root.lookupType('inference.ModelInferResponse');

@@ -14,6 +14,8 @@ export interface InferRequest {
   model_name: string;
   id: string;
   parameters?: Record<string, { string_param: string }>;
+  inputs?: { name: string; datatype: string; shape: number[]; contents?: { fp32_contents: number[] } }[];
+  raw_input_contents?: Buffer[];
 }
 
 export interface InferResponse {
@@ -40,6 +42,8 @@ type Callback<T> = (error: grpc.ServiceError | null, value?: T) => void;
 /** The generated client's methods the tests call. */
 export interface InferenceClient extends grpc.Client {
   ServerLive(request: object, callback: Callback<{ live: boolean }>): grpc.ClientUnaryCall;
+  ModelReady(request: { name: string }, callback: Callback<{ ready: boolean }>): grpc.ClientUnaryCall;
+  ModelMetadata(request: { name: string }, callback: Callback<{ name: string; platform: string; inputs: { name: string; datatype: string; shape: string[] }[] }>): grpc.ClientUnaryCall;
   ModelInfer(request: InferRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: Callback<InferResponse>): grpc.ClientUnaryCall;
   ModelStreamInfer(metadata: grpc.Metadata): grpc.ClientDuplexStream<InferRequest, StreamInferResponse>;
 }

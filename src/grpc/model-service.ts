@@ -1,0 +1,145 @@
+// Local models over gRPC: the Open Inference Protocol's GRPCInferenceService answered in-process for a
+// `model:NAME` variant (the variant's model, whatever name the message gives, as over REST). ModelInfer
+// goes through the REST binary tensor extension both ways, so raw tensor bytes are never turned into
+// JSON numbers: raw_input_contents in as binary inputs, binary outputs back as raw_output_contents.
+// Health and metadata methods answer from the same service; streaming inference is not served.
+import { frameMessage, grpcMessages } from './framing.js';
+import { contentsData, parametersJson, type Parameters, type TensorMessage } from './oip-messages.js';
+import { decodeMessage, OIP_SERVICE, oipType } from './oip-schema.js';
+import { GRPC_STATUS, grpcStatusOf } from './status.js';
+import type { OipAnswer, OipService } from '../models/oip-service.js';
+
+/** What one call answered: the framed response messages, the gRPC status, and the HTTP status the same answer has over REST (for metrics and shadows). */
+export interface GrpcAnswer {
+  grpcStatus: number;
+  message?: string;
+  body: Buffer;
+  httpStatus: number;
+}
+
+/** Answers one call of `method` (its :path) on `model` with the request body as received. Never rejects. */
+/** `requestId`: the answer's id when the request gives none. */
+export async function callLocalModel(service: OipService, model: string, method: string, body: Buffer, requestId?: string): Promise<GrpcAnswer> {
+  const name = method.startsWith(OIP_SERVICE) ? method.slice(OIP_SERVICE.length) : '';
+  const messages = grpcMessages(body);
+  if (!messages || messages.length !== 1 || !messages[0]) {
+    return failure(GRPC_STATUS.INVALID_ARGUMENT, 400, `${name || method} takes exactly one uncompressed request message`);
+  }
+  const [message] = messages;
+  try {
+    return await answerCall(service, model, name, method, message, requestId);
+  } catch (error) {
+    return failure(GRPC_STATUS.INVALID_ARGUMENT, 400, `the ${name} request does not decode: ${(error as Error).message}`);
+  }
+}
+
+function answerCall(service: OipService, model: string, name: string, method: string, message: Buffer, requestId: string | undefined): GrpcAnswer | Promise<GrpcAnswer> {
+  switch (name) {
+    case 'ModelInfer':
+      return infer(service, model, message, requestId);
+    case 'ServerLive':
+      return reply('ServerLiveResponse', service.serverLive());
+    case 'ServerReady':
+      return reply('ServerReadyResponse', service.serverReady(), true);
+    case 'ServerMetadata':
+      return reply('ServerMetadataResponse', service.serverMetadata());
+    case 'ModelReady':
+      return reply('ModelReadyResponse', service.modelReady(model, versionOf(message)), true);
+    case 'ModelMetadata':
+      return reply('ModelMetadataResponse', service.modelMetadata(model, versionOf(message)));
+    default:
+      return failure(GRPC_STATUS.UNIMPLEMENTED, 501, `${method} is not served by local models`);
+  }
+}
+
+const INFER_REQUEST = oipType('ModelInferRequest');
+const INFER_RESPONSE = oipType('ModelInferResponse');
+
+async function infer(service: OipService, model: string, message: Buffer, requestId: string | undefined): Promise<GrpcAnswer> {
+  const request = restRequest(decodeMessage(INFER_REQUEST, message));
+  const answer = await service.infer(model, undefined, request.body, { fallbackId: requestId, jsonLength: request.jsonLength });
+  if (answer.status !== 200) return errorOf(answer);
+  const jsonLength = Number(answer.fields.inferenceHeader ?? answer.body.length);
+  const json = JSON.parse(answer.body.toString('utf8', 0, jsonLength)) as RestAnswer;
+  const raw: Buffer[] = [];
+  let offset = jsonLength;
+  const outputs = json.outputs.map(({ name, datatype, shape, parameters = {} }) => {
+    const size = Number(parameters.binary_data_size);
+    raw.push(answer.body.subarray(offset, offset + size));
+    offset += size;
+    return { name, datatype, shape, parameters: inferParameters(parameters) };
+  });
+  const response = { model_name: json.model_name, model_version: json.model_version ?? '', id: json.id ?? '', parameters: inferParameters(json.parameters ?? {}), outputs, raw_output_contents: raw };
+  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(INFER_RESPONSE.encode(INFER_RESPONSE.fromObject(response)).finish()), httpStatus: 200 };
+}
+
+interface RestAnswer {
+  model_name: string;
+  model_version?: string;
+  id?: string;
+  parameters?: Record<string, unknown>;
+  outputs: { name: string; datatype: string; shape: number[]; parameters?: Record<string, unknown> }[];
+}
+
+/**
+ * The REST binary-extension body of a decoded ModelInferRequest: inputs with raw contents become binary
+ * inputs (their bytes after the JSON part), typed contents become JSON data; every output is asked for
+ * as binary data.
+ */
+function restRequest(decoded: Record<string, unknown>): { body: Buffer; jsonLength: number } {
+  const raw = (decoded.raw_input_contents as Uint8Array[] | undefined) ?? [];
+  const inputs = ((decoded.inputs as TensorMessage[] | undefined) ?? []).map((tensor, i) => {
+    const bytes = raw[i];
+    const parameters = tensor.parameters ? parametersJson(tensor.parameters) : {};
+    const base = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape ?? [] };
+    return bytes ? { ...base, parameters: { ...parameters, binary_data_size: bytes.length } } : { ...base, parameters, data: contentsData(tensor) };
+  });
+  const outputs = (decoded.outputs as { name: string }[] | undefined)?.map(({ name }) => ({ name }));
+  const json = {
+    ...(decoded.id ? { id: decoded.id } : {}),
+    parameters: { ...parametersJson((decoded.parameters as Parameters | undefined) ?? {}), binary_data_output: true },
+    inputs,
+    ...(outputs && outputs.length > 0 ? { outputs } : {}),
+  };
+  const head = Buffer.from(JSON.stringify(json));
+  return { body: Buffer.concat([head, ...raw.slice(0, inputs.length)]), jsonLength: head.length };
+}
+
+/**
+ * JSON parameter values as InferParameter messages (booleans, integers, strings; others are not
+ * representable and left out), without the binary extension's binary_data_size.
+ */
+function inferParameters(values: Record<string, unknown>): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (name === 'binary_data_size') continue;
+    if (typeof value === 'boolean') out[name] = { bool_param: value };
+    else if (typeof value === 'number' && Number.isInteger(value)) out[name] = { int64_param: value };
+    else if (typeof value === 'string') out[name] = { string_param: value };
+  }
+  return out;
+}
+
+/** A JSON answer as a response message; with `always`, a non-200 answer (not ready) is still an OK reply carrying its flag. */
+function reply(type: string, answer: OipAnswer, always = false): GrpcAnswer {
+  if (answer.status !== 200 && !always) return errorOf(answer);
+  const message = oipType(type);
+  const value = JSON.parse(answer.body.toString('utf8')) as object;
+  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(message.encode(message.fromObject(value)).finish()), httpStatus: answer.status };
+}
+
+function errorOf(answer: OipAnswer): GrpcAnswer {
+  const { error, code } = JSON.parse(answer.body.toString('utf8')) as { error?: string; code?: string };
+  return failure(grpcStatusOf(answer.status, code), answer.status, error ?? `status ${answer.status}`);
+}
+
+function failure(grpcStatus: number, httpStatus: number, message: string): GrpcAnswer {
+  return { grpcStatus, message, body: Buffer.alloc(0), httpStatus };
+}
+
+/** The version a ModelReadyRequest or ModelMetadataRequest names (the two share their fields). */
+function versionOf(message: Buffer): string | undefined {
+  const { version } = decodeMessage(oipType('ModelReadyRequest'), message) as { version?: string };
+  return version || undefined;
+}
+

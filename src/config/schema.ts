@@ -76,15 +76,20 @@ const stickySourceSchema = z.union([
   z.strictObject({ body: z.string().regex(/^[^.]+(\.[^.]+)*$/, 'must be a dotted path such as parameters.session_id') }),
 ]);
 
+/** Where gRPC calls go when the server answers them on another port than REST (Triton's 8001, KServe's 8081). */
+const grpcTargetSchema = targetSchema.refine((value) => !value.startsWith('model:'), 'a local model answers gRPC calls through `target`; grpcTarget is an http:// URL');
+
 const variantSchema = z.strictObject({
   name: nameSchema,
   target: targetSchema,
+  grpcTarget: grpcTargetSchema.optional(),
   weight: z.number().min(0, 'must be >= 0').max(1_000_000),
 });
 
 const shadowSchema = z.strictObject({
   name: nameSchema,
   target: targetSchema,
+  grpcTarget: grpcTargetSchema.optional(),
   percent: z.number().min(0).max(100).default(100),
   timeoutMs: positiveMs(600_000).default(5_000),
   maxInFlight: z.number().int().min(1).max(100_000).default(64),

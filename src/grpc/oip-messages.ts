@@ -3,11 +3,30 @@
 // `contents` or from `raw_*_contents` (little-endian bytes), parameters as plain values. Never throws.
 import { tensorData } from '../models/binary-tensors.js';
 import { grpcMessages } from './framing.js';
-import { decodeMessage, MODEL_INFER, MODEL_STREAM_INFER, oipType } from './oip-schema.js';
+import { decodeMessage, MODEL_INFER, MODEL_STREAM_INFER, OIP_SERVICE, oipType } from './oip-schema.js';
 
 const REQUEST = oipType('ModelInferRequest');
 const RESPONSE = oipType('ModelInferResponse');
 const STREAM_RESPONSE = oipType('ModelStreamInferResponse');
+const MODEL_READY_REQUEST = oipType('ModelReadyRequest');
+
+/** The OIP methods whose request names a model (in field 1: model_name, or name). */
+const MODEL_METHODS: ReadonlySet<string> = new Set([MODEL_INFER, MODEL_STREAM_INFER, `${OIP_SERVICE}ModelReady`, `${OIP_SERVICE}ModelMetadata`]);
+
+/**
+ * The model a call of an OIP method names (ModelInfer, ModelStreamInfer, ModelReady, ModelMetadata), for
+ * routing it like its REST path /v2/models/NAME; undefined for other methods, or a name that cannot be a path segment.
+ */
+export function grpcModelName(method: string, message: Buffer): string | undefined {
+  if (!MODEL_METHODS.has(method)) return undefined;
+  try {
+    // All four requests keep the model's name in field 1 as a string, which ModelReadyRequest reads as `name`.
+    const { name } = decodeMessage(MODEL_READY_REQUEST, message) as { name?: string };
+    return name && !/[/?#%]/.test(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 
 export type Parameters = Record<string, { bool_param?: boolean; int64_param?: number; string_param?: string }>;

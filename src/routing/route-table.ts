@@ -12,11 +12,14 @@ export interface CompiledVariant {
   weight: number;
   share: number;
   target: Target;
+  /** Where gRPC calls go: `grpcTarget` when configured, else `target`. */
+  grpcTarget: Target;
 }
 
 export interface CompiledShadow {
   config: ShadowConfig;
   target: Target;
+  grpcTarget: Target;
 }
 
 export interface CompiledRoute {
@@ -67,6 +70,7 @@ function compileRoute(route: RouteConfig): CompiledRoute {
     weight: v.weight,
     share: v.weight / total,
     target: mustParse(v.target),
+    grpcTarget: mustParse(v.grpcTarget ?? v.target),
   }));
   return {
     name: route.name,
@@ -78,7 +82,7 @@ function compileRoute(route: RouteConfig): CompiledRoute {
     variants,
     variantByName: new Map(variants.map((v) => [v.name, v])),
     slots: buildSlotTable(route.variants.map((v) => v.name), routeSteps(route.variants, route.weightHistory)),
-    shadows: route.shadows.map((config) => ({ config, target: mustParse(config.target) })),
+    shadows: route.shadows.map((config) => ({ config, target: mustParse(config.target), grpcTarget: mustParse(config.grpcTarget ?? config.target) })),
     config: route,
   };
 }

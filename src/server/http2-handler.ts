@@ -8,8 +8,8 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
-import { readFirstMessage } from '../grpc/first-message.js';
-import { grpcRequestJson } from '../grpc/oip-messages.js';
+import { readFirstMessage, type FirstMessage } from '../grpc/first-message.js';
+import { grpcModelName, grpcRequestJson } from '../grpc/oip-messages.js';
 import { isGrpc } from '../grpc/status.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
@@ -45,10 +45,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const startedAt = performance.now();
     stream.on('error', ignore); // a reset stream is seen by whoever reads or writes it
     const grpc = isGrpc(headers['content-type']);
-    const fail = (error: ProxyError, routeName = 'none'): void => {
-      sendStreamError(stream, error, grpc);
-      recordRequest(routeName, 'none', error.status, (performance.now() - startedAt) / 1000);
-    };
+    const fail = (error: ProxyError): void => refuse(stream, grpc, startedAt, error, 'none');
     if (state.draining) return fail(new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'));
     const method = headers[':method'] ?? 'GET';
     const target = method === 'CONNECT' ? undefined : normalizeTarget(headers[':path'] ?? '');
@@ -57,20 +54,34 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const { maxBodyBytes } = runtime.config.limits;
     const declared = headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBodyBytes) return fail(tooLargeError(maxBodyBytes));
-    const route = runtime.routes.match(target.path);
-    if (!route) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`));
-
     headers.host ??= headers[':authority'];
     const head: RequestHead = { headers, rawHeaders: regularFields(rawHeaders, headers.host), socket: { remoteAddress: stream.session?.socket.remoteAddress } };
     const request: StreamRequest = { stream, head, method, grpc, hasBody: !stream.endAfterHeaders, startedAt };
-    if (!request.hasBody || !route.needsBody) return dispatch(request, runtime, route, target, {});
-    const failed = (error: ProxyError) => fail(error, route.name);
+    const route = runtime.routes.match(target.path);
+    if (route) return routed(request, runtime, route, target, undefined);
+    if (!grpc || !request.hasBody) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`));
+    // An OIP call names its model in the message: it takes the route of its REST path, /v2/models/NAME.
+    readFirstMessage(stream, maxBodyBytes).then((first) => {
+      const model = first.message && grpcModelName(target.path, first.message);
+      const byModel = model === undefined ? undefined : runtime.routes.match(`/v2/models/${model}`);
+      if (byModel) return routed(request, runtime, byModel, target, first);
+      fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}${model === undefined ? '' : ` or model "${model}" (/v2/models/${model})`}`));
+    }, fail);
+  };
+
+  /** Reads what the route's sticky key needs (`first`: a gRPC call's first message when routing already read it), then dispatches. */
+  function routed(request: StreamRequest, runtime: Runtime, route: CompiledRoute, target: RequestTarget, first: FirstMessage | undefined): void {
+    const { stream, grpc } = request;
+    const { maxBodyBytes } = runtime.config.limits;
+    const failed = (error: ProxyError) => refuse(stream, grpc, request.startedAt, error, route.name);
+    if (!request.hasBody || !route.needsBody) return dispatch(request, runtime, route, target, { chunks: first?.chunks ?? [] });
     if (grpc) {
-      readFirstMessage(stream, maxBodyBytes).then(({ chunks, message }) => dispatch(request, runtime, route, target, { chunks, json: message && grpcRequestJson(target.path, message) }), failed);
+      const read = first ? Promise.resolve(first) : readFirstMessage(stream, maxBodyBytes);
+      read.then(({ chunks, message }) => dispatch(request, runtime, route, target, { chunks, json: message && grpcRequestJson(target.path, message) }), failed);
       return;
     }
-    readStream(stream, maxBodyBytes).then((body) => dispatch(request, runtime, route, target, { body, json: bodyJson(body, headers[INFERENCE_HEADER]) }), failed);
-  };
+    readStream(stream, maxBodyBytes).then((body) => dispatch(request, runtime, route, target, { body, json: bodyJson(body, request.head.headers[INFERENCE_HEADER]) }), failed);
+  }
 
   function dispatch(request: StreamRequest, runtime: Runtime, route: CompiledRoute, target: RequestTarget, read: BodyRead): void {
     const { stream, head, grpc, startedAt } = request;
@@ -90,7 +101,8 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
       hooks.onExchangeEnd?.(exchange, ended);
     };
 
-    if (variant.target.kind === 'model') return callModel(request, exchange, variant.target.model, chunks, { extraHeaders, shadows, finish }, hooks);
+    const upstream = grpc ? variant.grpcTarget : variant.target;
+    if (upstream.kind === 'model') return callModel(request, exchange, upstream.model, chunks, { extraHeaders, shadows, finish }, hooks);
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows
     const { maxBodyBytes } = runtime.config.limits;
@@ -103,7 +115,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const limits: LimitedBodyOptions = { onTooLarge, ...(shadows ? { onComplete: (copy: Buffer) => shadows.bodyEnded(copy) } : {}) };
     const streamed = request.hasBody && !body ? Readable.from(limitedBody(prefixed(chunks, stream), maxBodyBytes, limits)) : null;
     if (!streamed) shadows?.bodyEnded(body);
-    const { origin, basePath } = variant.target;
+    const { origin, basePath } = upstream;
     const path = basePath + target.path + (target.query ? `?${target.query}` : '');
     deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, relay);
   }
@@ -168,6 +180,12 @@ class ShadowStart {
     this.#primary = primary;
     this.#onPrimary?.(primary);
   }
+}
+
+/** Answers a request the pipeline turns down before it has a variant, and counts it. */
+function refuse(stream: ServerHttp2Stream, grpc: boolean, startedAt: number, error: ProxyError, routeName: string): void {
+  sendStreamError(stream, error, grpc);
+  recordRequest(routeName, 'none', error.status, (performance.now() - startedAt) / 1000);
 }
 
 /** What the pipeline read of a body before forwarding: all of it (a REST `body:` key), or as far as a gRPC call's first message. */

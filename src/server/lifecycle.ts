@@ -91,7 +91,8 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   holder.onSwap((next) => {
     publishGauges(next);
     experiment.apply(next);
-    const origins = new Set(next.routes.routes.flatMap((r) => [...r.variants.map((v) => v.target), ...r.shadows.map((s) => s.target)]).flatMap((t) => (t.kind === 'http' ? [t.origin] : [])));
+    const targets = next.routes.routes.flatMap((r) => [...r.variants, ...r.shadows]).flatMap((v) => [v.target, v.grpcTarget]);
+    const origins = new Set(targets.flatMap((t) => (t.kind === 'http' ? [t.origin] : [])));
     pools.retain(origins, next.config.limits).catch((error: unknown) => logger.warn({ err: error }, 'closing a retired upstream pool failed'));
     models.apply(next.config.models);
   });

@@ -123,8 +123,8 @@ export class ShadowService {
   #send(shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, headers: string[]): Promise<ShadowAnswer> {
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
-    const { target } = shadow;
     const grpc = isGrpc(req.headers['content-type']);
+    const target = grpc ? shadow.grpcTarget : shadow.target;
     if (target.kind === 'model') {
       const { body } = exchange;
       const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
@@ -191,7 +191,7 @@ function slotId(route: string, shadow: string): string {
 }
 
 function httpOrigins(route: CompiledRoute): string[] {
-  return route.shadows.flatMap((s) => (s.target.kind === 'http' ? [s.target.origin] : []));
+  return route.shadows.flatMap((s) => [s.target, s.grpcTarget]).flatMap((t) => (t.kind === 'http' ? [t.origin] : []));
 }
 
 /** The client's headers minus hop-by-hop fields (RFC 9110 §7.6.1), with the exchange's request id. */

@@ -216,6 +216,45 @@ test('a call whose body streams past maxBodyBytes is RESOURCE_EXHAUSTED', async 
   });
 });
 
+test('an OIP call without a route of its own takes the route of its model, /v2/models/NAME, at its grpcTarget', async (t) => {
+  const own = await startProxy({
+    http2: { listen: '127.0.0.1:0' },
+    routes: [
+      {
+        name: 'fraud',
+        match: { pathPrefix: '/v2/models/fraud' },
+        sticky: [{ header: 'x-session-id' }],
+        variants: [
+          { name: 'champion', target: plain.url, grpcTarget: `http://${champion.address}`, weight: 50 },
+          { name: 'challenger', target: plain.url, grpcTarget: `http://${challenger.address}`, weight: 50 },
+        ],
+      },
+      { name: 'other', match: { pathPrefix: '/v2/models/other' }, variants: [{ name: 'only', target: plain.url, grpcTarget: `http://${challenger.address}`, weight: 1 }] },
+    ],
+  });
+  const byModel = grpcClient(`127.0.0.1:${own.proxy.http2Plane?.address.port}`);
+  t.after(async () => {
+    byModel.close();
+    await own.close();
+  });
+  const route = own.proxy.holder.current.routes.byName.get('fraud');
+  assert.ok(route);
+  for (let i = 0; i < 10; i++) {
+    const key = `user-${i}`;
+    const { response, headers } = await modelInfer(byModel, { model_name: 'fraud', id: `m${i}` }, { 'x-session-id': key });
+    assert.equal(response.model_name, variantForKey(route, key).name);
+    const rest = await fetch(`${own.url}/v2/models/fraud/infer`, { method: 'POST', body: '{}', headers: { 'x-session-id': key } });
+    await rest.arrayBuffer();
+    assert.deepEqual(headers.get('x-abproxy-variant'), [rest.headers.get('x-abproxy-variant')], 'REST and gRPC calls of one key get one variant');
+  }
+  assert.equal((await modelInfer(byModel, { model_name: 'other', id: 'o' })).response.model_name, 'challenger');
+  await assert.rejects(modelInfer(byModel, { model_name: 'nobody', id: 'n' }), (error: grpc.ServiceError) => {
+    assert.equal(error.code, grpc.status.UNIMPLEMENTED);
+    assert.equal(error.details, 'no route matches /inference.GRPCInferenceService/ModelInfer or model "nobody" (/v2/models/nobody)');
+    return true;
+  });
+});
+
 test('a drain lets an open call finish and refuses new ones', async () => {
   const own = await startProxy({
     http2: { listen: '127.0.0.1:0' },

@@ -31,7 +31,7 @@ RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 # 8080: data plane; 9901: admin (/metrics, /healthz, /readyz, /admin/*). The admin address is not loopback
 # in a container, so the default config needs ABPROXY_ADMIN_TOKEN (docker run -e ABPROXY_ADMIN_TOKEN=...).
-EXPOSE 8080 9901
+EXPOSE 8080 8081 9901
 VOLUME ["/app/data"]
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

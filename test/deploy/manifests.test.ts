@@ -69,6 +69,7 @@ const container = pod.spec.containers[0]!;
 const config = parseConfigText(readFileSync(join(K8S, 'abproxy.yaml'), 'utf8'), 'abproxy.yaml', { ABPROXY_ADMIN_TOKEN: 'test-token' });
 const listenPort = parseAddress(config.listen).address!.port;
 const adminPort = parseAddress(config.admin).address!.port;
+const grpcPort = parseAddress(config.http2!.listen).address!.port;
 const containerPort = (name: string): number => container.ports.find((p) => p.name === name)?.containerPort ?? 0;
 
 /** Dockerfile instructions with line continuations joined. */
@@ -86,7 +87,8 @@ const execForm = (name: string): string[] => JSON.parse(instructions(name).at(-1
 test('the container config is valid and listens where the manifests and the image say', () => {
   assert.equal(containerPort('http'), listenPort);
   assert.equal(containerPort('admin'), adminPort);
-  assert.deepEqual(instructions('EXPOSE').join(' ').split(/\s+/).map(Number).sort(), [listenPort, adminPort].sort());
+  assert.equal(containerPort('grpc'), grpcPort);
+  assert.deepEqual(instructions('EXPOSE').join(' ').split(/\s+/).map(Number).sort(), [listenPort, grpcPort, adminPort].sort());
   assert.equal(pod.metadata.annotations['prometheus.io/port'], String(adminPort));
   assert.equal(parseAddress(config.listen).address!.host, '0.0.0.0', 'reachable from the Service');
   assert.equal(container.env.find((e) => e.name === 'ABPROXY_ADMIN_TOKEN')?.valueFrom?.secretKeyRef?.key, 'token', 'the admin token comes from a Secret');
@@ -160,6 +162,7 @@ test('the container config serves its demo models (image paths mapped to the rep
     .replaceAll('/app/models/', `${resolve('models')}/`)
     .replace('/app/data/', `${mkdtempSync(join(tmpdir(), 'abproxy-data-'))}/`)
     .replace(/^listen: .*$/m, 'listen: 127.0.0.1:0')
+    .replace(/^http2: .*$/m, 'http2: { listen: 127.0.0.1:0 }')
     .replace(/^admin: .*$/m, 'admin: 127.0.0.1:0');
   const configPath = join(mkdtempSync(join(tmpdir(), 'abproxy-container-')), 'abproxy.yaml');
   writeFileSync(configPath, text);

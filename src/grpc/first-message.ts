@@ -1,6 +1,7 @@
-// Reads a gRPC request stream only as far as its first message (what a `body:` sticky key of a
-// streaming call is taken from): the bytes read so far are handed back to be sent on first, so the
-// rest of the stream still flows through unbuffered. Bounded by maxBytes like any request body.
+// Reads a gRPC request stream as far as its first message (what routing by model name and a `body:`
+// sticky key read): the bytes read so far are handed back to be sent on first, so the rest of a
+// streaming call still flows through unbuffered; a unary call, whose stream ends with its message, is
+// whole by then (and goes upstream as one buffer). Bounded by maxBytes like any request body.
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
 import { tooLargeError } from '../server/body.js';
@@ -10,16 +11,27 @@ export interface FirstMessage {
   chunks: Buffer[];
   /** The first message, uncompressed; undefined when the stream ended before one, or it is compressed. */
   message: Buffer | undefined;
+  /** The client had ended the stream: `chunks` are the whole body. */
+  ended: boolean;
 }
 
 export function readFirstMessage(stream: Readable, maxBytes: number): Promise<FirstMessage> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (message: Buffer | undefined) => {
+    let ended = false;
+    let settled = false;
+    let first: Buffer | undefined;
+    const done = () => {
       cleanup();
-      stream.pause();
-      resolve({ chunks, message });
+      if (!ended) stream.pause();
+      resolve({ chunks, message: first, ended });
+    };
+    // The end of a unary call comes with its message or just after (in this turn of the event loop).
+    const settle = (message: Buffer | undefined) => {
+      settled = true;
+      first = message;
+      setImmediate(done);
     };
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
@@ -30,18 +42,23 @@ export function readFirstMessage(stream: Readable, maxBytes: number): Promise<Fi
         reject(tooLargeError(maxBytes));
         return;
       }
-      if (size < 5) return;
+      if (size < 5 || settled) return;
       const head = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
       const length = head.readUInt32BE(1);
-      if (head[0] !== 0) done(undefined);
-      else if (size >= 5 + length) done(Buffer.concat(chunks, size).subarray(5, 5 + length));
+      if (head[0] !== 0) settle(undefined);
+      else if (size >= 5 + length) settle(Buffer.concat(chunks, size).subarray(5, 5 + length));
     };
-    const onEnd = () => done(undefined);
+    const onEnd = () => {
+      ended = true;
+      if (!settled) done();
+    };
     const onError = (error: Error) => {
       cleanup();
       reject(new ProxyError('ABPROXY_BAD_REQUEST', `request body could not be read: ${error.message}`, { cause: error }));
     };
-    const onClose = () => onError(new Error('the client closed the stream'));
+    const onClose = () => {
+      if (!ended) onError(new Error('the client closed the stream'));
+    };
     function cleanup() {
       stream.off('data', onData);
       stream.off('end', onEnd);

@@ -74,12 +74,14 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const { stream, grpc } = request;
     const { maxBodyBytes } = runtime.config.limits;
     const failed = (error: ProxyError) => refuse(stream, grpc, request.startedAt, error, route.name);
-    if (!request.hasBody || !route.needsBody) return dispatch(request, runtime, route, target, { chunks: first?.chunks ?? [] });
+    if (!request.hasBody) return dispatch(request, runtime, route, target, {});
     if (grpc) {
+      // Read as far as the first message even without a body key: a unary call is whole by then, and goes upstream as one buffer.
       const read = first ? Promise.resolve(first) : readFirstMessage(stream, maxBodyBytes);
-      read.then(({ chunks, message }) => dispatch(request, runtime, route, target, { chunks, json: message && grpcRequestJson(target.path, message) }), failed);
+      read.then((got) => dispatch(request, runtime, route, target, firstRead(got, route.needsBody ? target.path : undefined)), failed);
       return;
     }
+    if (!route.needsBody) return dispatch(request, runtime, route, target, {});
     readStream(stream, maxBodyBytes).then((body) => dispatch(request, runtime, route, target, { body, json: bodyJson(body, request.head.headers[INFERENCE_HEADER]) }), failed);
   }
 
@@ -140,10 +142,10 @@ function callModel(request: StreamRequest, exchange: Exchange, model: string, ch
   }
   const { stream } = request;
   const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const rest = request.hasBody ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
+  const rest = request.hasBody && !exchange.body ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
   rest
     .then((tail) => {
-      const body = Buffer.concat([...chunks, tail]);
+      const body = exchange.body ?? Buffer.concat([...chunks, tail]);
       shadows?.bodyEnded(body);
       return callGrpcModel(model, exchange.target.path, body, exchange.requestId);
     })
@@ -188,7 +190,7 @@ function refuse(stream: ServerHttp2Stream, grpc: boolean, startedAt: number, err
   recordRequest(routeName, 'none', error.status, (performance.now() - startedAt) / 1000);
 }
 
-/** What the pipeline read of a body before forwarding: all of it (a REST `body:` key), or as far as a gRPC call's first message. */
+/** What the pipeline read of a body before forwarding: all of it (a REST `body:` key, a unary gRPC call), or as far as a streaming call's first message. */
 interface BodyRead {
   body?: Buffer;
   /** The JSON the sticky key is read from. */
@@ -198,6 +200,12 @@ interface BodyRead {
 }
 
 /** The bytes read ahead, then the rest of the stream; the stream is not destroyed when undici drops the body. */
+/** A gRPC call read up to its first message; `keyMethod`: the method whose first message a `body:` key reads. */
+function firstRead({ chunks, message, ended }: FirstMessage, keyMethod: string | undefined): BodyRead {
+  const json = keyMethod !== undefined && message ? grpcRequestJson(keyMethod, message) : undefined;
+  return ended ? { body: Buffer.concat(chunks), json } : { chunks, json };
+}
+
 async function* prefixed(first: readonly Buffer[], stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
   yield* first;
   yield* stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;

@@ -1,9 +1,10 @@
-// The HTTP/2 request pipeline, one call per stream: target -> route -> (for a `body:` key: the bounded
-// body, or a gRPC call's first OIP message read as JSON) -> sticky key -> assignment -> forward over undici -> metrics and the exchange-end hook.
-// gRPC goes to an HTTP/2 pool of the variant's origin, so trailers, streaming and cancellation hold end
-// to end; other requests go to the HTTP/1.1 pool as Envoy does by default. Errors answer gRPC clients
-// with a grpc-status and everyone else with JSON. Shadow copies leave once the request body has ended
-// (over HTTP/2 for gRPC). A `model:` variant answers gRPC calls in-process (grpc/model-service.ts).
+// The HTTP/2 request pipeline, one call per stream: target -> route (a gRPC OIP call without a route of
+// its own: its model's REST route) -> (a REST `body:` key: the bounded body; gRPC: up to the first
+// message, which a unary call is whole after) -> sticky key -> assignment -> forward over undici ->
+// metrics and the exchange-end hook. gRPC goes to an HTTP/2 pool of the variant's grpcTarget, so
+// trailers, streaming and cancellation hold end to end; other requests go to the HTTP/1.1 pool as
+// Envoy does by default. Errors answer gRPC clients with a grpc-status and everyone else with JSON.
+// Shadow copies leave once the request body has ended; a `model:` variant answers in-process.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -18,12 +19,14 @@ import type { CompiledRoute } from '../routing/route-table.js';
 import type { RelayResult } from '../upstream/relay.js';
 import { StreamRelay } from '../upstream/stream-relay.js';
 import { bodyJson, limitedBody, readStream, tooLargeError, type LimitedBodyOptions } from './body.js';
-import type { DataPlaneHooks, Exchange, ExchangeResult, MirroredRequest } from './exchange.js';
+import type { Exchange, ExchangeResult } from './exchange.js';
+import { callModel } from './http2-model.js';
 import { assignRequest, requestIdOf, upstreamHeaders, type RequestHead } from './request-context.js';
 import type { DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
 import { settledStatus } from './settle.js';
-import { headerObject, sendGrpc, sendStreamError } from './stream-respond.js';
+import { ShadowStart } from './shadow-start.js';
+import { sendStreamError } from './stream-respond.js';
 
 export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
@@ -92,7 +95,8 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const requestId = requestIdOf(head);
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
     const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
-    const shadows = hooks.wantsShadows?.(route) === true ? new ShadowStart(exchange, { method: request.method, rawHeaders: head.rawHeaders, headers: head.headers }, hooks) : undefined;
+    const mirrored = { method: request.method, rawHeaders: head.rawHeaders, headers: head.headers };
+    const shadows = hooks.wantsShadows?.(route) === true ? new ShadowStart(exchange, mirrored, hooks) : undefined;
 
     const finish = (result: RelayResult): void => {
       const status = settledStatus(result, route.name, variant.name, (failure) => sendStreamError(stream, failure, grpc, extraHeaders));
@@ -104,15 +108,16 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     };
 
     const upstream = grpc ? variant.grpcTarget : variant.target;
-    if (upstream.kind === 'model') return callModel(request, exchange, upstream.model, chunks, { extraHeaders, shadows, finish }, hooks);
+    if (upstream.kind === 'model') return callModel({ stream, grpc, hasBody: request.hasBody, exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel });
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows
     const { maxBodyBytes } = runtime.config.limits;
-    // A body still arriving streams through (a gRPC call may be a stream both ways): shadows get their copy once it has ended.
-    // The client's stream must outlive an upstream failure (it carries the error answer), so undici gets a view of it.
     const relay = new StreamRelay({ stream, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0 });
-    // Over the limit the body just stops, and the exchange is aborted once undici has ended its upstream
-    // stream: node's http2 spins forever (empty DATA frames) on a stream reset while a piped body still writes to it.
+    // A body still arriving streams through (a gRPC call may be a stream both ways); shadows get their copy
+    // once it has ended. Undici gets a view of the client's stream, which must outlive an upstream failure
+    // (it carries the error answer). Over the limit the body just ends, and the exchange is aborted after
+    // undici has ended its upstream stream: node's http2 spins forever (empty DATA frames) on a stream
+    // reset while a piped body still writes to it.
     const onTooLarge = (error: ProxyError) => setImmediate(() => relay.abort(error));
     const limits: LimitedBodyOptions = { onTooLarge, ...(shadows ? { onComplete: (copy: Buffer) => shadows.bodyEnded(copy) } : {}) };
     const streamed = request.hasBody && !body ? Readable.from(limitedBody(prefixed(chunks, stream), maxBodyBytes, limits)) : null;
@@ -120,67 +125,6 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const { origin, basePath } = upstream;
     const path = basePath + target.path + (target.query ? `?${target.query}` : '');
     deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, relay);
-  }
-}
-
-/** How an exchange's answer is delivered: the proxy's response fields, its shadows, and the pipeline's end. */
-interface Delivery {
-  extraHeaders: readonly string[];
-  shadows: ShadowStart | undefined;
-  finish: (result: RelayResult) => void;
-}
-
-/**
- * Answers a call whose variant is `model:NAME` in-process: the rest of the body read (bounded), the model
- * called, its answer sent. Over HTTP/2 only gRPC calls are served so.
- */
-function callModel(request: StreamRequest, exchange: Exchange, model: string, chunks: readonly Buffer[], { extraHeaders, shadows, finish }: Delivery, hooks: DataPlaneHooks): void {
-  const { callGrpcModel } = hooks;
-  if (!request.grpc || !callGrpcModel) {
-    finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'over HTTP/2 local models answer gRPC calls only') });
-    return;
-  }
-  const { stream } = request;
-  const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const rest = request.hasBody && !exchange.body ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
-  rest
-    .then((tail) => {
-      const body = exchange.body ?? Buffer.concat([...chunks, tail]);
-      shadows?.bodyEnded(body);
-      return callGrpcModel(model, exchange.target.path, body, exchange.requestId);
-    })
-    .then(
-      (answer) => {
-        if (!stream.destroyed) sendGrpc(stream, answer, headerObject(extraHeaders));
-        const fields = { contentType: 'application/grpc', grpcStatus: String(answer.grpcStatus), ...(answer.message ? { grpcMessage: answer.message } : {}) };
-        finish({ status: answer.httpStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields });
-      },
-      (error: ProxyError) => finish({ status: error.status, headersSent: false, error }),
-    );
-}
-
-/**
- * Starts an exchange's shadow copies once its request body is whole, and hands them the primary's result
- * whichever of the two comes first (an upstream may answer before a client has sent everything).
- */
-class ShadowStart {
-  #onPrimary: ((primary: ExchangeResult) => void) | undefined;
-  #primary: ExchangeResult | undefined;
-
-  constructor(
-    private readonly exchange: Exchange,
-    private readonly request: MirroredRequest,
-    private readonly hooks: DataPlaneHooks,
-  ) {}
-
-  bodyEnded(body: Buffer | undefined): void {
-    this.#onPrimary = this.hooks.startShadows?.({ ...this.exchange, body }, this.request);
-    if (this.#primary) this.#onPrimary?.(this.#primary);
-  }
-
-  primaryEnded(primary: ExchangeResult): void {
-    this.#primary = primary;
-    this.#onPrimary?.(primary);
   }
 }
 
@@ -199,13 +143,13 @@ interface BodyRead {
   chunks?: readonly Buffer[];
 }
 
-/** The bytes read ahead, then the rest of the stream; the stream is not destroyed when undici drops the body. */
 /** A gRPC call read up to its first message; `keyMethod`: the method whose first message a `body:` key reads. */
 function firstRead({ chunks, message, ended }: FirstMessage, keyMethod: string | undefined): BodyRead {
   const json = keyMethod !== undefined && message ? grpcRequestJson(keyMethod, message) : undefined;
   return ended ? { body: Buffer.concat(chunks), json } : { chunks, json };
 }
 
+/** The bytes read ahead, then the rest of the stream; the stream is not destroyed when undici drops the body. */
 async function* prefixed(first: readonly Buffer[], stream: ServerHttp2Stream): AsyncGenerator<Buffer> {
   yield* first;
   yield* stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;

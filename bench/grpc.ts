@@ -100,6 +100,7 @@ if (nginxPath()) {
   split_clients "$request_id" $variant { 90% champion; * challenger; }
   server {
     listen 127.0.0.1:${port} http2;
+    keepalive_requests 1000000; # the default 1000 sends GOAWAY mid-run, which h2load counts as failed calls
     location / { grpc_pass grpc://$variant; }
   }`);
     return { name: 'nginx-grpc', url: nginx.url, pid: nginx.proc.pid, close: () => nginx.close() };

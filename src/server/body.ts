@@ -1,6 +1,6 @@
-// Bounded request-body reading, for routes whose sticky key or shadows need the whole body.
-// Rejects with 413 before reading when Content-Length is over the limit, and as soon as a chunked
-// body crosses it. Never holds more than maxBytes.
+// Bounded request bodies: reading one whole, for routes whose sticky key or shadows need it (413 before
+// reading when Content-Length is over the limit, and as soon as a chunked body crosses it; never more
+// than maxBytes held), the same limit on a body streamed through, and the JSON a `body:` key reads.
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';

@@ -1,7 +1,8 @@
 // The shadow log's record: one JSON line per mirrored request, grouped by input, with the primary's and
 // every shadow's status, latency, output and comparison. recordLine writes it; the types below are what
 // readers get back. A JSON body is written as its own text (it was parsed once, for comparison or here,
-// and is never re-serialized); bodies are left out when captureBodies is off. Pure.
+// and is never re-serialized); a gRPC answer as its OIP messages read as JSON, with its grpc-status;
+// bodies are left out when captureBodies is off. Pure.
 import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { decodeGrpcMessage, isGrpc } from '../grpc/status.js';

@@ -1,6 +1,7 @@
 // Shadow traffic for the data plane: samples each routed request per shadow, drops copies beyond
-// maxInFlight (counted), sends the rest (HTTP pool, over HTTP/2 for gRPC; or local model), and once the primary's and every
-// shadow's answer are in hands the exchange to the shadow log thread, which compares and records it.
+// maxInFlight (counted), sends the rest (HTTP pool, over HTTP/2 for gRPC; or local model), and once the
+// primary's and every shadow's answer are in hands the exchange to the shadow log thread, which
+// compares and records it.
 // Never awaited by the primary response; nothing here can fail or delay it.
 import { resolve } from 'node:path';
 import type { Logger } from '../log/logger.js';

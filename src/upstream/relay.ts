@@ -5,8 +5,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';
-import { BodyCapture } from './body-capture.js';
 import { answerFields, type AnswerFields } from '../shadow/answer.js';
+import { BodyCapture } from './body-capture.js';
 
 export interface RelayResult {
   status: number;
@@ -20,8 +20,8 @@ export interface RelayResult {
   fields?: AnswerFields;
 }
 
-export interface RelayOptions {
-  res: ServerResponse;
+/** What a relay needs besides the client it answers (an HTTP/1.1 response here, an HTTP/2 stream in stream-relay.ts). */
+export interface RelayCommon {
   /** Extra response headers, flat [name, value, ...], set after the upstream's (they win). */
   extraHeaders: readonly string[];
   /** Called exactly once, when the exchange ends in any way. */
@@ -30,7 +30,12 @@ export interface RelayOptions {
   captureBytes: number;
 }
 
-const OWN_HEADERS = new Set(['x-abproxy-variant', 'x-request-id']);
+export interface RelayOptions extends RelayCommon {
+  res: ServerResponse;
+}
+
+/** Response fields the proxy sets itself: the upstream's are dropped. */
+export const OWN_HEADERS: ReadonlySet<string> = new Set(['x-abproxy-variant', 'x-request-id']);
 
 export class ResponseRelay implements Dispatcher.DispatchHandler {
   #abort: ((error?: Error) => void) | undefined;

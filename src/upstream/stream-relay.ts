@@ -6,21 +6,13 @@
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';
-import { BodyCapture } from './body-capture.js';
 import { answerFields, withGrpcTrailers, type AnswerFields } from '../shadow/answer.js';
-import { ClientAbortError, type RelayResult } from './relay.js';
+import { BodyCapture } from './body-capture.js';
+import { ClientAbortError, OWN_HEADERS, type RelayCommon, type RelayResult } from './relay.js';
 
-export interface StreamRelayOptions {
+export interface StreamRelayOptions extends RelayCommon {
   stream: ServerHttp2Stream;
-  /** Extra response fields, flat [name, value, ...], set after the upstream's (they win). */
-  extraHeaders: readonly string[];
-  /** Called exactly once, when the exchange ends in any way. */
-  onFinish: (result: RelayResult) => void;
-  /** Keep a copy of up to this many response bytes in RelayResult.body (0: none). */
-  captureBytes: number;
 }
-
-const OWN_HEADERS = new Set(['x-abproxy-variant', 'x-request-id']);
 
 export class StreamRelay implements Dispatcher.DispatchHandler {
   readonly #options: StreamRelayOptions;

@@ -9,12 +9,11 @@ import { decodeMessage, OIP_SERVICE, oipType } from './oip-schema.js';
 import { GRPC_STATUS, grpcStatusOf } from './status.js';
 import type { OipAnswer, OipService } from '../models/oip-service.js';
 
-/** What one call answered: the framed response messages, the gRPC status, and the HTTP status the same answer has over REST (for metrics and shadows). */
+/** What one call answered: its gRPC status (and message), and the framed response messages. */
 export interface GrpcAnswer {
   grpcStatus: number;
   message?: string;
   body: Buffer;
-  httpStatus: number;
 }
 
 /** Answers one call of `method` (its :path) on `model` with the request body as received. Never rejects. */
@@ -23,13 +22,13 @@ export async function callLocalModel(service: OipService, model: string, method:
   const name = method.startsWith(OIP_SERVICE) ? method.slice(OIP_SERVICE.length) : '';
   const messages = grpcMessages(body);
   if (!messages || messages.length !== 1 || !messages[0]) {
-    return failure(GRPC_STATUS.INVALID_ARGUMENT, 400, `${name || method} takes exactly one uncompressed request message`);
+    return failure(GRPC_STATUS.INVALID_ARGUMENT, `${name || method} takes exactly one uncompressed request message`);
   }
   const [message] = messages;
   try {
     return await answerCall(service, model, name, method, message, requestId);
   } catch (error) {
-    return failure(GRPC_STATUS.INVALID_ARGUMENT, 400, `the ${name} request does not decode: ${(error as Error).message}`);
+    return failure(GRPC_STATUS.INVALID_ARGUMENT, `the ${name} request does not decode: ${(error as Error).message}`);
   }
 }
 
@@ -48,7 +47,7 @@ function answerCall(service: OipService, model: string, name: string, method: st
     case 'ModelMetadata':
       return reply('ModelMetadataResponse', service.modelMetadata(model, versionOf(message)));
     default:
-      return failure(GRPC_STATUS.UNIMPLEMENTED, 501, `${method} is not served by local models`);
+      return failure(GRPC_STATUS.UNIMPLEMENTED, `${method} is not served by local models`);
   }
 }
 
@@ -70,7 +69,7 @@ async function infer(service: OipService, model: string, message: Buffer, reques
     return { name, datatype, shape, parameters: inferParameters(parameters) };
   });
   const response = { model_name: json.model_name, model_version: json.model_version ?? '', id: json.id ?? '', parameters: inferParameters(json.parameters ?? {}), outputs, raw_output_contents: raw };
-  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(INFER_RESPONSE.encode(INFER_RESPONSE.fromObject(response)).finish()), httpStatus: 200 };
+  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(INFER_RESPONSE.encode(INFER_RESPONSE.fromObject(response)).finish()) };
 }
 
 interface RestAnswer {
@@ -125,16 +124,16 @@ function reply(type: string, answer: OipAnswer, always = false): GrpcAnswer {
   if (answer.status !== 200 && !always) return errorOf(answer);
   const message = oipType(type);
   const value = JSON.parse(answer.body.toString('utf8')) as object;
-  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(message.encode(message.fromObject(value)).finish()), httpStatus: answer.status };
+  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(message.encode(message.fromObject(value)).finish()) };
 }
 
 function errorOf(answer: OipAnswer): GrpcAnswer {
   const { error, code } = JSON.parse(answer.body.toString('utf8')) as { error?: string; code?: string };
-  return failure(grpcStatusOf(answer.status, code), answer.status, error ?? `status ${answer.status}`);
+  return failure(grpcStatusOf(answer.status, code), error ?? `status ${answer.status}`);
 }
 
-function failure(grpcStatus: number, httpStatus: number, message: string): GrpcAnswer {
-  return { grpcStatus, message, body: Buffer.alloc(0), httpStatus };
+function failure(grpcStatus: number, message: string): GrpcAnswer {
+  return { grpcStatus, message, body: Buffer.alloc(0) };
 }
 
 /** The version a ModelReadyRequest or ModelMetadataRequest names (the two share their fields). */

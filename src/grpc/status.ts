@@ -1,5 +1,6 @@
 // gRPC over HTTP/2 as the proxy sees it (gRPC's PROTOCOL-HTTP2 spec): which requests are gRPC, the
-// status code an error the proxy makes becomes, and the percent-encoding of grpc-message both ways. Pure.
+// status code an error the proxy makes becomes, the HTTP status a gRPC status counts as, and the
+// percent-encoding of grpc-message both ways. Pure.
 
 /** gRPC status codes the proxy answers with (grpc/grpc doc/statuscodes.md). */
 export const GRPC_STATUS = {
@@ -67,3 +68,31 @@ export function decodeGrpcMessage(message: string): string {
     return message;
   }
 }
+
+/**
+ * The HTTP status a gRPC status stands for (grpc-gateway's mapping), so a call counts in
+ * abproxy_requests_total{code} and every error rate like the REST request it would have been.
+ */
+export function httpStatusOfGrpc(grpcStatus: string): number {
+  return HTTP_OF_GRPC[Number(grpcStatus)] ?? 500;
+}
+
+const HTTP_OF_GRPC: Record<number, number> = {
+  0: 200, // OK
+  1: 499, // CANCELLED
+  2: 500, // UNKNOWN
+  3: 400, // INVALID_ARGUMENT
+  4: 504, // DEADLINE_EXCEEDED
+  5: 404, // NOT_FOUND
+  6: 409, // ALREADY_EXISTS
+  7: 403, // PERMISSION_DENIED
+  8: 429, // RESOURCE_EXHAUSTED
+  9: 400, // FAILED_PRECONDITION
+  10: 409, // ABORTED
+  11: 400, // OUT_OF_RANGE
+  12: 501, // UNIMPLEMENTED
+  13: 500, // INTERNAL
+  14: 503, // UNAVAILABLE
+  15: 500, // DATA_LOSS
+  16: 401, // UNAUTHENTICATED
+};

@@ -17,7 +17,7 @@ export class InProcessModelClient implements LocalModelClient {
     return untilAborted(model, signal, async () => {
       const answer = await callLocalModel(this.service, model, method, body);
       const fields = { contentType: 'application/grpc', grpcStatus: String(answer.grpcStatus), ...(answer.message ? { grpcMessage: answer.message } : {}) };
-      return { status: answer.httpStatus, body: answer.body, fields };
+      return { status: 200, body: answer.body, fields };
     });
   }
 }

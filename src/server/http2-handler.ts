@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
 import { readFirstMessage, type FirstMessage } from '../grpc/first-message.js';
 import { grpcModelName, grpcRequestJson } from '../grpc/oip-messages.js';
-import { isGrpc } from '../grpc/status.js';
+import { httpStatusOfGrpc, isGrpc } from '../grpc/status.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
 import { recordRequest } from '../metrics/request-metrics.js';
@@ -101,7 +101,8 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const finish = (result: RelayResult): void => {
       const status = settledStatus(result, route.name, variant.name, (failure) => sendStreamError(stream, failure, grpc, extraHeaders));
       const latencyMs = performance.now() - startedAt;
-      recordRequest(route.name, variant.name, status, latencyMs / 1000);
+      // A gRPC answer is counted by the HTTP status its grpc-status stands for, so error rates see gRPC failures.
+      recordRequest(route.name, variant.name, status === 200 && result.grpcStatus !== undefined ? httpStatusOfGrpc(result.grpcStatus) : status, latencyMs / 1000);
       const ended: ExchangeResult = Object.assign(result, { status, latencyMs }); // result is this exchange's own object
       shadows?.primaryEnded(ended);
       hooks.onExchangeEnd?.(exchange, ended);

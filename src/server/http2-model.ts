@@ -43,8 +43,9 @@ export function callModel({ stream, grpc, hasBody, exchange, model, chunks, extr
     .then(
       (answer) => {
         if (!stream.destroyed) sendGrpc(stream, answer, headerObject(extraHeaders));
-        const fields = { contentType: 'application/grpc', grpcStatus: String(answer.grpcStatus), ...(answer.message ? { grpcMessage: answer.message } : {}) };
-        finish({ status: answer.httpStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields });
+        const grpcStatus = String(answer.grpcStatus);
+        const fields = { contentType: 'application/grpc', grpcStatus, ...(answer.message ? { grpcMessage: answer.message } : {}) };
+        finish({ status: 200, grpcStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields });
       },
       (error: ProxyError) => finish({ status: error.status, headersSent: false, error }),
     );

@@ -1,6 +1,7 @@
 // What one side of a comparison answered: status, the captured body (bounded) and the response fields
 // that say how to read it, plus the outcome and latency of a shadow copy. Plain data shared by dispatch,
 // comparison and the log, with the body parsed as JSON at most once per answer (answerJson).
+import { httpStatusOfGrpc } from '../grpc/status.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 
 /** The response fields a comparison reads the body by. */
@@ -95,7 +96,7 @@ export interface ShadowAnswer {
   failure?: string;
 }
 
-/** A shadow answer's outcome: transport failures and 5xx answers are errors; any other status is ok. */
-export function outcomeOfStatus(status: number): 'ok' | 'error' {
-  return status >= 500 ? 'error' : 'ok';
+/** A shadow answer's outcome: transport failures and 5xx answers (a gRPC answer: by the HTTP status its grpc-status stands for) are errors; any other is ok. */
+export function outcomeOfStatus(status: number, grpcStatus?: string): 'ok' | 'error' {
+  return (grpcStatus === undefined ? status : httpStatusOfGrpc(grpcStatus)) >= 500 ? 'error' : 'ok';
 }

@@ -100,7 +100,7 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
   onComplete(trailers: unknown): void {
     withGrpcTrailers(this.#fields, trailers);
     this.#settle({
-      outcome: outcomeOfStatus(this.#status),
+      outcome: outcomeOfStatus(this.#status, this.#fields.grpcStatus),
       latencyMs: performance.now() - this.startedAt,
       answer: {
         status: this.#status,

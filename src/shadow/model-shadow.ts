@@ -47,7 +47,7 @@ export function sendModelShadow(request: ModelShadowRequest): Promise<ShadowAnsw
     running.then(
       ({ status, body, fields }) => {
         const truncated = body.length > request.maxBytes;
-        settle({ outcome: outcomeOfStatus(status), latencyMs: elapsed(), answer: { status, body: truncated ? undefined : body, truncated, ...fields } });
+        settle({ outcome: outcomeOfStatus(status, fields.grpcStatus), latencyMs: elapsed(), answer: { status, body: truncated ? undefined : body, truncated, ...fields } });
       },
       (error: unknown) => settle({ outcome: 'error', latencyMs: elapsed(), answer: undefined, failure: (error as { code?: string }).code ?? String(error) }),
     );

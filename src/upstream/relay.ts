@@ -16,6 +16,8 @@ export interface RelayResult {
   /** The captured response body (up to captureBytes), when capture was asked for. */
   body?: Buffer;
   bodyTruncated?: boolean;
+  /** A gRPC answer's grpc-status (HTTP/2 relays), from its trailers or its Trailers-Only head. */
+  grpcStatus?: string;
   /** How to read the captured body (content type and encoding, OIP binary extension length). */
   fields?: AnswerFields;
 }

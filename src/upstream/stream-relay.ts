@@ -1,8 +1,8 @@
 // StreamRelay: an undici raw dispatch handler that streams one upstream response to a client's HTTP/2
 // stream with backpressure: hop-by-hop fields dropped (HTTP/2 forbids them, RFC 9113 §8.2.2), the
 // upstream's trailers passed on (gRPC's status travels in them), and a failure after the head sent
-// as RST_STREAM so the client never takes a cut answer for a whole one. Optionally keeps a bounded copy
-// of the answer (with its gRPC status) for shadow comparison.
+// as RST_STREAM so the client never takes a cut answer for a whole one. Reports a gRPC answer's status;
+// optionally keeps a bounded copy of the answer for shadow comparison.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import { stripHopByHop } from '../http/hop-by-hop.js';
@@ -25,6 +25,7 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   #ended = false;
   #capture: BodyCapture | undefined;
   #fields: AnswerFields | undefined;
+  #grpcStatus: string | undefined;
 
   constructor(options: StreamRelayOptions) {
     this.#options = options;
@@ -53,7 +54,9 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     for (let i = 0; i < extraHeaders.length; i += 2) headers[extraHeaders[i] ?? ''] = extraHeaders[i + 1] ?? '';
     headers[constants.HTTP2_HEADER_STATUS] = statusCode;
     // grpc-status in the head is a gRPC "Trailers-Only" answer: it must reach the client as one ended head too.
-    this.#ended = headers['grpc-status'] !== undefined;
+    const grpcStatus = headers['grpc-status'];
+    this.#ended = grpcStatus !== undefined;
+    if (grpcStatus !== undefined) this.#grpcStatus = String(grpcStatus);
     stream.respond(headers, this.#ended ? { endStream: true } : { waitForTrailers: true });
     this.#resume = resume;
     return true;
@@ -72,6 +75,7 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   onComplete(trailers: readonly (string | Buffer)[] | Record<string, string | string[]> | null): void {
     if (isPairs(trailers)) this.#trailers = fieldsObject(stripHopByHop(latin1(trailers)));
     else if (trailers) {
+      if (typeof trailers['grpc-status'] === 'string') this.#grpcStatus = trailers['grpc-status'];
       if (this.#fields) withGrpcTrailers(this.#fields, trailers);
       this.#trailers = fieldsObject(stripHopByHop(Object.entries(trailers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, value]))));
     }
@@ -94,6 +98,7 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     this.#finished = true;
     const result: RelayResult = { status: this.#status, headersSent: this.#options.stream.headersSent };
     if (error) result.error = error;
+    if (this.#grpcStatus !== undefined) result.grpcStatus = this.#grpcStatus;
     if (this.#capture) {
       const { body, truncated } = this.#capture.result();
       result.body = body;

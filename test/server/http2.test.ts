@@ -97,12 +97,17 @@ test('unary calls go to the variant their metadata key gets, sticky, with the va
   assert.equal(seen.get('x-request-id').length, 1);
 });
 
-test("an upstream's error status and message reach the client (a Trailers-Only answer stays one)", async () => {
+test("an upstream's error status and message reach the client (a Trailers-Only answer stays one), counted as the HTTP status it stands for", async () => {
+  const route = proxy.proxy.holder.current.routes.byName.get('oip-grpc');
+  assert.ok(route);
+  const labels = { route: 'oip-grpc', variant: variantForKey(route, 'user-1').name, code: '404' };
+  const counted = await metricValue(requestsTotal, labels);
   await assert.rejects(modelInfer(client, { model_name: 'missing', id: 'x' }, { 'x-session-id': 'user-1' }), (error: grpc.ServiceError) => {
     assert.equal(error.code, grpc.status.NOT_FOUND);
     assert.match(error.details, /^model missing is not loaded on (champion|challenger)$/);
     return true;
   });
+  assert.equal((await metricValue(requestsTotal, labels)) - (Number.isNaN(counted) ? 0 : counted), 1, 'NOT_FOUND counts as a 404');
 });
 
 test('a bidirectional stream is relayed message by message, both ways', async () => {

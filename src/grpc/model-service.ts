@@ -16,8 +16,7 @@ export interface GrpcAnswer {
   body: Buffer;
 }
 
-/** Answers one call of `method` (its :path) on `model` with the request body as received. Never rejects. */
-/** `requestId`: the answer's id when the request gives none. */
+/** Answers one call of `method` (its :path) on `model` with the request body as received; `requestId`: the answer's id when the request gives none. Never rejects. */
 export async function callLocalModel(service: OipService, model: string, method: string, body: Buffer, requestId?: string): Promise<GrpcAnswer> {
   const name = method.startsWith(OIP_SERVICE) ? method.slice(OIP_SERVICE.length) : '';
   const messages = grpcMessages(body);
@@ -68,7 +67,14 @@ async function infer(service: OipService, model: string, message: Buffer, reques
     offset += size;
     return { name, datatype, shape, parameters: inferParameters(parameters) };
   });
-  const response = { model_name: json.model_name, model_version: json.model_version ?? '', id: json.id ?? '', parameters: inferParameters(json.parameters ?? {}), outputs, raw_output_contents: raw };
+  const response = {
+    model_name: json.model_name,
+    model_version: json.model_version ?? '',
+    id: json.id ?? '',
+    parameters: inferParameters(json.parameters ?? {}),
+    outputs,
+    raw_output_contents: raw,
+  };
   return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(INFER_RESPONSE.encode(INFER_RESPONSE.fromObject(response)).finish()) };
 }
 

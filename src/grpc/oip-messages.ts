@@ -28,7 +28,6 @@ export function grpcModelName(method: string, message: Buffer): string | undefin
   }
 }
 
-
 export type Parameters = Record<string, { bool_param?: boolean; int64_param?: number; string_param?: string }>;
 
 /** A decoded tensor message (InferInputTensor or InferOutputTensor). */
@@ -104,7 +103,10 @@ function inferJson(decoded: Record<string, unknown>, list: 'inputs' | 'outputs',
   if (decoded.id) json.id = decoded.id;
   if (decoded.parameters) json.parameters = parametersJson(decoded.parameters as Parameters);
   json[list] = tensors;
-  if (list === 'inputs' && decoded.outputs) json.outputs = (decoded.outputs as { name: string; parameters?: Parameters }[]).map((o) => ({ name: o.name, ...(o.parameters ? { parameters: parametersJson(o.parameters) } : {}) }));
+  if (list === 'inputs' && decoded.outputs) {
+    const requested = decoded.outputs as { name: string; parameters?: Parameters }[];
+    json.outputs = requested.map((o) => ({ name: o.name, ...(o.parameters ? { parameters: parametersJson(o.parameters) } : {}) }));
+  }
   return json;
 }
 

@@ -109,7 +109,9 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     };
 
     const upstream = grpc ? variant.grpcTarget : variant.target;
-    if (upstream.kind === 'model') return callModel({ stream, grpc, hasBody: request.hasBody, exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel });
+    if (upstream.kind === 'model') {
+      return callModel({ stream, grpc, hasBody: request.hasBody, exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel });
+    }
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows
     const { maxBodyBytes } = runtime.config.limits;

@@ -73,7 +73,8 @@ function incomparable(reason: string): Comparison {
 
 /**
  * The answer as compared: its JSON; for a binary tensor extension answer its JSON part with the binary
- * outputs' data read in; for an event stream its events read as JSON; for a gRPC answer of an OIP method its messages read as JSON.
+ * outputs' data read in; for an event stream its events read as JSON; for a gRPC answer of an OIP
+ * method its messages read as JSON (memoized on the answer, which the log reads too).
  */
 function comparable(answer: Answer, body: Buffer, path: string): unknown {
   if (isGrpc(answer.contentType)) {

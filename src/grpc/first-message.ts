@@ -1,7 +1,9 @@
 // Reads a gRPC request stream as far as its first message (what routing by model name and a `body:`
 // sticky key read): the bytes read so far are handed back to be sent on first, so the rest of a
 // streaming call still flows through unbuffered; a unary call, whose stream ends with its message, is
-// whole by then (and goes upstream as one buffer). Bounded by maxBytes like any request body.
+// whole by then (and goes upstream as one buffer). Unless the caller needs the message, it waits only for
+// what arrived with the call's head: a call whose server speaks first is forwarded at once. Bounded by
+// maxBytes like any request body.
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
 import { tooLargeError } from '../server/body.js';
@@ -15,7 +17,8 @@ export interface FirstMessage {
   ended: boolean;
 }
 
-export function readFirstMessage(stream: Readable, maxBytes: number): Promise<FirstMessage> {
+/** `needed`: wait for the first message however long it takes (else only until the end of this turn of the event loop). */
+export function readFirstMessage(stream: Readable, maxBytes: number, needed: boolean): Promise<FirstMessage> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -69,5 +72,10 @@ export function readFirstMessage(stream: Readable, maxBytes: number): Promise<Fi
     stream.on('end', onEnd);
     stream.on('error', onError);
     stream.on('close', onClose);
+    if (!needed) {
+      setImmediate(() => {
+        if (!settled) settle(undefined);
+      });
+    }
   });
 }

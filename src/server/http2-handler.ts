@@ -64,7 +64,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     if (route) return routed(request, runtime, route, target, undefined);
     if (!grpc || !request.hasBody) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`));
     // An OIP call names its model in the message: it takes the route of its REST path, /v2/models/NAME.
-    readFirstMessage(stream, maxBodyBytes).then((first) => {
+    readFirstMessage(stream, maxBodyBytes, true).then((first) => {
       const model = first.message && grpcModelName(target.path, first.message);
       const byModel = model === undefined ? undefined : runtime.routes.match(`/v2/models/${model}`);
       if (byModel) return routed(request, runtime, byModel, target, first);
@@ -79,8 +79,8 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const failed = (error: ProxyError) => refuse(stream, grpc, request.startedAt, error, route.name);
     if (!request.hasBody) return dispatch(request, runtime, route, target, {});
     if (grpc) {
-      // Read as far as the first message even without a body key: a unary call is whole by then, and goes upstream as one buffer.
-      const read = first ? Promise.resolve(first) : readFirstMessage(stream, maxBodyBytes);
+      // Without a body key too: a unary call is whole by then, and goes upstream as one buffer.
+      const read = first ? Promise.resolve(first) : readFirstMessage(stream, maxBodyBytes, route.needsBody);
       read.then((got) => dispatch(request, runtime, route, target, firstRead(got, route.needsBody ? target.path : undefined)), failed);
       return;
     }

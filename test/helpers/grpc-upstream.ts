@@ -3,7 +3,8 @@
 // name as model_name, echoes the request id and gives one FP32 output `fraud_probability` (the
 // server's `probability`, in typed contents or, with `raw`, as raw_output_contents); model "missing"
 // is NOT_FOUND, "slow" answers after 300 ms, "hang" never answers. ModelStreamInfer answers every
-// message as it arrives. Every call's metadata is recorded, and cancelled calls are counted.
+// message as it arrives (and, with metadata x-server-first, greets before any). Every call's metadata
+// is recorded, and cancelled calls are counted.
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -83,6 +84,7 @@ export async function startGrpcUpstream(name: string, options: GrpcUpstreamOptio
     ModelStreamInfer: (call: grpc.ServerDuplexStream<InferRequest, StreamInferResponse>) => {
       upstream.calls.push({ method: 'ModelStreamInfer', metadata: call.metadata });
       call.on('cancelled', () => upstream.cancelled++);
+      if (call.metadata.get('x-server-first').length > 0) call.write({ error_message: 'greeting', infer_response: { model_name: name, id: 'greeting' } });
       call.on('data', (request: InferRequest) => call.write({ error_message: '', infer_response: { model_name: name, id: request.id } }));
       call.on('end', () => call.end());
     },

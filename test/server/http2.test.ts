@@ -124,6 +124,16 @@ test('a bidirectional stream is relayed message by message, both ways', async ()
   await once(call, 'status');
 });
 
+test('a stream whose server speaks first is forwarded before the client sends anything', async () => {
+  const metadata = new grpc.Metadata();
+  metadata.set('x-server-first', '1');
+  const greeted = client.ModelStreamInfer(metadata);
+  const [greeting] = (await once(greeted, 'data')) as [StreamInferResponse];
+  assert.equal(greeting.error_message, 'greeting');
+  greeted.end();
+  await once(greeted, 'status');
+});
+
 test('a call the client cancels is cancelled upstream', async () => {
   const cancelledBefore = champion.cancelled + challenger.cancelled;
   const call = client.ModelStreamInfer(new grpc.Metadata());

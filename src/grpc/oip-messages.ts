@@ -74,6 +74,20 @@ export function grpcAnswerJson(method: string, body: Buffer): unknown {
   return undefined;
 }
 
+/**
+ * A captured gRPC request body of an OIP method read as JSON, for the shadow log: ModelInfer's one
+ * ModelInferRequest as a REST infer request, ModelStreamInfer's as an array of them. Undefined for other
+ * paths and bodies that do not decode.
+ */
+export function grpcRequestBodyJson(method: string, body: Buffer): unknown {
+  if (method !== MODEL_INFER && method !== MODEL_STREAM_INFER) return undefined;
+  const messages = grpcMessages(body);
+  if (!messages || messages.length === 0) return undefined;
+  const requests = messages.map(inferRequestJson);
+  if (requests.includes(undefined)) return undefined;
+  return method === MODEL_INFER ? (messages.length === 1 ? requests[0] : undefined) : requests;
+}
+
 /** The first request message of an OIP method (ModelInfer, ModelStreamInfer) read as a REST infer request, for a `body:` sticky key; undefined for other methods. */
 export function grpcRequestJson(method: string, message: Buffer): unknown {
   return method === MODEL_INFER || method === MODEL_STREAM_INFER ? inferRequestJson(message) : undefined;

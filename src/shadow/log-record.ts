@@ -1,10 +1,11 @@
 // The shadow log's record: one JSON line per mirrored request, grouped by input, with the primary's and
 // every shadow's status, latency, output and comparison. recordLine writes it; the types below are what
 // readers get back. A JSON body is written as its own text (it was parsed once, for comparison or here,
-// and is never re-serialized); a gRPC answer as its OIP messages read as JSON, with its grpc-status;
-// bodies are left out when captureBodies is off. Pure.
+// and is never re-serialized); a gRPC call and answer as their OIP messages read as JSON (the answer
+// with its grpc-status); bodies are left out when captureBodies is off. Pure.
 import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { grpcRequestBodyJson } from '../grpc/oip-messages.js';
 import { decodeGrpcMessage, isGrpc } from '../grpc/status.js';
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { answerJson, NOT_JSON, parseJsonBody, type Answer, type AnswerFields, type ShadowAnswer } from './answer.js';
@@ -79,7 +80,7 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   const capture = input.captureBodies;
   const { primary } = input;
   const head = JSON.stringify({ time: now.toISOString(), route: input.route, requestId: input.requestId, key: input.key ?? null, variant: input.variant, method: input.method, path: input.path });
-  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${bodyJson(body, { contentType: undefined }, parseJsonBody(body))}` : ''}}`;
+  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, input.path)}` : ''}}`;
   const primaryJson = withFields(
     JSON.stringify({ variant: input.variant, status: primary.status, latencyMs: round(primary.latencyMs), failure: primary.failure }),
     capture ? outputField(primary.answer, input.path) : '',
@@ -105,6 +106,12 @@ function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: 
 function outputField(answer: Answer | undefined, path: string): string {
   if (!answer?.body) return '';
   return `,"output":${isGrpc(answer.contentType) ? grpcBodyJson(answer.body, answer, answerContent(answer, path)) : bodyJson(answer.body, answer, answerJson(answer))}`;
+}
+
+/** The request body as a LoggedBody; a gRPC OIP call's messages as JSON. */
+function inputBodyJson(body: Buffer, path: string): string {
+  const call = grpcRequestBodyJson(path, body);
+  return call === undefined ? bodyJson(body, { contentType: undefined }, parseJsonBody(body)) : JSON.stringify({ bytes: body.length, json: call });
 }
 
 /** A gRPC answer as a LoggedBody: its status, and its messages as JSON when they decode (else the bytes as base64). */

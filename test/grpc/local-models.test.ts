@@ -107,6 +107,8 @@ test('a local model shadowing a gRPC call is compared tensor by tensor', async (
   let record: ShadowLogRecord | undefined;
   const read = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ShadowLogRecord) : []);
   await waitFor(() => (record = read().find((r) => r.requestId === 'grpc-model-shadow')) !== undefined, 'the shadow record', 10_000);
+  const input = record?.input.body?.json as { inputs: { name: string; datatype: string; shape: number[]; data: number[] }[] } | undefined;
+  assert.deepEqual(input?.inputs.map((i) => [i.name, i.datatype, i.shape, i.data.length]), [['tensor', 'FP32', [1, 29], 29]], 'the call is logged as the REST request it stands for');
   const shadow = record?.shadows[0];
   assert.equal(shadow?.name, 'xgb');
   assert.equal(shadow?.comparison?.result, 'mismatch');

@@ -87,6 +87,7 @@ test("a mirrored unary call answers with the champion's tensors; the log compare
   assert.equal(record.route, 'fraud-grpc');
   assert.equal(record.key, 'card-1');
   assert.equal(record.path, '/inference.GRPCInferenceService/ModelInfer');
+  assert.deepEqual(record.input.body?.json, { model_name: 'fraud', id: 'smoke', inputs: [] }, 'the call is logged as the REST request it stands for');
   const primary = record.primary.output as { grpcStatus?: string; json?: { outputs: { name: string; data: number[] }[] } };
   assert.equal(primary.grpcStatus, '0');
   assert.deepEqual(primary.json?.outputs.map((o) => [o.name, o.data]), [['fraud_probability', [fp32(KERAS)]]]);

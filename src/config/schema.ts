@@ -39,10 +39,14 @@ const limitsSchema = z.strictObject({
   maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
 });
 
-/** An optional second listener for HTTP/2 over cleartext (prior knowledge): gRPC clients such as Triton's and KServe's. */
+/**
+ * An optional second listener for HTTP/2 (gRPC clients such as Triton's and KServe's): cleartext with
+ * prior knowledge, or TLS with ALPN h2 when `tls` names a PEM certificate (chain) and key.
+ */
 const http2Schema = z.strictObject({
   listen: addressSchema,
   maxConcurrentStreams: z.number().int().min(1).max(10_000).default(100),
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
 });
 
 const shadowLogSchema = z.strictObject({

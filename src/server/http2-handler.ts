@@ -58,7 +58,9 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const declared = headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBodyBytes) return fail(tooLargeError(maxBodyBytes));
     headers.host ??= headers[':authority'];
-    const head: RequestHead = { headers, rawHeaders: regularFields(rawHeaders, headers.host), socket: { remoteAddress: stream.session?.socket.remoteAddress } };
+    // The session's socket stands in for the connection; `encrypted` marks TLS, as on a TLSSocket.
+    const socket = { remoteAddress: stream.session?.socket.remoteAddress, ...(stream.session?.encrypted ? { encrypted: true } : {}) };
+    const head: RequestHead = { headers, rawHeaders: regularFields(rawHeaders, headers.host), socket };
     const request: StreamRequest = { stream, head, method, grpc, hasBody: !stream.endAfterHeaders, startedAt };
     const route = runtime.routes.match(target.path);
     if (route) return routed(request, runtime, route, target, undefined);

@@ -1,27 +1,29 @@
-// The optional HTTP/2 listener (cleartext, prior knowledge: what gRPC clients speak to Triton and
-// KServe): node:http2 with bounded streams and header lists, idle sessions closed after
-// limits.keepAliveTimeoutMs, and a drain that sends GOAWAY, lets open streams finish up to the grace
-// period, then cuts what is left.
+// The optional HTTP/2 listener (cleartext with prior knowledge, as gRPC clients speak to Triton and
+// KServe; or TLS with ALPN h2 when http2.tls is set): node:http2 with bounded streams and header lists,
+// idle sessions closed after limits.keepAliveTimeoutMs, and a drain that sends GOAWAY, lets open
+// streams finish up to the grace period, then cuts what is left.
 import { once } from 'node:events';
-import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
+import { readFileSync } from 'node:fs';
+import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Config, Limits } from '../config/schema.js';
 import { createStreamHandler } from './http2-handler.js';
 import type { DataPlaneDeps } from './request-handler.js';
 
 export interface Http2Plane {
-  server: Http2Server;
+  server: Http2Server | Http2SecureServer;
   address: AddressInfo;
   /** Stops accepting, sends GOAWAY to every session, lets open streams finish (up to graceMs), then closes them. */
   drain(graceMs: number): Promise<void>;
 }
 
 export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number): Promise<Http2Plane> {
-  const server = createServer({
+  const settings: SecureServerOptions = {
     settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
-  });
+  };
+  const server = options.tls ? secureServer(settings, options.tls) : createServer(settings);
   server.on('stream', createStreamHandler(deps));
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
@@ -46,4 +48,21 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
   }
 
   return { server, address, drain };
+}
+
+/** The TLS server, its certificate (chain) and key read once at start: a file that cannot be read or parsed stops the start, naming it. */
+function secureServer(settings: SecureServerOptions, tls: { certFile: string; keyFile: string }): Http2SecureServer {
+  const read = (field: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`http2.tls.${field}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const pair = { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile) };
+  try {
+    return createSecureServer({ ...settings, ...pair, allowHTTP1: false });
+  } catch (error) {
+    throw new Error(`http2.tls: ${tls.certFile} and ${tls.keyFile} are not a usable PEM certificate and key: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -100,7 +100,12 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const reloader = new ConfigReloader({ path: options.configPath, holder, logger, started: loaded, env: options.env });
   const deps = { holder, pools, state, hooks };
   const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port);
-  const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port) : undefined;
+  const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port).catch(async (error: unknown) => {
+    await dataPlane.drain(0);
+    await shadows.close();
+    await pools.closeAll();
+    throw error;
+  }) : undefined;
   const drainAll = (graceMs: number) => Promise.all([dataPlane.drain(graceMs), http2Plane?.drain(graceMs)]);
   const notReadyReason = () => {
     if (state.draining) return 'draining';

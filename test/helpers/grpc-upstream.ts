@@ -96,9 +96,10 @@ export async function startGrpcUpstream(name: string, options: GrpcUpstreamOptio
   return upstream;
 }
 
-export function grpcClient(address: string): InferenceClient {
+/** A client of the service at host:port; insecure (h2c) unless `credentials` say otherwise. */
+export function grpcClient(address: string, credentials = grpc.credentials.createInsecure()): InferenceClient {
   const Client = service();
-  return new Client(address, grpc.credentials.createInsecure()) as unknown as InferenceClient;
+  return new Client(address, credentials) as unknown as InferenceClient;
 }
 
 /** One unary ModelInfer call, resolved with the answer and the response's initial metadata. */

@@ -18,12 +18,12 @@ export interface Http2Plane {
 }
 
 export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number): Promise<Http2Plane> {
-  const settings: SecureServerOptions = {
+  const serverOptions: SecureServerOptions = {
     settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
   };
-  const server = options.tls ? secureServer(settings, options.tls) : createServer(settings);
+  const server = options.tls ? secureServer(serverOptions, options.tls) : createServer(serverOptions);
   server.on('stream', createStreamHandler(deps));
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
@@ -51,7 +51,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
 }
 
 /** The TLS server, its certificate (chain) and key read once at start: a file that cannot be read or parsed stops the start, naming it. */
-function secureServer(settings: SecureServerOptions, tls: { certFile: string; keyFile: string }): Http2SecureServer {
+function secureServer(serverOptions: SecureServerOptions, tls: { certFile: string; keyFile: string }): Http2SecureServer {
   const read = (field: string, path: string) => {
     try {
       return readFileSync(path);
@@ -61,7 +61,7 @@ function secureServer(settings: SecureServerOptions, tls: { certFile: string; ke
   };
   const pair = { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile) };
   try {
-    return createSecureServer({ ...settings, ...pair, allowHTTP1: false });
+    return createSecureServer({ ...serverOptions, ...pair, allowHTTP1: false });
   } catch (error) {
     throw new Error(`http2.tls: ${tls.certFile} and ${tls.keyFile} are not a usable PEM certificate and key: ${(error as Error).message}`, { cause: error });
   }

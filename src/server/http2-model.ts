@@ -8,7 +8,8 @@ import type { RelayResult } from '../upstream/relay.js';
 import { readStream } from './body.js';
 import type { Exchange } from './exchange.js';
 import type { ShadowStart } from './shadow-start.js';
-import { headerObject, sendGrpc } from './stream-respond.js';
+import { h2Fields } from '../http/h2-fields.js';
+import { sendGrpc } from './stream-respond.js';
 
 export interface ModelCall {
   stream: ServerHttp2Stream;
@@ -42,7 +43,7 @@ export function callModel({ stream, grpc, hasBody, exchange, model, chunks, extr
     })
     .then(
       (answer) => {
-        if (!stream.destroyed) sendGrpc(stream, answer, headerObject(extraHeaders));
+        if (!stream.destroyed) sendGrpc(stream, answer, h2Fields(extraHeaders));
         const grpcStatus = String(answer.grpcStatus);
         const fields = { contentType: 'application/grpc', grpcStatus, ...(answer.message ? { grpcMessage: answer.message } : {}) };
         finish({ status: 200, grpcStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields });

@@ -4,6 +4,7 @@
 // respond.ts does over HTTP/1.1). An error after the answer started resets the stream instead.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { errorBody, type ProxyError } from '../http/errors.js';
+import { h2Fields } from '../http/h2-fields.js';
 import type { GrpcAnswer } from '../grpc/model-service.js';
 import { encodeGrpcMessage, grpcStatusOf } from '../grpc/status.js';
 
@@ -13,7 +14,7 @@ export function sendStreamError(stream: ServerHttp2Stream, error: ProxyError, gr
     stream.close(constants.NGHTTP2_INTERNAL_ERROR);
     return;
   }
-  const headers = headerObject(extraHeaders);
+  const headers = h2Fields(extraHeaders);
   stream.resume(); // an unread request body is discarded rather than left to stall the connection's flow control
   if (grpc) return sendGrpc(stream, { grpcStatus: grpcStatusOf(error.status, error.code), message: error.message, body: EMPTY }, headers);
   const body = errorBody(error.code, error.message);
@@ -41,11 +42,4 @@ export function sendGrpc(stream: ServerHttp2Stream, answer: Pick<GrpcAnswer, 'gr
   stream.respond(headers, { waitForTrailers: true });
   stream.once('wantTrailers', () => stream.sendTrailers(status));
   stream.end(answer.body);
-}
-
-/** Flat [name, value, ...] pairs as a header object. */
-export function headerObject(pairs: readonly string[]): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (let i = 0; i < pairs.length; i += 2) headers[pairs[i] ?? ''] = pairs[i + 1] ?? '';
-  return headers;
 }

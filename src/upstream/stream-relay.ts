@@ -5,6 +5,7 @@
 // optionally keeps a bounded copy of the answer for shadow comparison.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
+import { h2Fields } from '../http/h2-fields.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { answerFields, withGrpcTrailers, type AnswerFields } from '../shadow/answer.js';
 import { BodyCapture } from './body-capture.js';
@@ -50,8 +51,7 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     if (stream.destroyed) return true; // the client left; #onClientClose aborts the exchange
     const fields = stripHopByHop(latin1(rawHeaders), OWN_HEADERS);
     if (this.#capture) this.#fields = answerFields(fields.length / 2, (i) => fields[2 * i], (i) => fields[2 * i + 1]);
-    const headers = fieldsObject(fields);
-    for (let i = 0; i < extraHeaders.length; i += 2) headers[extraHeaders[i] ?? ''] = extraHeaders[i + 1] ?? '';
+    const headers = h2Fields([...fields, ...extraHeaders]); // the upstream's own of these were stripped: ours stand
     headers[constants.HTTP2_HEADER_STATUS] = statusCode;
     // grpc-status in the head is a gRPC "Trailers-Only" answer: it must reach the client as one ended head too.
     const grpcStatus = headers['grpc-status'];
@@ -73,11 +73,11 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
 
   /** Over HTTP/2 upstreams undici hands the trailers as a header object, over HTTP/1.1 as raw pairs. */
   onComplete(trailers: readonly (string | Buffer)[] | Record<string, string | string[]> | null): void {
-    if (isPairs(trailers)) this.#trailers = fieldsObject(stripHopByHop(latin1(trailers)));
+    if (isPairs(trailers)) this.#trailers = h2Fields(stripHopByHop(latin1(trailers)));
     else if (trailers) {
       if (typeof trailers['grpc-status'] === 'string') this.#grpcStatus = trailers['grpc-status'];
       if (this.#fields) withGrpcTrailers(this.#fields, trailers);
-      this.#trailers = fieldsObject(stripHopByHop(Object.entries(trailers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, value]))));
+      this.#trailers = h2Fields(stripHopByHop(Object.entries(trailers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((v) => [name, v]) : [name, value]))));
     }
     if (!this.#ended) this.#options.stream.end();
     this.#finish(undefined);
@@ -116,28 +116,3 @@ function latin1(raw: readonly (string | Buffer)[]): string[] {
 function isPairs(trailers: readonly (string | Buffer)[] | Record<string, string | string[]> | null): trailers is readonly (string | Buffer)[] {
   return Array.isArray(trailers);
 }
-
-/**
- * Flat pairs as an HTTP/2 header object with lower-case names. A repeated name becomes a list (sent as
- * repeated fields), except the fields HTTP/2 allows once, where the first value stands.
- */
-function fieldsObject(pairs: readonly string[]): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (let i = 0; i < pairs.length; i += 2) {
-    const name = (pairs[i] ?? '').toLowerCase();
-    const value = pairs[i + 1] ?? '';
-    const before = headers[name];
-    if (before === undefined) headers[name] = value;
-    else if (!SINGLE_VALUE.has(name)) headers[name] = Array.isArray(before) ? [...before, value] : [String(before), value];
-  }
-  return headers;
-}
-
-/** Fields node's http2 refuses to send twice (ERR_HTTP2_HEADER_SINGLE_VALUE). */
-const SINGLE_VALUE = new Set([
-  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
-  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range',
-  'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match',
-  'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
-  'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
-]);

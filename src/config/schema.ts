@@ -153,6 +153,8 @@ export const configSchema = z
     trustedProxies: z.array(z.string().refine(isIpOrCidr, 'must be an IP address or CIDR range')).default([]),
     limits: limitsSchema.default(limitsSchema.parse({})),
     shadowLog: shadowLogSchema.default(shadowLogSchema.parse({})),
+    /** Which thread sends HTTP shadow copies: the shadow worker thread, the data plane's own, or auto (the worker when a core is to spare for it). */
+    shadowCopies: z.enum(['auto', 'main', 'worker']).default('auto'),
     log: logSchema.default(logSchema.parse({})),
     feedback: feedbackSchema.default(feedbackSchema.parse({})),
     models: z.record(nameSchema, modelSchema).default({}),

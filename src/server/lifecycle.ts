@@ -99,6 +99,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
 
   const reloader = new ConfigReloader({ path: options.configPath, holder, logger, started: loaded, env: options.env });
   const deps = { holder, pools, state, hooks };
+  await shadows.ready();
   const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port);
   const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port).catch(async (error: unknown) => {
     await dataPlane.drain(0);

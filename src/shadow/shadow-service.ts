@@ -1,9 +1,11 @@
 // Shadow traffic for the data plane: samples each routed request per shadow, drops copies beyond
-// maxInFlight (counted), sends the rest (HTTP pool, over HTTP/2 for gRPC; or local model), and once the
-// primary's and every shadow's answer are in hands the exchange to the shadow log thread, which
-// compares and records it.
+// maxInFlight (counted), and sends the rest: HTTP copies (over HTTP/2 for gRPC) from the shadow worker
+// thread when a core is to spare for it (shadowCopies), else from here like local-model copies. Once the
+// primary has ended its answer follows, and the worker compares and records the exchange when every
+// answer is in.
 // Never awaited by the primary response; nothing here can fail or delay it.
 import { resolve } from 'node:path';
+import { resolveWorkerCount } from '../cluster/worker-count.js';
 import type { Logger } from '../log/logger.js';
 import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
@@ -14,11 +16,12 @@ import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient, MirroredRequest } from '../server/exchange.js';
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
 import { PoolSet } from '../upstream/pools.js';
-import type { Answer, ShadowAnswer } from './answer.js';
+import type { Answer, ShadowAnswer, ShadowOutcome } from './answer.js';
 import { sendHttpShadow } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
 import { sendModelShadow } from './model-shadow.js';
-import { ShadowLogThread } from './log-thread.js';
+import type { ExchangeHead, PrimaryShadow, ShadowCopy } from './shadow-protocol.js';
+import { ShadowThread } from './shadow-thread.js';
 import { shadowSeries } from './shadow-metrics.js';
 
 export interface ShadowServiceOptions {
@@ -33,10 +36,16 @@ export interface ShadowServiceOptions {
 /** Request headers a shadow copy must not carry as received (the proxy sets its own). */
 const SHADOW_DROPPED_HEADERS: ReadonlySet<string> = new Set(['expect', 'content-length', 'x-request-id', 'x-abproxy-shadow']);
 
-interface Pending {
+/** One of the exchange's shadows: its copy's index in the mirror, its answer to come on this thread, or neither (dropped). */
+interface Planned {
   shadow: CompiledShadow;
-  /** Undefined when the copy was dropped at maxInFlight. */
-  result: Promise<ShadowAnswer> | undefined;
+  copy?: number;
+  here?: Promise<ShadowAnswer>;
+}
+
+/** True when this process has a core beyond its share for the shadow worker to send copies on. */
+function coreToSpare(shard: { count: number } | undefined): boolean {
+  return resolveWorkerCount('auto') > (shard?.count ?? 1);
 }
 
 export class ShadowService {
@@ -44,9 +53,11 @@ export class ShadowService {
   readonly #logger: Logger;
   readonly #models: () => LocalModelClient | undefined;
   readonly #shard: { slot: number; count: number } | undefined;
-  readonly #pools: PoolSet;
   readonly #inFlight = new Map<string, number>();
-  #log: ShadowLogThread | undefined;
+  /** Pools for copies sent from this thread. */
+  readonly #pools: PoolSet;
+  readonly #coreToSpare: boolean;
+  #thread: ShadowThread | undefined;
   #logFailures = 0;
 
   constructor(options: ShadowServiceOptions) {
@@ -55,6 +66,7 @@ export class ShadowService {
     this.#models = options.models ?? (() => undefined);
     const shard = options.shard ?? workerIdentity();
     this.#shard = shard && shard.count > 1 ? shard : undefined;
+    this.#coreToSpare = coreToSpare(this.#shard);
     this.#pools = new PoolSet(options.holder.current.config.limits);
     this.#apply(options.holder.current);
     options.holder.onSwap((next) => this.#apply(next));
@@ -74,110 +86,167 @@ export class ShadowService {
     return this.#inFlight.get(slotId(route, shadow)) ?? 0;
   }
 
-  get log(): ShadowLogThread | undefined {
-    return this.#log;
+  /** The shadow worker (it sends the copies and writes the log). */
+  get log(): ShadowThread | undefined {
+    return this.#thread;
   }
 
   /** Mirrors one exchange; the returned callback takes the primary's result. Undefined when nothing was sent. */
   start(exchange: Exchange, req: MirroredRequest): ((primary: ExchangeResult) => void) | undefined {
     const { route } = exchange;
-    if (route.shadows.length === 0) return undefined;
-    const pending: Pending[] = [];
-    let sent = 0;
+    const thread = this.#thread;
+    if (route.shadows.length === 0 || !thread) return undefined;
+    const grpc = isGrpc(req.headers['content-type']);
+    const { shadowCopies } = exchange.runtime.config;
+    const fromWorker = shadowCopies === 'worker' || (shadowCopies === 'auto' && this.#coreToSpare);
+    const planned: Planned[] = [];
+    const copies: ShadowCopy[] = [];
+    let here = 0;
+    const head: ExchangeHead = {
+      route: route.name,
+      requestId: exchange.requestId,
+      key: exchange.key,
+      variant: exchange.variant.name,
+      method: req.method ?? 'GET',
+      path: exchange.target.path,
+      captureBodies: exchange.runtime.config.shadowLog.captureBodies,
+      body: exchange.body,
+    };
     let headers: string[] | undefined;
     for (const shadow of route.shadows) {
       const { name, percent, maxInFlight } = shadow.config;
       if (percent < 100 && Math.random() * 100 >= percent) continue;
-      const series = shadowSeries(route.name, name);
-      const id = slotId(route.name, name);
-      const active = this.#inFlight.get(id) ?? 0;
-      if (active >= perWorkerLimit(maxInFlight, this.#shard)) {
-        series.outcomes.dropped.inc();
-        pending.push({ shadow, result: undefined });
+      if (this.inFlight(route.name, name) >= perWorkerLimit(maxInFlight, this.#shard)) {
+        shadowSeries(route.name, name).outcomes.dropped.inc();
+        planned.push({ shadow });
         continue;
       }
-      this.#inFlight.set(id, active + 1);
-      sent++;
+      const target = grpc ? shadow.grpcTarget : shadow.target;
+      if (target.kind === 'model') {
+        this.#started(route.name, name);
+        here++;
+        planned.push({ shadow, here: this.#sendLocal(shadow, exchange, req, target.model, grpc) });
+        continue;
+      }
       headers ??= shadowHeaders(req, exchange.requestId);
-      const result = this.#send(shadow, exchange, req, headers).then((answer) => {
-        this.#inFlight.set(id, (this.#inFlight.get(id) ?? 1) - 1);
-        series.outcomes[answer.outcome].inc();
-        series.duration.observe(answer.latencyMs / 1000);
-        return answer;
-      });
-      pending.push({ shadow, result });
+      const copy: ShadowCopy = {
+        shadow: name,
+        origin: target.origin,
+        path: target.basePath + exchange.target.path + (exchange.target.query ? `?${exchange.target.query}` : ''),
+        http2: grpc,
+        headers: [...headers, 'x-abproxy-shadow', `${route.name}/${name}`, ...(grpc ? ['te', 'trailers'] : [])],
+        timeoutMs: shadow.config.timeoutMs,
+        maxBytes: exchange.runtime.config.limits.maxBodyBytes,
+      };
+      if (fromWorker) {
+        planned.push({ shadow, copy: copies.length });
+        copies.push(copy);
+      } else {
+        this.#started(route.name, name);
+        here++;
+        planned.push({ shadow, here: this.#sendHttp(route.name, copy, head.method, exchange.body) });
+      }
     }
-    if (sent === 0) return undefined;
-    const method = req.method ?? 'GET';
+    const id = copies.length > 0 ? thread.mirror(route.name, head, copies) : undefined;
+    if (copies.length > 0) {
+      for (const entry of planned) {
+        if (entry.copy === undefined) continue;
+        if (id === undefined) {
+          shadowSeries(route.name, entry.shadow.config.name).outcomes.dropped.inc();
+          delete entry.copy;
+        } else this.#started(route.name, entry.shadow.config.name);
+      }
+    }
+    if (id === undefined && here === 0) return undefined;
     return (primary) => {
-      this.#record(exchange, method, pending, primary).catch((error: unknown) => this.#logger.warn({ err: error }, 'shadow record failed'));
+      this.#complete(thread, id, head, planned, primary).catch((error: unknown) => this.#logger.warn({ err: error }, 'shadow record failed'));
     };
+  }
+
+  /** Settles once the shadow worker has loaded (a route with shadows starts it), so the first copies leave at once. */
+  async ready(): Promise<void> {
+    await this.#thread?.ready();
   }
 
   /** Stops every copy in flight (a shadow never holds up shutdown) and flushes the shadow log. */
   async close(): Promise<void> {
     await this.#pools.destroyAll();
-    await this.#log?.close();
+    await this.#thread?.close();
   }
 
-  /** `headers`: the request's as every copy carries them. A gRPC copy travels over HTTP/2, like its request. */
-  #send(shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, headers: string[]): Promise<ShadowAnswer> {
+  #sendHttp(route: string, copy: ShadowCopy, method: string, body: Buffer | undefined): Promise<ShadowAnswer> {
+    const { shadow, origin, path, http2, headers, timeoutMs, maxBytes } = copy;
+    return sendHttpShadow({ dispatcher: this.#pools.get(origin, http2), origin, path, method, headers, body, timeoutMs, maxBytes }).then((answer) => {
+      this.#settled(route, shadow, answer.outcome, answer.latencyMs);
+      return answer;
+    });
+  }
+
+  #sendLocal(shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, model: string, grpc: boolean): Promise<ShadowAnswer> {
+    const { body } = exchange;
+    const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
-    const grpc = isGrpc(req.headers['content-type']);
-    const target = grpc ? shadow.grpcTarget : shadow.target;
-    if (target.kind === 'model') {
-      const { body } = exchange;
-      const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
-      return sendModelShadow({ client: this.#models(), model: target.model, body, jsonLength, timeoutMs, maxBytes, grpcMethod: grpc ? exchange.target.path : undefined });
-    }
-    const query = exchange.target.query ? `?${exchange.target.query}` : '';
-    return sendHttpShadow({
-      dispatcher: this.#pools.get(target.origin, grpc),
-      origin: target.origin,
-      path: target.basePath + exchange.target.path + query,
-      method: req.method ?? 'GET',
-      headers: [...headers, 'x-abproxy-shadow', `${exchange.route.name}/${shadow.config.name}`, ...(grpc ? ['te', 'trailers'] : [])],
-      body: exchange.body,
-      timeoutMs,
-      maxBytes,
+    return sendModelShadow({ client: this.#models(), model, body, jsonLength, timeoutMs, maxBytes, grpcMethod: grpc ? exchange.target.path : undefined }).then((answer) => {
+      this.#settled(exchange.route.name, shadow.config.name, answer.outcome, answer.latencyMs);
+      return answer;
     });
   }
 
-  async #record(exchange: Exchange, method: string, pending: Pending[], primary: ExchangeResult): Promise<void> {
-    const { route } = exchange;
-    const primaryAnswer: Answer | undefined = primary.error
+  /** Hands the primary's answer (and those of the copies sent from here, once in) to the worker: as the mirror's primary part, or as a whole exchange. */
+  async #complete(thread: ShadowThread, id: number | undefined, head: ExchangeHead, planned: Planned[], primary: ExchangeResult): Promise<void> {
+    const answer: Answer | undefined = primary.error
       ? undefined
       : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: undefined, ...primary.fields };
-    const results = await Promise.all(pending.map((p) => p.result ?? Promise.resolve(undefined)));
-    const shadows = pending.map(({ shadow: { config } }, i) => ({ name: config.name, target: config.target, tolerance: config.tolerance, ignore: config.ignore, result: results[i] }));
     const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
-    this.#log?.append({
-      route: route.name,
-      requestId: exchange.requestId,
-      key: exchange.key,
-      variant: exchange.variant.name,
-      method,
-      path: exchange.target.path,
-      body: exchange.body,
-      primary: { status: primary.status, answer: primaryAnswer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) },
-      shadows,
-      captureBodies: exchange.runtime.config.shadowLog.captureBodies,
+    const part = { time: 0, primary: { status: primary.status, answer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) }, shadows: [] as PrimaryShadow[] };
+    const results = planned.some((p) => p.here !== undefined) ? await Promise.all(planned.map((p) => p.here ?? Promise.resolve(undefined))) : [];
+    part.time = Date.now();
+    part.shadows = planned.map(({ shadow: { config }, copy }, i) => {
+      const shadow: PrimaryShadow = { name: config.name, target: config.target, tolerance: config.tolerance, ignore: config.ignore, result: results[i] };
+      if (copy !== undefined) shadow.copy = copy;
+      return shadow;
     });
+    if (id === undefined) thread.append({ ...head, primary: part.primary, shadows: part.shadows });
+    else thread.complete(id, part);
   }
 
-  /** Creates series at zero, keeps pools for live shadow origins, and (re)opens the log when its settings change. */
+  #started(route: string, shadow: string): void {
+    const id = slotId(route, shadow);
+    this.#inFlight.set(id, (this.#inFlight.get(id) ?? 0) + 1);
+  }
+
+  /** A copy ended (latencyMs undefined: lost with the worker): counted, and its in-flight place freed. */
+  #settled(route: string, shadow: string, outcome: Exclude<ShadowOutcome, 'dropped'>, latencyMs: number | undefined): void {
+    const id = slotId(route, shadow);
+    this.#inFlight.set(id, Math.max(0, (this.#inFlight.get(id) ?? 1) - 1));
+    const series = shadowSeries(route, shadow);
+    series.outcomes[outcome].inc();
+    if (latencyMs !== undefined) series.duration.observe(latencyMs / 1000);
+  }
+
+  /** Creates series at zero, keeps pools (here and the worker's) for live shadow origins, and (re)starts the worker when the log's settings change. */
   #apply(runtime: Runtime): void {
     const routes = runtime.routes.routes.filter((r) => r.shadows.length > 0);
     for (const route of routes) for (const shadow of route.shadows) shadowSeries(route.name, shadow.config.name);
-    const origins = new Set(routes.flatMap(httpOrigins));
-    this.#pools.retain(origins, runtime.config.limits).catch((error: unknown) => this.#logger.warn({ err: error }, 'closing a retired shadow pool failed'));
+    const origins = [...new Set(routes.flatMap(httpOrigins))];
     const { path } = runtime.config.shadowLog;
     const file = this.#shard ? workerLogPath(resolve(path), this.#shard.slot) : resolve(path);
     const maxBytes = Math.floor(runtime.config.shadowLog.maxBytes / (this.#shard?.count ?? 1));
-    if (routes.length === 0 || (this.#log && this.#log.path === file && this.#log.maxBytes === maxBytes)) return;
-    const previous = this.#log;
-    this.#log = new ShadowLogThread({ path: file, maxBytes, onError: (error) => this.#onLogError(error) });
+    const { limits } = runtime.config;
+    this.#pools.retain(new Set(origins), limits).catch((error: unknown) => this.#logger.warn({ err: error }, 'closing a retired shadow pool failed'));
+    if (routes.length === 0 || (this.#thread && this.#thread.path === file && this.#thread.maxBytes === maxBytes)) {
+      this.#thread?.retainPools(origins, limits);
+      return;
+    }
+    const previous = this.#thread;
+    this.#thread = new ShadowThread({
+      path: file,
+      maxBytes,
+      limits,
+      onError: (error) => this.#onLogError(error),
+      onCopySettled: (route, shadow, outcome, latencyMs) => this.#settled(route, shadow, outcome, latencyMs),
+    });
     previous?.close().catch(() => undefined);
   }
 

@@ -75,6 +75,7 @@ test('through the proxy: the client gets the gzip bytes, the comparison and the 
   const res = await fetch(`${proxy.url}/v2/models/iris/infer`, { method: 'POST', body: '{"inputs":[]}', headers: { 'accept-encoding': 'gzip' } });
   assert.equal(res.headers.get('content-encoding'), 'gzip');
   assert.equal(await res.text(), ANSWER, 'the client decodes the gzip bytes the champion sent');
+  assert.ok(await waitFor(() => shadow.received.length === 1, 5_000));
   assert.equal(shadow.received[0]?.headers['accept-encoding'], 'gzip', 'the copy carries the client\'s Accept-Encoding');
   assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 1, 5_000));
   const record = JSON.parse(readFileSync(path, 'utf8')) as ShadowLogRecord;

@@ -67,6 +67,8 @@ test('refusing, hanging, slow (2 s) and 500 shadows leave the primary unchanged'
   }
 
   const count = (route: string, outcome: string) => metricValue(shadowRequestsTotal, { route, shadow: 'candidate', outcome });
+  const settled = (route: string) => proxy.proxy.shadows.inFlight(route, 'candidate') === 0;
+  assert.ok(await waitFor(() => settled('iso-refuse') && settled('iso-500'), 5_000), 'refused and failing copies end at once');
   assert.equal(await count('iso-refuse', 'error'), 100);
   assert.equal(await count('iso-500', 'error'), 100);
   // Copies beyond maxInFlight (64) are dropped; the rest finish (slow) or time out (hang) in the background.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load.js';
 import { shadowLogRecordsTotal } from '../../src/metrics/registry.js';
 import { ShadowLog } from '../../src/shadow/shadow-log.js';
-import { ShadowLogThread } from '../../src/shadow/log-thread.js';
+import { ShadowThread } from '../../src/shadow/shadow-thread.js';
 import { recordShadowLog, zeroShadowLogSeries } from '../../src/shadow/shadow-metrics.js';
 import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -51,10 +51,11 @@ test('never blocks: a burst larger than the queue is dropped and counted, the re
   assert.equal((await metricValue(shadowLogRecordsTotal, { result: 'dropped' })) - before, 2_000 - accepted);
 });
 
-test('the log thread: a burst beyond maxPendingBytes is dropped and counted at once; the worker writes the rest as records', async () => {
+test('the shadow thread: a burst beyond maxPendingBytes is dropped and counted at once; the worker writes the rest as records', async () => {
   const path = join(tempDir(), 'shadow.jsonl');
   const errors: Error[] = [];
-  const thread = new ShadowLogThread({ path, maxBytes: 100 * 1024 * 1024, maxPendingBytes: 64 * 1024, onError: (e) => errors.push(e) });
+  const { limits } = parseConfigText('routes: [{ name: r, match: { pathPrefix: /r }, variants: [{ name: c, target: "http://127.0.0.1:1", weight: 1 }] }]', 'inline.yaml');
+  const thread = new ShadowThread({ path, maxBytes: 100 * 1024 * 1024, limits, maxPendingBytes: 64 * 1024, onError: (e) => errors.push(e) });
   const body = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['p'.repeat(1000)] }] }));
   let accepted = 0;
   for (let i = 0; i < 2_000; i++) {

@@ -1,0 +1,242 @@
+// The shadow worker as the data plane sees it. mirror() hands over an exchange's HTTP copies (they leave
+// within COPY_DELAY_MS, batched); complete() its primary part once the primary has ended; append() a
+// whole exchange whose shadows all answered on this thread. Everything returns at once: items travel in
+// batches (bodies packed in one transferred buffer) to a worker thread (shadow-worker.ts) that sends the
+// copies, compares and writes the log. Bounded: while more than maxPendingBytes of bodies wait for the
+// worker to take them, new exchanges are dropped (and not compared) and counted. Settled copies and
+// comparison, written and dropped counts come back as metrics and callbacks.
+import { performance } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
+import type { Limits } from '../config/schema.js';
+import { startWorker } from '../threads/start-worker.js';
+import type { ShadowOutcome } from './answer.js';
+import { settledCopies, WireBatch, type ExchangeHead, type FromShadowWorker, type MirroredExchange, type PrimaryPart, type ShadowCopy, type ToShadowWorker } from './shadow-protocol.js';
+import { recordShadowLog, shadowSeries, zeroShadowLogSeries } from './shadow-metrics.js';
+
+export interface ShadowThreadOptions {
+  path: string;
+  /** Bound on the live file plus its one rotated predecessor. */
+  maxBytes: number;
+  /** Limits of the worker's upstream pools. */
+  limits: Limits;
+  /** Called when the worker reports a failed write, or dies. */
+  onError: (error: Error) => void;
+  /** Called for every copy that ended (latencyMs undefined: lost with a worker that died or closed). */
+  onCopySettled?: (route: string, shadow: string, outcome: Exclude<ShadowOutcome, 'dropped'>, latencyMs: number | undefined) => void;
+  /** Bodies (bytes) sent or waiting to be sent that the worker has not taken yet (default 8 MiB). */
+  maxPendingBytes?: number;
+  /** Whole exchanges and primary parts arriving within this window travel in one message (default 10 ms). */
+  batchMs?: number;
+}
+
+/** Fixed cost counted per exchange on top of its bodies. */
+const RECORD_OVERHEAD_BYTES = 512;
+/** Copies wait at most this long for their batch to leave. */
+const COPY_DELAY_MS = 1;
+
+export class ShadowThread {
+  readonly path: string;
+  readonly maxBytes: number;
+  written = 0;
+  dropped = 0;
+  readonly #options: ShadowThreadOptions;
+  readonly #maxPendingBytes: number;
+  #worker: Worker | undefined;
+  #batch = new WireBatch();
+  #batchBytes = 0;
+  /** Per message sent and not yet taken: its items' bytes, oldest first. */
+  #inTransit: { count: number; bytes: number }[] = [];
+  #inTransitBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** When the scheduled batch leaves (performance.now() ms). */
+  #due = 0;
+  #nextId = 0;
+  /** Copies handed to the worker and not reported settled, per route and shadow. */
+  readonly #outstanding = new Map<string, { route: string; shadow: string; count: number }>();
+  #limits: Limits;
+  #ready: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: ShadowThreadOptions) {
+    this.path = options.path;
+    this.maxBytes = options.maxBytes;
+    this.#options = options;
+    this.#limits = options.limits;
+    this.#maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
+    zeroShadowLogSeries();
+    this.#start();
+  }
+
+  /** Settles once the worker has loaded (or failed to): copies handed over before then wait for it. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** Queues a whole exchange; returns at once. False when it was dropped (closed, or the worker is behind). */
+  append(input: MirroredExchange): boolean {
+    if (this.#closed) return this.#drop(1);
+    const bytes = exchangeBytes(input);
+    if (this.#overBound(bytes)) return this.#drop(1);
+    this.#batch.add(input, Date.now());
+    this.#queued(bytes, this.#options.batchMs ?? 10);
+    return true;
+  }
+
+  /** Hands an exchange's copies to the worker; returns the exchange's id for complete(), or undefined when it was dropped (counted). */
+  mirror(route: string, head: ExchangeHead, copies: readonly ShadowCopy[]): number | undefined {
+    const bytes = RECORD_OVERHEAD_BYTES + (head.body?.length ?? 0);
+    if (this.#closed || this.#overBound(bytes)) {
+      this.#drop(1);
+      return undefined;
+    }
+    const id = this.#nextId++;
+    this.#batch.addMirror(id, head, copies);
+    for (const { shadow } of copies) {
+      const slot = `${route}\u0000${shadow}`;
+      const outstanding = this.#outstanding.get(slot) ?? { route, shadow, count: 0 };
+      outstanding.count++;
+      this.#outstanding.set(slot, outstanding);
+    }
+    this.#queued(bytes, COPY_DELAY_MS);
+    return id;
+  }
+
+  /** The primary part of mirrored exchange `id`; past the bound it goes without bodies, and is dropped and counted. */
+  complete(id: number, part: PrimaryPart): void {
+    if (this.#closed) return;
+    let bytes = part.primary.answer?.body?.length ?? 0;
+    for (const shadow of part.shadows) bytes += shadow.result?.answer?.body?.length ?? 0;
+    const dropped = this.#overBound(bytes);
+    if (dropped) this.#drop(1);
+    this.#batch.addPrimary(id, part, dropped);
+    this.#queued(dropped ? 0 : bytes, this.#options.batchMs ?? 10);
+  }
+
+  /** Keeps the worker's pools for these origins only; new pools get these limits. */
+  retainPools(origins: readonly string[], limits: Limits): void {
+    this.#limits = limits;
+    if (this.#worker && !this.#closed) this.#post(this.#worker, { type: 'pools', origins: [...origins], limits });
+  }
+
+  /** Sends what is queued, stops the copies in flight, lets the worker write (waiting at most waitMs), then stops the worker. */
+  async close(waitMs = 2_000): Promise<void> {
+    if (this.#closed) return;
+    this.#send();
+    this.#closed = true;
+    const worker = this.#worker;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs + 500);
+      worker.on('message', (message: FromShadowWorker) => {
+        if (message.type !== 'closed') return;
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#post(worker, { type: 'close', waitMs });
+    });
+    await worker.terminate();
+  }
+
+  #overBound(bytes: number): boolean {
+    return this.#batchBytes + this.#inTransitBytes + bytes > this.#maxPendingBytes;
+  }
+
+  /** Counts an item's bytes into the batch and makes sure the batch leaves within delayMs. */
+  #queued(bytes: number, delayMs: number): void {
+    this.#batchBytes += bytes;
+    const due = performance.now() + delayMs;
+    if (this.#timer && this.#due <= due) return;
+    clearTimeout(this.#timer);
+    this.#due = due;
+    this.#timer = setTimeout(() => this.#send(), delayMs).unref();
+  }
+
+  #send(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const batch = this.#batch;
+    if (batch.count === 0) return;
+    this.#inTransit.push({ count: batch.count, bytes: this.#batchBytes });
+    this.#inTransitBytes += this.#batchBytes;
+    this.#batch = new WireBatch();
+    this.#batchBytes = 0;
+    const message = batch.message();
+    this.#post(this.#worker ?? this.#start(), message, [message.bodies]);
+  }
+
+  #post(worker: Worker, message: ToShadowWorker, transfer: ArrayBuffer[] = []): void {
+    worker.postMessage(message, transfer);
+  }
+
+  #start(): Worker {
+    const worker = startWorker('shadow-worker', import.meta.url, { workerData: { path: this.path, maxBytes: this.maxBytes, limits: this.#limits } });
+    this.#worker = worker;
+    worker.unref();
+    this.#ready = new Promise((resolve) => {
+      worker.on('message', (message: FromShadowWorker) => message.type === 'ready' && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.on('message', (message: FromShadowWorker) => this.#receive(message));
+    worker.on('error', (error) => this.#options.onError(error));
+    worker.on('exit', (code) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      // Whatever the worker had not taken is lost with it, and so are its copies in flight.
+      const lost = this.#inTransit.reduce((sum, m) => sum + m.count, 0);
+      this.#inTransit = [];
+      this.#inTransitBytes = 0;
+      if (lost > 0) this.#drop(lost);
+      for (const { route, shadow, count } of this.#outstanding.values()) for (let i = 0; i < count; i++) this.#options.onCopySettled?.(route, shadow, 'error', undefined);
+      this.#outstanding.clear();
+      if (!this.#closed) this.#options.onError(new Error(`shadow worker exited (code ${code})`));
+    });
+    return worker;
+  }
+
+  #receive(message: FromShadowWorker): void {
+    switch (message.type) {
+      case 'taken': {
+        const sent = this.#inTransit.shift();
+        if (sent) this.#inTransitBytes -= sent.bytes;
+        return;
+      }
+      case 'settled':
+        for (const { route, shadow, outcome, latencyMs } of settledCopies(message.fields)) {
+          const outstanding = this.#outstanding.get(`${route}\u0000${shadow}`);
+          if (outstanding) outstanding.count--;
+          this.#options.onCopySettled?.(route, shadow, outcome, latencyMs);
+        }
+        return;
+      case 'compared':
+        for (const { route, shadow, result, count } of message.counts) shadowSeries(route, shadow).comparisons[result].inc(count);
+        return;
+      case 'count':
+        if (message.result === 'written') this.written += message.count;
+        else this.dropped += message.count;
+        recordShadowLog(message.result, message.count);
+        return;
+      case 'error':
+        this.#options.onError(new Error(message.message));
+        return;
+      case 'ready':
+      case 'closed':
+        return;
+    }
+  }
+
+  #drop(count: number): false {
+    this.dropped += count;
+    recordShadowLog('dropped', count);
+    return false;
+  }
+}
+
+/** The bytes an exchange's bodies will take in a batch, plus the fixed cost of its record. */
+function exchangeBytes(input: MirroredExchange): number {
+  let bytes = RECORD_OVERHEAD_BYTES + (input.body?.length ?? 0) + (input.primary.answer?.body?.length ?? 0);
+  for (const shadow of input.shadows) bytes += shadow.result?.answer?.body?.length ?? 0;
+  return bytes;
+}

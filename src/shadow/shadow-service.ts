@@ -20,7 +20,7 @@ import type { Answer, ShadowAnswer, ShadowOutcome } from './answer.js';
 import { sendHttpShadow } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
 import { sendModelShadow } from './model-shadow.js';
-import type { ExchangeHead, PrimaryShadow, ShadowCopy } from './shadow-protocol.js';
+import type { ExchangeHead, PrimaryPart, PrimaryShadow, ShadowCopy } from './shadow-protocol.js';
 import { ShadowThread } from './shadow-thread.js';
 import { shadowSeries } from './shadow-metrics.js';
 
@@ -199,14 +199,13 @@ export class ShadowService {
       ? undefined
       : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: undefined, ...primary.fields };
     const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
-    const part = { time: 0, primary: { status: primary.status, answer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) }, shadows: [] as PrimaryShadow[] };
     const results = planned.some((p) => p.here !== undefined) ? await Promise.all(planned.map((p) => p.here ?? Promise.resolve(undefined))) : [];
-    part.time = Date.now();
-    part.shadows = planned.map(({ shadow: { config }, copy }, i) => {
+    const shadows = planned.map(({ shadow: { config }, copy }, i) => {
       const shadow: PrimaryShadow = { name: config.name, target: config.target, tolerance: config.tolerance, ignore: config.ignore, result: results[i] };
       if (copy !== undefined) shadow.copy = copy;
       return shadow;
     });
+    const part: PrimaryPart = { time: Date.now(), primary: { status: primary.status, answer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) }, shadows };
     if (id === undefined) thread.append({ ...head, primary: part.primary, shadows: part.shadows });
     else thread.complete(id, part);
   }

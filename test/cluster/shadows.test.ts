@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startUpstream } from '../helpers/upstream.js';
+import { delayedAnswer, startUpstream } from '../helpers/upstream.js';
 import { writeConfig } from '../helpers/proxy.js';
 import { spawnCluster } from '../helpers/cluster.js';
 
@@ -31,16 +31,8 @@ function sample(text: string, name: string, labels: string): number {
 
 test('two workers share maxInFlight, count every copy once, and log to files the CLI merges', { timeout: 120_000 }, async (t) => {
   const primary = await startUpstream();
-  let active = 0;
-  let peak = 0;
-  const shadow = await startUpstream((_req, res) => {
-    active++;
-    peak = Math.max(peak, active);
-    setTimeout(() => {
-      active--;
-      res.end('{"shadow":true}');
-    }, 600);
-  });
+  const held = delayedAnswer('{"shadow":true}', 600);
+  const shadow = await startUpstream(held.handler);
   const logPath = join(mkdtempSync(join(tmpdir(), 'abproxy-shadowlog-')), 'shadow.jsonl');
   const configPath = writeConfig({
     shadowLog: { path: logPath, maxBytes: 1_048_576 },
@@ -64,9 +56,9 @@ test('two workers share maxInFlight, count every copy once, and log to files the
   const statuses = await Promise.all(Array.from({ length: 60 }, (_, i) => post(cluster.dataPort, `k-${i}`)));
   assert.deepEqual(new Set(statuses), new Set([200]));
   // Copies in flight settle within the shadow's 600 ms answer (bounded wait).
-  for (let i = 0; i < 100 && active > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.ok(peak <= 4, `the shadow saw ${peak} copies at once; the bound is 4 for the whole machine`);
-  assert.ok(peak >= 2, `both workers sent copies (peak ${peak})`);
+  for (let i = 0; i < 100 && held.active() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(held.peak() <= 4, `the shadow saw ${held.peak()} copies at once; the bound is 4 for the whole machine`);
+  assert.ok(held.peak() >= 2, `both workers sent copies (peak ${held.peak()})`);
 
   const text = await (await fetch(`http://127.0.0.1:${cluster.adminPort}/metrics`)).text();
   const ok = sample(text, 'abproxy_shadow_requests_total', 'outcome="ok"');

@@ -54,3 +54,18 @@ export async function startUpstream(handler: UpstreamHandler = echo): Promise<Te
       }),
   };
 }
+
+/** A handler that answers `body` after `delayMs`, counting the requests it holds: now and at most at once (for in-flight bounds). */
+export function delayedAnswer(body: string, delayMs: number): { handler: UpstreamHandler; active: () => number; peak: () => number } {
+  let active = 0;
+  let peak = 0;
+  const handler: UpstreamHandler = (_req, res) => {
+    active++;
+    peak = Math.max(peak, active);
+    setTimeout(() => {
+      active--;
+      res.end(body);
+    }, delayMs);
+  };
+  return { handler, active: () => active, peak: () => peak };
+}

@@ -10,23 +10,15 @@ import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
 import { metricValue } from '../helpers/metric-value.js';
 import { runLoad, waitFor } from '../helpers/load.js';
 import { startProxy } from '../helpers/proxy.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { delayedAnswer, startUpstream } from '../helpers/upstream.js';
 
 const ANSWER = JSON.stringify({ model_name: 'm', outputs: [{ name: 'score', shape: [1, 1], datatype: 'FP32', data: [0.25] }] });
 
 for (const from of ['main', 'worker'] as const) {
   test(`shadowCopies ${from}: the copy is sent, compared and logged; maxInFlight bounds the copies`, async (t) => {
     const primary = await startUpstream((_req, res) => res.end(ANSWER));
-    let active = 0;
-    let maxActive = 0;
-    const shadow = await startUpstream((_req, res) => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      setTimeout(() => {
-        active--;
-        res.end(ANSWER);
-      }, 50);
-    });
+    const held = delayedAnswer(ANSWER, 50);
+    const shadow = await startUpstream(held.handler);
     const path = join(mkdtempSync(join(tmpdir(), 'abproxy-copies-')), 'shadow.jsonl');
     const route = `from-${from}`;
     const proxy = await startProxy({
@@ -55,7 +47,7 @@ for (const from of ['main', 'worker'] as const) {
     assert.ok(await waitFor(() => proxy.proxy.shadows.inFlight(route, 'candidate') === 0, 10_000));
     const ok = await metricValue(shadowRequestsTotal, { route, shadow: 'candidate', outcome: 'ok' });
     const dropped = await metricValue(shadowRequestsTotal, { route, shadow: 'candidate', outcome: 'dropped' });
-    assert.ok(maxActive <= 3, `the shadow saw ${maxActive} copies at once`);
+    assert.ok(held.peak() <= 3, `the shadow saw ${held.peak()} copies at once`);
     assert.equal(ok + dropped, 61);
     assert.equal(shadow.received.length, ok);
     assert.ok(dropped > 0, 'copies beyond maxInFlight were dropped');

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { shadowComparisonsTotal, shadowRequestsTotal } from '../../src/metrics/registry.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { delayedAnswer, startUpstream } from '../helpers/upstream.js';
 import { runLoad, waitFor } from '../helpers/load.js';
 import { metricValue } from '../helpers/metric-value.js';
 
@@ -57,16 +57,8 @@ test('a copy carries method, path, query, headers minus hop-by-hop, body and x-a
 
 test('maxInFlight 2 with 100 concurrent requests: at most 2 copies in flight, the rest dropped and counted', async (t) => {
   const primary = await startUpstream();
-  let active = 0;
-  let maxActive = 0;
-  const shadow = await startUpstream((_req, res) => {
-    active++;
-    maxActive = Math.max(maxActive, active);
-    setTimeout(() => {
-      active--;
-      res.end('{}');
-    }, 100);
-  });
+  const held = delayedAnswer('{}', 100);
+  const shadow = await startUpstream(held.handler);
   const proxy = await startProxy({
     shadowLog: { path: tempLog(), maxBytes: 1_048_576 },
     routes: [{ name: 'bounded', match: { pathPrefix: '/bounded' }, variants: [{ name: 'champion', target: primary.url, weight: 1 }], shadows: [{ name: 'candidate', target: shadow.url, maxInFlight: 2 }] }],
@@ -80,7 +72,7 @@ test('maxInFlight 2 with 100 concurrent requests: at most 2 copies in flight, th
   assert.ok(await waitFor(() => proxy.proxy.shadows.inFlight('bounded', 'candidate') === 0, 10_000));
   const ok = await count('bounded', 'ok');
   const dropped = await count('bounded', 'dropped');
-  assert.ok(maxActive <= 2, `the shadow saw ${maxActive} copies at once`);
+  assert.ok(held.peak() <= 2, `the shadow saw ${held.peak()} copies at once`);
   assert.equal(ok + dropped, 100);
   assert.equal(shadow.received.length, ok, 'every copy not dropped reached the shadow; nothing was queued');
   assert.ok(dropped >= 50, `dropped ${dropped}`);

@@ -7,18 +7,22 @@
 import type { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
 import { tooLargeError } from '../server/body.js';
+import { framedMessage } from './framing.js';
 
 export interface FirstMessage {
   /** Everything read from the stream, in order (the first message's frame and perhaps more). */
   chunks: Buffer[];
-  /** The first message, uncompressed; undefined when the stream ended before one, or it is compressed. */
+  /** The first message, uncompressed; undefined when the stream ended before one, or it cannot be read (an encoding we do not read, or past maxBytes once decompressed). */
   message: Buffer | undefined;
   /** The client had ended the stream: `chunks` are the whole body. */
   ended: boolean;
 }
 
-/** `needed`: wait for the first message however long it takes (else only until the end of this turn of the event loop). */
-export function readFirstMessage(stream: Readable, maxBytes: number, needed: boolean): Promise<FirstMessage> {
+/**
+ * `needed`: wait for the first message however long it takes (else only until the end of this turn of the
+ * event loop); `encoding`: the call's grpc-encoding, which a message flagged compressed is in.
+ */
+export function readFirstMessage(stream: Readable, maxBytes: number, needed: boolean, encoding?: string): Promise<FirstMessage> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -48,8 +52,7 @@ export function readFirstMessage(stream: Readable, maxBytes: number, needed: boo
       if (size < 5 || settled) return;
       const head = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
       const length = head.readUInt32BE(1);
-      if (head[0] !== 0) settle(undefined);
-      else if (size >= 5 + length) settle(Buffer.concat(chunks, size).subarray(5, 5 + length));
+      if (size >= 5 + length) settle(framedMessage(head[0], Buffer.concat(chunks, size).subarray(5, 5 + length), encoding, maxBytes));
     };
     const onEnd = () => {
       ended = true;

@@ -1,19 +1,54 @@
 // gRPC's message framing (PROTOCOL-HTTP2, Length-Prefixed-Message): a compressed flag byte, a 4-byte
-// big-endian length, then the message. Splits a captured body into its messages, and frames one. Pure.
+// big-endian length, then the message; a message flagged compressed is in the call's grpc-encoding
+// (gzip or deflate here, as grpc-js, Triton and KServe send them). Splits a captured body into its
+// messages, uncompressed, and frames one. Pure.
+import { decodedBody, MAX_DECODED_BYTES } from '../http/content-decoding.js';
 
-/** The body's messages, or undefined when it is not whole frames or a message is compressed (grpc-encoding). */
-export function grpcMessages(body: Buffer): Buffer[] | undefined {
+/** grpc-encoding values whose messages can be read (grpc-accept-encoding of a server that reads them). */
+export const READABLE_GRPC_ENCODINGS = 'identity,gzip,deflate';
+
+/**
+ * The body's messages, those flagged compressed decoded by `encoding` (the call's grpc-encoding), each
+ * at most maxBytes once decoded; undefined when the body is not whole frames or a message cannot be read.
+ */
+export function grpcMessages(body: Buffer, encoding?: string, maxBytes = MAX_DECODED_BYTES): Buffer[] | undefined {
   const messages: Buffer[] = [];
   let offset = 0;
   while (offset < body.length) {
-    if (offset + 5 > body.length || body[offset] !== 0) return undefined;
+    if (offset + 5 > body.length) return undefined;
     const length = body.readUInt32BE(offset + 1);
     const start = offset + 5;
     if (start + length > body.length) return undefined;
-    messages.push(body.subarray(start, start + length));
+    const message = framedMessage(body[offset], body.subarray(start, start + length), encoding, maxBytes);
+    if (!message) return undefined;
+    messages.push(message);
     offset = start + length;
   }
   return messages;
+}
+
+/** The body framed again with every message uncompressed (the body itself when none was compressed); undefined when a message cannot be read. */
+export function uncompressedBody(body: Buffer, encoding: string | undefined, maxBytes = MAX_DECODED_BYTES): Buffer | undefined {
+  const messages = grpcMessages(body, encoding, maxBytes);
+  if (!messages) return undefined;
+  let compressed = false;
+  // The framing is whole (grpcMessages read it): each frame's flag byte is at its offset.
+  for (let offset = 0; offset < body.length; offset += 5 + body.readUInt32BE(offset + 1)) compressed ||= body[offset] !== 0;
+  return compressed ? Buffer.concat(messages.map(frameMessage)) : body;
+}
+
+/** A message as sent before compression, from its frame's flag byte and bytes; undefined when it cannot be read. */
+export function framedMessage(flag: number | undefined, bytes: Buffer, encoding: string | undefined, maxBytes = MAX_DECODED_BYTES): Buffer | undefined {
+  if (flag === 0) return bytes.length <= maxBytes ? bytes : undefined;
+  const coding = encoding?.trim().toLowerCase();
+  // A compressed flag needs an encoding that compresses (PROTOCOL-HTTP2: identity with the flag set is an error).
+  if (flag !== 1 || (coding !== 'gzip' && coding !== 'deflate')) return undefined;
+  return decodedBody(bytes, coding, maxBytes);
+}
+
+/** A call's grpc-encoding from its header field (the first, if sent more than once). */
+export function grpcEncodingOf(field: string | string[] | undefined): string | undefined {
+  return Array.isArray(field) ? field[0] : field;
 }
 
 /** One uncompressed message framed for the wire. */

@@ -59,11 +59,11 @@ const CONTENTS_OF: Record<string, ContentsField> = {
 
 /**
  * A captured gRPC answer body of an OIP method read as JSON: ModelInfer's one ModelInferResponse as
- * a REST infer response, ModelStreamInfer's messages as an array of `{error_message, infer_response}`.
- * Undefined for other methods, compressed messages and bodies that do not decode.
+ * a REST infer response, ModelStreamInfer's messages as an array of `{error_message, infer_response}`
+ * (`encoding`: the answer's grpc-encoding). Undefined for other methods and bodies that do not decode.
  */
-export function grpcAnswerJson(method: string, body: Buffer): unknown {
-  const messages = grpcMessages(body);
+export function grpcAnswerJson(method: string, body: Buffer, encoding?: string): unknown {
+  const messages = grpcMessages(body, encoding);
   if (!messages) return undefined;
   try {
     if (method === MODEL_INFER) return messages.length === 1 && messages[0] ? inferJson(decodeMessage(RESPONSE, messages[0]), 'outputs', 'raw_output_contents') : undefined;
@@ -76,12 +76,12 @@ export function grpcAnswerJson(method: string, body: Buffer): unknown {
 
 /**
  * A captured gRPC request body of an OIP method read as JSON, for the shadow log: ModelInfer's one
- * ModelInferRequest as a REST infer request, ModelStreamInfer's as an array of them. Undefined for other
- * paths and bodies that do not decode.
+ * ModelInferRequest as a REST infer request, ModelStreamInfer's as an array of them (`encoding`: the
+ * call's grpc-encoding). Undefined for other paths and bodies that do not decode.
  */
-export function grpcRequestBodyJson(method: string, body: Buffer): unknown {
+export function grpcRequestBodyJson(method: string, body: Buffer, encoding?: string): unknown {
   if (method !== MODEL_INFER && method !== MODEL_STREAM_INFER) return undefined;
-  const messages = grpcMessages(body);
+  const messages = grpcMessages(body, encoding);
   if (!messages || messages.length === 0) return undefined;
   const requests = messages.map(inferRequestJson);
   if (requests.includes(undefined)) return undefined;

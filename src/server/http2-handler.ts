@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { ProxyError } from '../http/errors.js';
 import { readFirstMessage, type FirstMessage } from '../grpc/first-message.js';
+import { grpcEncodingOf } from '../grpc/framing.js';
 import { grpcModelName, grpcRequestJson } from '../grpc/oip-messages.js';
 import { httpStatusOfGrpc, isGrpc } from '../grpc/status.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
@@ -66,7 +67,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     if (route) return routed(request, runtime, route, target, undefined);
     if (!grpc || !request.hasBody) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`));
     // An OIP call names its model in the message: it takes the route of its REST path, /v2/models/NAME.
-    readFirstMessage(stream, maxBodyBytes, true).then((first) => {
+    readFirstMessage(stream, maxBodyBytes, true, grpcEncodingOf(headers['grpc-encoding'])).then((first) => {
       const model = first.message && grpcModelName(target.path, first.message);
       const byModel = model === undefined ? undefined : runtime.routes.match(`/v2/models/${model}`);
       if (byModel) return routed(request, runtime, byModel, target, first);
@@ -82,7 +83,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     if (!request.hasBody) return dispatch(request, runtime, route, target, {});
     if (grpc) {
       // Without a body key too: a unary call is whole by then, and goes upstream as one buffer.
-      const read = first ? Promise.resolve(first) : readFirstMessage(stream, maxBodyBytes, route.needsBody);
+      const read = first ? Promise.resolve(first) : readFirstMessage(stream, maxBodyBytes, route.needsBody, grpcEncodingOf(request.head.headers['grpc-encoding']));
       read.then((got) => dispatch(request, runtime, route, target, firstRead(got, route.needsBody ? target.path : undefined)), failed);
       return;
     }
@@ -112,7 +113,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
 
     const upstream = grpc ? variant.grpcTarget : variant.target;
     if (upstream.kind === 'model') {
-      return callModel({ stream, grpc, hasBody: request.hasBody, exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel });
+      return callModel({ stream, grpc, hasBody: request.hasBody, encoding: grpcEncodingOf(head.headers['grpc-encoding']), exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel });
     }
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows

@@ -1,8 +1,11 @@
 // A `model:NAME` variant answering an HTTP/2 request in-process: the rest of the body read (bounded),
 // the gRPC call run on the local model (grpc/model-service.ts), its answer sent, and the exchange ended
-// with the answer captured for shadows. Over HTTP/2 only gRPC calls are served so.
+// with the answer captured for shadows. Messages the client compressed (grpc-encoding gzip or deflate)
+// are decompressed first; answers go uncompressed. Over HTTP/2 only gRPC calls are served so.
 import type { ServerHttp2Stream } from 'node:http2';
+import { READABLE_GRPC_ENCODINGS, uncompressedBody } from '../grpc/framing.js';
 import type { GrpcAnswer } from '../grpc/model-service.js';
+import { GRPC_STATUS } from '../grpc/status.js';
 import { ProxyError } from '../http/errors.js';
 import type { RelayResult } from '../upstream/relay.js';
 import { readStream } from './body.js';
@@ -15,6 +18,8 @@ export interface ModelCall {
   stream: ServerHttp2Stream;
   grpc: boolean;
   hasBody: boolean;
+  /** The call's grpc-encoding: local models read messages uncompressed, so compressed ones are decompressed first. */
+  encoding: string | undefined;
   exchange: Exchange;
   model: string;
   /** Bytes already read ahead of the rest of the stream (none when exchange.body is whole). */
@@ -28,26 +33,42 @@ export interface ModelCall {
   call: ((model: string, method: string, body: Buffer, requestId: string) => Promise<GrpcAnswer>) | undefined;
 }
 
-export function callModel({ stream, grpc, hasBody, exchange, model, chunks, extraHeaders, shadows, finish, call }: ModelCall): void {
+export function callModel({ stream, grpc, hasBody, encoding, exchange, model, chunks, extraHeaders, shadows, finish, call }: ModelCall): void {
   if (!grpc || !call) {
     finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'over HTTP/2 local models answer gRPC calls only') });
     return;
   }
   const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  let refusedEncoding = false;
   const rest = hasBody && !exchange.body ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
   rest
     .then((tail) => {
       const body = exchange.body ?? Buffer.concat([...chunks, tail]);
       shadows?.bodyEnded(body);
-      return call(model, exchange.target.path, body, exchange.requestId);
+      const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
+      const plain = uncompressedBody(body, encoding, maxBytes);
+      if (plain) return call(model, exchange.target.path, plain, exchange.requestId);
+      refusedEncoding = true;
+      return unreadable(encoding, maxBytes);
     })
     .then(
       (answer) => {
-        if (!stream.destroyed) sendGrpc(stream, answer, h2Fields(extraHeaders));
+        // A server that cannot read a call's messages says which encodings it reads (gRPC's compression spec).
+        const fields = refusedEncoding ? [...extraHeaders, 'grpc-accept-encoding', READABLE_GRPC_ENCODINGS] : extraHeaders;
+        if (!stream.destroyed) sendGrpc(stream, answer, h2Fields(fields));
         const grpcStatus = String(answer.grpcStatus);
-        const fields = { contentType: 'application/grpc', grpcStatus, ...(answer.message ? { grpcMessage: answer.message } : {}) };
-        finish({ status: 200, grpcStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields });
+        const answerFields = { contentType: 'application/grpc', grpcStatus, ...(answer.message ? { grpcMessage: answer.message } : {}) };
+        finish({ status: 200, grpcStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields: answerFields });
       },
       (error: ProxyError) => finish({ status: error.status, headersSent: false, error }),
     );
+}
+
+/** A call whose messages cannot be read: an encoding not read here (UNIMPLEMENTED; the answer lists those that are), or messages that do not decompress within maxBytes. */
+function unreadable(encoding: string | undefined, maxBytes: number): GrpcAnswer {
+  const coding = encoding?.trim().toLowerCase() ?? 'identity';
+  if (!READABLE_GRPC_ENCODINGS.split(',').includes(coding)) {
+    return { grpcStatus: GRPC_STATUS.UNIMPLEMENTED, message: `grpc-encoding "${coding}" is not supported (${READABLE_GRPC_ENCODINGS} are)`, body: Buffer.alloc(0) };
+  }
+  return { grpcStatus: GRPC_STATUS.INVALID_ARGUMENT, message: `the request messages are not whole ${coding} messages of at most ${maxBytes} bytes`, body: Buffer.alloc(0) };
 }

@@ -14,6 +14,8 @@ export interface AnswerFields {
   /** A gRPC answer's status and message, from its trailers (or its head, in a Trailers-Only answer). */
   grpcStatus?: string | undefined;
   grpcMessage?: string | undefined;
+  /** A gRPC answer's grpc-encoding: the compression of its messages flagged compressed. */
+  grpcEncoding?: string | undefined;
 }
 
 /** Lower-case names of the AnswerFields, with their property. */
@@ -23,6 +25,7 @@ export const ANSWER_FIELD_NAMES: ReadonlyMap<string, keyof AnswerFields> = new M
   [INFERENCE_HEADER, 'inferenceHeader'],
   ['grpc-status', 'grpcStatus'],
   ['grpc-message', 'grpcMessage'],
+  ['grpc-encoding', 'grpcEncoding'],
 ]);
 
 /** Lengths of the AnswerFields' names: any other field is skipped without a look at its name. */

@@ -12,7 +12,7 @@ import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import { comparePredictions, predictionsTensor } from './compare-predictions.js';
 import type { Comparison } from './comparison.js';
-import { decodedBody } from './content-decoding.js';
+import { decodedBody } from '../http/content-decoding.js';
 import { eventStreamJson, isEventStream } from './event-stream.js';
 import type { IgnoredFields } from './ignored-fields.js';
 
@@ -78,7 +78,7 @@ function incomparable(reason: string): Comparison {
  */
 function comparable(answer: Answer, body: Buffer, path: string): unknown {
   if (isGrpc(answer.contentType)) {
-    if (!('grpcParsed' in answer)) answer.grpcParsed = grpcAnswerJson(path, body) ?? NOT_JSON;
+    if (!('grpcParsed' in answer)) answer.grpcParsed = grpcAnswerJson(path, body, answer.grpcEncoding) ?? NOT_JSON;
     return answer.grpcParsed;
   }
   const jsonLength = inferenceHeaderLength(answer.inferenceHeader, body.length);

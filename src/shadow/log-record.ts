@@ -68,6 +68,8 @@ export interface RecordInput {
   method: string;
   path: string;
   body: Buffer | undefined;
+  /** A gRPC call's grpc-encoding: the compression of its request messages flagged compressed. */
+  grpcEncoding?: string;
   /** The status the client got, and the captured answer when the primary completed. */
   primary: { status: number; answer: Answer | undefined; latencyMs: number; failure?: string };
   shadows: ShadowEntry[];
@@ -80,7 +82,7 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   const capture = input.captureBodies;
   const { primary } = input;
   const head = JSON.stringify({ time: now.toISOString(), route: input.route, requestId: input.requestId, key: input.key ?? null, variant: input.variant, method: input.method, path: input.path });
-  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, input.path)}` : ''}}`;
+  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, input.path, input.grpcEncoding)}` : ''}}`;
   const primaryJson = withFields(
     JSON.stringify({ variant: input.variant, status: primary.status, latencyMs: round(primary.latencyMs), failure: primary.failure }),
     capture ? outputField(primary.answer, input.path) : '',
@@ -109,8 +111,8 @@ function outputField(answer: Answer | undefined, path: string): string {
 }
 
 /** The request body as a LoggedBody; a gRPC OIP call's messages as JSON. */
-function inputBodyJson(body: Buffer, path: string): string {
-  const call = grpcRequestBodyJson(path, body);
+function inputBodyJson(body: Buffer, path: string, grpcEncoding: string | undefined): string {
+  const call = grpcRequestBodyJson(path, body, grpcEncoding);
   return call === undefined ? bodyJson(body, { contentType: undefined }, parseJsonBody(body)) : JSON.stringify({ bytes: body.length, json: call });
 }
 

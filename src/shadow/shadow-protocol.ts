@@ -26,7 +26,7 @@ export interface MirroredExchange extends Omit<RecordInput, 'shadows'> {
 }
 
 /** What an exchange's record says of the request. */
-export type ExchangeHead = Pick<MirroredExchange, 'route' | 'requestId' | 'key' | 'variant' | 'method' | 'path' | 'captureBodies' | 'body'>;
+export type ExchangeHead = Pick<MirroredExchange, 'route' | 'requestId' | 'key' | 'variant' | 'method' | 'path' | 'captureBodies' | 'body' | 'grpcEncoding'>;
 
 /** One HTTP copy for the worker to send (the exchange's body is its body). */
 export interface ShadowCopy {
@@ -112,11 +112,11 @@ export class WireBatch {
 
   /**
    * A whole exchange. Field order (FieldReader reads the same): kind, time, head, primary part.
-   * Head: route, requestId, key, variant, method, path, captureBodies, body. Primary part: status,
+   * Head: route, requestId, key, variant, method, path, captureBodies, body, grpcEncoding. Primary part: status,
    * latencyMs, failure, answer; shadow count, then per shadow name, target, tolerance, ignore (its paths
    * joined by line breaks, null: none), copy (-1: none), outcome (null: dropped), latencyMs, failure,
    * answer. A body is offset, length (offset -1: none); an answer is status (-1: none), body, truncated,
-   * contentType, contentEncoding, inferenceHeader, grpcStatus, grpcMessage.
+   * contentType, contentEncoding, inferenceHeader, grpcStatus, grpcMessage, grpcEncoding.
    */
   add(input: MirroredExchange, time: number): void {
     this.#fields.push(EXCHANGE, time);
@@ -160,6 +160,7 @@ export class WireBatch {
   #head(head: ExchangeHead): void {
     this.#fields.push(head.route, head.requestId, head.key ?? null, head.variant, head.method, head.path, head.captureBodies);
     this.#body(head.body);
+    this.#fields.push(head.grpcEncoding ?? null);
   }
 
   #primary(primary: MirroredExchange['primary'], shadows: readonly PrimaryShadow[], withoutBodies = false): void {
@@ -175,12 +176,12 @@ export class WireBatch {
 
   #answer(answer: Answer | undefined): void {
     if (!answer) {
-      this.#fields.push(-1, -1, 0, false, null, null, null, null, null);
+      this.#fields.push(-1, -1, 0, false, null, null, null, null, null, null);
       return;
     }
     this.#fields.push(answer.status);
     this.#body(answer.body);
-    this.#fields.push(answer.truncated, answer.contentType ?? null, answer.contentEncoding ?? null, answer.inferenceHeader ?? null, answer.grpcStatus ?? null, answer.grpcMessage ?? null);
+    this.#fields.push(answer.truncated, answer.contentType ?? null, answer.contentEncoding ?? null, answer.inferenceHeader ?? null, answer.grpcStatus ?? null, answer.grpcMessage ?? null, answer.grpcEncoding ?? null);
   }
 
   #body(body: Buffer | undefined): void {
@@ -246,7 +247,11 @@ class FieldReader {
     const method = this.#string();
     const path = this.#string();
     const captureBodies = this.#next() === true;
-    return { route, requestId, key, variant, method, path, captureBodies, body: this.#body() };
+    const body = this.#body();
+    const head: ExchangeHead = { route, requestId, key, variant, method, path, captureBodies, body };
+    const grpcEncoding = this.#optionalString();
+    if (grpcEncoding !== undefined) head.grpcEncoding = grpcEncoding;
+    return head;
   }
 
   #copy(): ShadowCopy {
@@ -297,12 +302,14 @@ class FieldReader {
     const inferenceHeader = this.#optionalString();
     const grpcStatus = this.#optionalString();
     const grpcMessage = this.#optionalString();
+    const grpcEncoding = this.#optionalString();
     if (status < 0) return undefined;
     const answer: Answer = { status, body, truncated, contentType };
     if (contentEncoding !== undefined) answer.contentEncoding = contentEncoding;
     if (inferenceHeader !== undefined) answer.inferenceHeader = inferenceHeader;
     if (grpcStatus !== undefined) answer.grpcStatus = grpcStatus;
     if (grpcMessage !== undefined) answer.grpcMessage = grpcMessage;
+    if (grpcEncoding !== undefined) answer.grpcEncoding = grpcEncoding;
     return answer;
   }
 

@@ -9,6 +9,7 @@ import { resolveWorkerCount } from '../cluster/worker-count.js';
 import type { Logger } from '../log/logger.js';
 import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
+import { grpcEncodingOf, uncompressedBody } from '../grpc/framing.js';
 import { isGrpc } from '../grpc/status.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
@@ -112,6 +113,8 @@ export class ShadowService {
       captureBodies: exchange.runtime.config.shadowLog.captureBodies,
       body: exchange.body,
     };
+    const grpcEncoding = grpc ? grpcEncodingOf(req.headers['grpc-encoding']) : undefined;
+    if (grpcEncoding !== undefined) head.grpcEncoding = grpcEncoding;
     let headers: string[] | undefined;
     for (const shadow of route.shadows) {
       const { name, percent, maxInFlight } = shadow.config;
@@ -182,11 +185,12 @@ export class ShadowService {
     });
   }
 
+  /** A gRPC call reaches the model with its messages uncompressed, as local models read them (one that cannot be read goes as it came, and is refused). */
   #sendLocal(shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, model: string, grpc: boolean): Promise<ShadowAnswer> {
-    const { body } = exchange;
-    const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
+    const body = grpc && exchange.body ? (uncompressedBody(exchange.body, grpcEncodingOf(req.headers['grpc-encoding']), maxBytes) ?? exchange.body) : exchange.body;
+    const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
     return sendModelShadow({ client: this.#models(), model, body, jsonLength, timeoutMs, maxBytes, grpcMethod: grpc ? exchange.target.path : undefined }).then((answer) => {
       this.#settled(exchange.route.name, shadow.config.name, answer.outcome, answer.latencyMs);
       return answer;

@@ -97,9 +97,10 @@ export async function startGrpcUpstream(name: string, options: GrpcUpstreamOptio
 }
 
 /** A client of the service at host:port; insecure (h2c) unless `credentials` say otherwise. */
-export function grpcClient(address: string, credentials = grpc.credentials.createInsecure()): InferenceClient {
+/** `options`: channel options (`grpc.default_compression_algorithm` 2 compresses every message with gzip). */
+export function grpcClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): InferenceClient {
   const Client = service();
-  return new Client(address, credentials) as unknown as InferenceClient;
+  return new Client(address, credentials, options) as unknown as InferenceClient;
 }
 
 /** One unary ModelInfer call, resolved with the answer and the response's initial metadata. */

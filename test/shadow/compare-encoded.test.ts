@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Answer } from '../../src/shadow/answer.js';
 import { compareAnswers } from '../../src/shadow/compare.js';
-import { decodedBody } from '../../src/shadow/content-decoding.js';
+import { decodedBody } from '../../src/http/content-decoding.js';
 import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
 import { renderTable } from '../../src/shadow/log-table.js';
 import { startProxy } from '../helpers/proxy.js';

@@ -1,14 +1,17 @@
 // The optional HTTP/2 listener (cleartext with prior knowledge, as gRPC clients speak to Triton and
-// KServe; or TLS with ALPN h2 when http2.tls is set): node:http2 with bounded streams and header lists,
-// idle sessions closed after limits.keepAliveTimeoutMs, and a drain that sends GOAWAY, lets open
-// streams finish up to the grace period, then cuts what is left.
+// KServe; or TLS with ALPN h2 when http2.tls is set, its certificate rotated without a restart):
+// node:http2 with bounded streams and header lists, idle sessions closed after limits.keepAliveTimeoutMs,
+// and a drain that sends GOAWAY, lets open streams finish up to the grace period, then cuts what is left.
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { ConfigWatcher } from '../config/watch.js';
 import type { Config, Limits } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
 import { createStreamHandler } from './http2-handler.js';
 import type { DataPlaneDeps } from './request-handler.js';
+import { rotateCertificates, type CertificateFiles, type CertificatePair } from './tls-rotation.js';
 
 export interface Http2Plane {
   server: Http2Server | Http2SecureServer;
@@ -17,13 +20,21 @@ export interface Http2Plane {
   drain(graceMs: number): Promise<void>;
 }
 
-export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number): Promise<Http2Plane> {
+/** `rotation`: watch the TLS certificate and key files and load new ones (logged there); undefined: read them once. */
+export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number, rotation: { logger: Logger } | undefined): Promise<Http2Plane> {
   const serverOptions: SecureServerOptions = {
     settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
   };
-  const server = options.tls ? secureServer(serverOptions, options.tls) : createServer(serverOptions);
+  let server: Http2Server | Http2SecureServer;
+  let watcher: ConfigWatcher | undefined;
+  if (options.tls) {
+    const pair = readPair(options.tls);
+    const secure = secureServer(serverOptions, options.tls, pair);
+    watcher = rotation && rotateCertificates(secure, options.tls, pair, rotation.logger);
+    server = secure;
+  } else server = createServer(serverOptions);
   server.on('stream', createStreamHandler(deps));
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
@@ -39,6 +50,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
 
   async function drain(graceMs: number): Promise<void> {
     deps.state.draining = true;
+    watcher?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const session of sessions) session.close();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
@@ -50,8 +62,8 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
   return { server, address, drain };
 }
 
-/** The TLS server, its certificate (chain) and key read once at start: a file that cannot be read or parsed stops the start, naming it. */
-function secureServer(serverOptions: SecureServerOptions, tls: { certFile: string; keyFile: string }): Http2SecureServer {
+/** The certificate (chain) and key at start: a file that cannot be read stops the start, naming it. */
+function readPair(tls: CertificateFiles): CertificatePair {
   const read = (field: string, path: string) => {
     try {
       return readFileSync(path);
@@ -59,7 +71,11 @@ function secureServer(serverOptions: SecureServerOptions, tls: { certFile: strin
       throw new Error(`http2.tls.${field}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
     }
   };
-  const pair = { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile) };
+  return { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile) };
+}
+
+/** The TLS server with the pair: one that does not parse stops the start, naming the files. */
+function secureServer(serverOptions: SecureServerOptions, tls: CertificateFiles, pair: CertificatePair): Http2SecureServer {
   try {
     return createSecureServer({ ...serverOptions, ...pair, allowHTTP1: false });
   } catch (error) {

@@ -1,16 +1,20 @@
 // The HTTP/2 listener over TLS (`http2.tls`, ALPN h2): a real gRPC client with the test CA calls through
 // it, the upstream sees x-forwarded-proto https; a certificate that cannot be read or parsed stops the
-// start with the file's name.
+// start with the file's name; a new pair renamed over the files serves new connections without a
+// restart, and a pair that does not load leaves the one in use.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, readFileSync, renameSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { startAbproxy } from '../../src/server/lifecycle.js';
 import { grpcClient, modelInfer, startGrpcUpstream } from '../helpers/grpc-upstream.js';
 import { startProxy, writeConfig } from '../helpers/proxy.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const TLS = resolve('test/fixtures/tls');
 const tls = { certFile: join(TLS, 'cert.pem'), keyFile: join(TLS, 'key.pem') };
@@ -42,4 +46,52 @@ test('a certificate that cannot be read or parsed stops the start, naming the fi
     const configPath = writeConfig({ http2: { listen: '127.0.0.1:0', tls: bad }, routes: [route('http://127.0.0.1:9')] }, mkdtempSync(join(dir, 'c-')));
     await assert.rejects(startAbproxy({ configPath, logger: pino({ level: 'silent' }), watch: false }), expected);
   }
+});
+
+test('a new certificate and key renamed over the files serve new connections without a restart; a pair that does not load leaves the one in use', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-tls-rotate-'));
+  const files = { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') };
+  copyFileSync(tls.certFile, files.certFile);
+  copyFileSync(tls.keyFile, files.keyFile);
+  /** Written as a Secret update lands: a new file renamed into place. */
+  const replace = (path: string, from: string) => {
+    copyFileSync(from, `${path}.new`);
+    renameSync(`${path}.new`, path);
+  };
+  const logged: string[] = [];
+  const upstream = await startGrpcUpstream('champion');
+  const configPath = writeConfig({ http2: { listen: '127.0.0.1:0', tls: files }, routes: [route(`http://${upstream.address}`)] }, dir);
+  const proxy = await startAbproxy({ configPath, logger: pino({ level: 'info' }, { write: (line: string) => logged.push(line) }) });
+  const port = proxy.http2Plane?.address.port ?? 0;
+  const secondCert = join(TLS, 'cert-2.pem');
+  const client = grpcClient(`localhost:${port}`, grpc.credentials.createSsl(readFileSync(secondCert)));
+  t.after(async () => {
+    client.close();
+    await proxy.close(2_000);
+    await upstream.close();
+  });
+  /** The certificate a new TLS connection is given. */
+  const served = () =>
+    new Promise<string>((resolvePeer, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], rejectUnauthorized: false }, () => {
+        resolvePeer(socket.getPeerX509Certificate()?.fingerprint256 ?? '');
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+  const first = new X509Certificate(readFileSync(tls.certFile)).fingerprint256;
+  const second = new X509Certificate(readFileSync(secondCert)).fingerprint256;
+  assert.equal(await served(), first);
+
+  replace(files.keyFile, join(TLS, 'key-2.pem'));
+  replace(files.certFile, secondCert);
+  await waitFor(async () => (await served()) === second, 'new connections to get the new certificate', 10_000);
+  const { response } = await modelInfer(client, { model_name: 'fraud', id: 'rotated' });
+  assert.equal(response.model_name, 'champion', 'a client trusting only the new certificate calls through');
+  assert.ok(logged.some((line) => line.includes('new certificate loaded') && line.includes(second)), 'the rotation is logged with its fingerprint');
+
+  replace(files.keyFile, tls.keyFile); // the first key: it does not match the second certificate
+  await waitFor(() => logged.some((line) => line.includes('do not load')), 'the mismatched pair to be refused', 10_000);
+  assert.equal(await served(), second, 'the pair in use stays');
+  assert.equal((await modelInfer(client, { model_name: 'fraud', id: 'still' })).response.model_name, 'champion');
 });

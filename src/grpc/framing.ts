@@ -46,6 +46,34 @@ export function framedMessage(flag: number | undefined, bytes: Buffer, encoding:
   return decodedBody(bytes, coding, maxBytes);
 }
 
+/** Reads frames out of a stream's chunks as they arrive: each frame once whole, its flag byte and bytes. */
+export class FrameReader {
+  #held: Buffer = Buffer.alloc(0);
+
+  /** `maxBytes`: the longest message a frame may announce. */
+  constructor(private readonly maxBytes: number) {}
+
+  /** The frames `chunk` completes; undefined when a frame announces more than maxBytes. */
+  push(chunk: Buffer): { flag: number; bytes: Buffer }[] | undefined {
+    let data = this.#held.length > 0 ? Buffer.concat([this.#held, chunk]) : chunk;
+    const frames: { flag: number; bytes: Buffer }[] = [];
+    while (data.length >= 5) {
+      const length = data.readUInt32BE(1);
+      if (length > this.maxBytes) return undefined;
+      if (data.length < 5 + length) break;
+      frames.push({ flag: data[0] ?? 0, bytes: data.subarray(5, 5 + length) });
+      data = data.subarray(5 + length);
+    }
+    this.#held = data;
+    return frames;
+  }
+
+  /** True when the chunks so far end inside a frame. */
+  get partial(): boolean {
+    return this.#held.length > 0;
+  }
+}
+
 /** A call's grpc-encoding from its header field (the first, if sent more than once). */
 export function grpcEncodingOf(field: string | string[] | undefined): string | undefined {
   return Array.isArray(field) ? field[0] : field;

@@ -2,7 +2,9 @@
 // `model:NAME` variant (the variant's model, whatever name the message gives, as over REST). ModelInfer
 // goes through the REST binary tensor extension both ways, so raw tensor bytes are never turned into
 // JSON numbers: raw_input_contents in as binary inputs, binary outputs back as raw_output_contents.
-// Health and metadata methods answer from the same service; streaming inference is not served.
+// ModelStreamInfer answers each request message with a ModelStreamInferResponse (a failed inference in
+// its error_message, as Triton does, and the stream goes on). Health and metadata methods answer from
+// the same service.
 import { frameMessage, grpcMessages } from './framing.js';
 import { contentsData, parametersJson, type Parameters, type TensorMessage } from './oip-messages.js';
 import { decodeMessage, OIP_SERVICE, oipType } from './oip-schema.js';
@@ -20,6 +22,11 @@ export interface GrpcAnswer {
 export async function callLocalModel(service: OipService, model: string, method: string, body: Buffer, requestId?: string): Promise<GrpcAnswer> {
   const name = method.startsWith(OIP_SERVICE) ? method.slice(OIP_SERVICE.length) : '';
   const messages = grpcMessages(body);
+  if (name === 'ModelStreamInfer' && messages) {
+    const replies: Buffer[] = [];
+    for (const message of messages) replies.push(frameMessage(await streamInferReply(service, model, message, requestId)));
+    return { grpcStatus: GRPC_STATUS.OK, body: Buffer.concat(replies) };
+  }
   if (!messages || messages.length !== 1 || !messages[0]) {
     return failure(GRPC_STATUS.INVALID_ARGUMENT, `${name || method} takes exactly one uncompressed request message`);
   }
@@ -53,10 +60,31 @@ function answerCall(service: OipService, model: string, name: string, method: st
 const INFER_REQUEST = oipType('ModelInferRequest');
 const INFER_RESPONSE = oipType('ModelInferResponse');
 
+const STREAM_RESPONSE = oipType('ModelStreamInferResponse');
+
+/** One ModelStreamInfer request message answered by `model`: its ModelStreamInferResponse message (unframed), a failure in error_message. Never rejects. */
+export async function streamInferReply(service: OipService, model: string, message: Buffer, requestId?: string): Promise<Uint8Array> {
+  let reply: object;
+  try {
+    const answer = await inferResponse(service, model, message, requestId);
+    reply = 'response' in answer ? { error_message: '', infer_response: answer.response } : { error_message: answer.failure.message ?? 'inference failed' };
+  } catch (error) {
+    reply = { error_message: `the ModelStreamInfer request does not decode: ${(error as Error).message}` };
+  }
+  return STREAM_RESPONSE.encode(STREAM_RESPONSE.fromObject(reply)).finish();
+}
+
 async function infer(service: OipService, model: string, message: Buffer, requestId: string | undefined): Promise<GrpcAnswer> {
+  const answer = await inferResponse(service, model, message, requestId);
+  if (!('response' in answer)) return answer.failure;
+  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(INFER_RESPONSE.encode(INFER_RESPONSE.fromObject(answer.response)).finish()) };
+}
+
+/** A ModelInferRequest run on the model: the ModelInferResponse as an object, or the failure. Throws when the request does not decode. */
+async function inferResponse(service: OipService, model: string, message: Buffer, requestId: string | undefined): Promise<{ response: object } | { failure: GrpcAnswer }> {
   const request = restRequest(decodeMessage(INFER_REQUEST, message));
   const answer = await service.infer(model, undefined, request.body, { fallbackId: requestId, jsonLength: request.jsonLength });
-  if (answer.status !== 200) return errorOf(answer);
+  if (answer.status !== 200) return { failure: errorOf(answer) };
   const jsonLength = Number(answer.fields.inferenceHeader ?? answer.body.length);
   const json = JSON.parse(answer.body.toString('utf8', 0, jsonLength)) as RestAnswer;
   const raw: Buffer[] = [];
@@ -75,7 +103,7 @@ async function infer(service: OipService, model: string, message: Buffer, reques
     outputs,
     raw_output_contents: raw,
   };
-  return { grpcStatus: GRPC_STATUS.OK, body: frameMessage(INFER_RESPONSE.encode(INFER_RESPONSE.fromObject(response)).finish()) };
+  return { response };
 }
 
 interface RestAnswer {

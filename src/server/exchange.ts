@@ -58,6 +58,8 @@ export interface DataPlaneHooks {
   serveModel?(exchange: Exchange, req: IncomingMessage, res: ServerResponse, extraHeaders: readonly string[], finish: (result: RelayResult) => void): void;
   /** Answers a gRPC call (its method path and whole request body) whose variant is `model:NAME`. Never rejects. */
   callGrpcModel?: (model: string, method: string, body: Buffer, requestId: string) => Promise<GrpcAnswer>;
+  /** Answers one ModelStreamInfer request message (uncompressed) on a `model:NAME` variant: the unframed ModelStreamInferResponse. Never rejects. */
+  streamGrpcModel?: (model: string, message: Buffer, requestId: string) => Promise<Uint8Array>;
   /** True when this exchange should be mirrored, so its body must be buffered. */
   wantsShadows?(route: CompiledRoute): boolean;
   /** Mirrors the exchange; the returned callback receives the primary result. Never awaited. */

@@ -113,7 +113,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
 
     const upstream = grpc ? variant.grpcTarget : variant.target;
     if (upstream.kind === 'model') {
-      return callModel({ stream, grpc, hasBody: request.hasBody, encoding: grpcEncodingOf(head.headers['grpc-encoding']), exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel });
+      return callModel({ stream, grpc, hasBody: request.hasBody, encoding: grpcEncodingOf(head.headers['grpc-encoding']), exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel, streamReply: hooks.streamGrpcModel });
     }
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows

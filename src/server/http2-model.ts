@@ -1,10 +1,11 @@
 // A `model:NAME` variant answering an HTTP/2 request in-process: the rest of the body read (bounded),
 // the gRPC call run on the local model (grpc/model-service.ts), its answer sent, and the exchange ended
-// with the answer captured for shadows. Messages the client compressed (grpc-encoding gzip or deflate)
+// with the answer captured for shadows (ModelStreamInfer is answered as it streams: http2-model-stream.ts). Messages the client compressed (grpc-encoding gzip or deflate)
 // are decompressed first; answers go uncompressed. Over HTTP/2 only gRPC calls are served so.
 import type { ServerHttp2Stream } from 'node:http2';
 import { READABLE_GRPC_ENCODINGS, uncompressedBody } from '../grpc/framing.js';
 import type { GrpcAnswer } from '../grpc/model-service.js';
+import { MODEL_STREAM_INFER } from '../grpc/oip-schema.js';
 import { GRPC_STATUS } from '../grpc/status.js';
 import { ProxyError } from '../http/errors.js';
 import type { RelayResult } from '../upstream/relay.js';
@@ -12,6 +13,7 @@ import { readStream } from './body.js';
 import type { Exchange } from './exchange.js';
 import type { ShadowStart } from './shadow-start.js';
 import { h2Fields } from '../http/h2-fields.js';
+import { streamModel, type StreamReply } from './http2-model-stream.js';
 import { sendGrpc } from './stream-respond.js';
 
 export interface ModelCall {
@@ -31,13 +33,17 @@ export interface ModelCall {
   finish: (result: RelayResult) => void;
   /** Runs one gRPC call on a local model; undefined where local models are not available. */
   call: ((model: string, method: string, body: Buffer, requestId: string) => Promise<GrpcAnswer>) | undefined;
+  /** Answers one ModelStreamInfer message on a local model, for calls answered as they stream. */
+  streamReply: StreamReply | undefined;
 }
 
-export function callModel({ stream, grpc, hasBody, encoding, exchange, model, chunks, extraHeaders, shadows, finish, call }: ModelCall): void {
+export function callModel(modelCall: ModelCall): void {
+  const { stream, grpc, hasBody, encoding, exchange, model, chunks, extraHeaders, shadows, finish, call, streamReply } = modelCall;
   if (!grpc || !call) {
     finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'over HTTP/2 local models answer gRPC calls only') });
     return;
   }
+  if (exchange.target.path === MODEL_STREAM_INFER && streamReply) return streamModel(modelCall, streamReply);
   const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   let refusedEncoding = false;
   const rest = hasBody && !exchange.body ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));

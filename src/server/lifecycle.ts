@@ -8,7 +8,7 @@ import { dashboardRoutes } from '../admin/dashboard/serve.js';
 import { seriesSourceOf, TimeSeries } from '../admin/timeseries.js';
 import { timeseriesRoutes } from '../admin/timeseries-route.js';
 import { isLoopback, parseAddress, type Address } from '../config/address.js';
-import { callLocalModel } from '../grpc/model-service.js';
+import { callLocalModel, streamInferReply } from '../grpc/model-service.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { ConfigReloader } from '../config/reload.js';
 import { watchConfig } from '../config/watch.js';
@@ -82,6 +82,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     localHandlers: [experiment.localHandler, oipLocalHandler(oip)],
     serveModel: oipServeModel(oip),
     callGrpcModel: (model, method, body, requestId) => callLocalModel(oip, model, method, body, requestId),
+    streamGrpcModel: (model, message, requestId) => streamInferReply(oip, model, message, requestId),
     ...shadows.hooks(),
     onExchangeEnd: experiment.onExchangeEnd,
   };

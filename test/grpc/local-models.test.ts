@@ -1,8 +1,8 @@
 // Local ONNX models answering gRPC calls (a real @grpc/grpc-js client, the Open Inference Protocol's gRPC
 // service) on the Wallaroo fraud models: ModelInfer with typed or raw inputs gives the tutorial's
-// expected output as raw_output_contents; health and metadata methods answer; bad input, unknown methods
-// and streaming inference are gRPC errors; a local model shadowing a gRPC call is compared tensor by
-// tensor in the shadow log.
+// expected output as raw_output_contents; health and metadata methods answer; ModelStreamInfer answers
+// each message as it arrives; bad input and unknown methods are gRPC errors; a local model shadowing a
+// gRPC call is compared tensor by tensor in the shadow log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
-import { grpcClient, modelInfer, type InferenceClient, type InferRequest } from '../helpers/grpc-upstream.js';
+import { grpcClient, modelInfer, type InferenceClient, type InferRequest, type StreamInferResponse } from '../helpers/grpc-upstream.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -86,20 +86,46 @@ test('health and metadata methods answer for the variant model', async () => {
   assert.deepEqual(metadata.inputs.map((i) => [i.datatype, i.shape.map(Number).slice(1)]), [['FP32', [29]]]);
 });
 
-test('bad input and streaming inference are gRPC errors with a message', async () => {
-  const wrongShape: InferRequest = { model_name: 'm', id: 'bad', inputs: [{ name: 'tensor', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] };
+const wrongShape: InferRequest = { model_name: 'm', id: 'bad', inputs: [{ name: 'tensor', datatype: 'FP32', shape: [1, 3], contents: { fp32_contents: [1, 2, 3] } }] };
+
+test('bad input is a gRPC error with a message', async () => {
   await assert.rejects(modelInfer(client, wrongShape), (error: grpc.ServiceError) => {
     assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
     assert.match(error.details, /shape/);
     return true;
   });
+});
+
+test('ModelStreamInfer: each message is answered as it arrives, a failed one in error_message, and the stream goes on', async () => {
   const stream = client.ModelStreamInfer(new grpc.Metadata());
-  const failed = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
-  stream.write(typedInput('s'));
+  const answers: StreamInferResponse[] = [];
+  stream.on('data', (answer: StreamInferResponse) => answers.push(answer));
+  const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+  stream.write(typedInput('s1'));
+  await waitFor(() => answers.length === 1, 'the first answer while the client still streams', 10_000);
+  stream.write(wrongShape);
+  stream.write(rawInput('s3'));
   stream.end();
-  const error = await failed;
-  assert.equal(error.code, grpc.status.UNIMPLEMENTED);
-  assert.equal(error.details, '/inference.GRPCInferenceService/ModelStreamInfer is not served by local models');
+  assert.equal((await status).code, grpc.status.OK);
+  assert.deepEqual(answers.map((a) => (a.error_message === '' ? a.infer_response.id : 'failed')), ['s1', 'failed', 's3']);
+  for (const i of [0, 2]) {
+    const raw = answers[i]?.infer_response.raw_output_contents?.[0];
+    assert.ok(raw && close(raw.readFloatLE(0), want('keras_ccfraud.onnx')), `answer ${i}: ${raw?.readFloatLE(0)}`);
+    assert.equal(answers[i]?.error_message, '');
+  }
+  assert.match(answers[1]?.error_message ?? '', /shape/);
+});
+
+test('a call of a method local models do not serve is UNIMPLEMENTED with a message', async () => {
+  const unknown = await new Promise<grpc.ServiceError>((resolve) => {
+    const generic = new grpc.Client(`127.0.0.1:${proxy.proxy.http2Plane?.address.port}`, grpc.credentials.createInsecure());
+    generic.makeUnaryRequest('/inference.GRPCInferenceService/RepositoryIndex', (value: Buffer) => value, (value: Buffer) => value, Buffer.alloc(0), (error) => {
+      generic.close();
+      resolve(error as grpc.ServiceError);
+    });
+  });
+  assert.equal(unknown.code, grpc.status.UNIMPLEMENTED);
+  assert.equal(unknown.details, '/inference.GRPCInferenceService/RepositoryIndex is not served by local models');
 });
 
 test('a local model shadowing a gRPC call is compared tensor by tensor', async () => {

@@ -53,14 +53,33 @@ export function oipServeModel(service: OipService) {
       finish({ status: 500, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', `variant ${variant.name} is not a local model`) });
       return;
     }
-    const model = variant.target.model;
-    const parsed = parseOipPath(target.path);
-    // The route names the model as the client knows it; the variant's model answers whatever the path says.
-    const op: OipPath =
-      parsed?.kind === 'model' ? { ...parsed, model }
-      : { kind: 'model', model, version: undefined, op: req.method === 'POST' ? 'infer' : target.path.endsWith('/ready') ? 'ready' : 'metadata', anchor: target.path };
+    const op = variantOp(target.path, req.method ?? 'GET', variant.target.model);
     answerOip(service, op, req, res, exchange.body, runtime.config.limits.maxBodyBytes, extraHeaders, finish, exchange.requestId);
   };
+}
+
+/** The endpoint a request routed to a `model:NAME` variant stands for: the route names the model as the client knows it; the variant's model answers whatever the path says. */
+export function variantOp(path: string, method: string, model: string): OipPath {
+  const parsed = parseOipPath(path);
+  if (parsed?.kind === 'model') return { ...parsed, model };
+  return { kind: 'model', model, version: undefined, op: method === 'POST' ? 'infer' : path.endsWith('/ready') ? 'ready' : 'metadata', anchor: path };
+}
+
+/**
+ * What an OIP endpoint answers a request with `body` (read whole; only infer reads it) and its
+ * Inference-Header-Content-Length; a method the endpoint does not take is 405 with the one to use (`allow`).
+ */
+export async function oipEndpointAnswer(service: OipService, path: OipPath, method: string, body: Buffer | undefined, inferenceHeader: string | string[] | undefined, requestId?: string): Promise<{ answer: OipAnswer; allow?: string }> {
+  const wanted = path.kind === 'model' && path.op === 'infer' ? 'POST' : 'GET';
+  if (method !== wanted && !(wanted === 'GET' && method === 'HEAD')) {
+    const error = new ProxyError('ABPROXY_BAD_REQUEST', `method ${method} is not allowed on ${path.kind === 'model' ? `the ${path.op} endpoint` : 'this endpoint'}; use ${wanted}`);
+    return { answer: { ...errorAnswer(error), status: 405 }, allow: wanted };
+  }
+  if (path.kind !== 'model') return { answer: path.kind === 'server' ? service.serverMetadata() : path.kind === 'live' ? service.serverLive() : service.serverReady() };
+  if (path.op === 'metadata') return { answer: service.modelMetadata(path.model, path.version) };
+  if (path.op === 'ready') return { answer: service.modelReady(path.model, path.version) };
+  const bytes = body ?? Buffer.alloc(0);
+  return { answer: await service.infer(path.model, path.version, bytes, { fallbackId: requestId, jsonLength: inferenceHeaderLength(inferenceHeader, bytes.length) }) };
 }
 
 function answerOip(
@@ -75,28 +94,15 @@ function answerOip(
   requestId?: string,
 ): void {
   const method = req.method ?? 'GET';
-  const wanted = path.kind === 'model' && path.op === 'infer' ? 'POST' : 'GET';
-  if (method !== wanted && !(wanted === 'GET' && method === 'HEAD')) {
-    const error = new ProxyError('ABPROXY_BAD_REQUEST', `method ${method} is not allowed on ${path.kind === 'model' ? `the ${path.op} endpoint` : 'this endpoint'}; use ${wanted}`);
-    write(res, { ...errorAnswer(error), status: 405 }, [...extraHeaders, 'allow', wanted], finish, true);
-    return;
-  }
-  if (path.kind !== 'model') {
-    const answer = path.kind === 'server' ? service.serverMetadata() : path.kind === 'live' ? service.serverLive() : service.serverReady();
-    write(res, answer, extraHeaders, finish);
-    return;
-  }
-  if (path.op === 'metadata') return write(res, service.modelMetadata(path.model, path.version), extraHeaders, finish);
-  if (path.op === 'ready') return write(res, service.modelReady(path.model, path.version), extraHeaders, finish);
-  if (body === undefined && declaredLengthTooLarge(req, maxBodyBytes)) {
+  const reads = path.kind === 'model' && path.op === 'infer' && method === 'POST' && body === undefined;
+  if (reads && declaredLengthTooLarge(req, maxBodyBytes)) {
     write(res, errorAnswer(tooLargeError(maxBodyBytes)), extraHeaders, finish, true);
     return;
   }
-  const bodyReady = body !== undefined ? Promise.resolve(body) : readBody(req, maxBodyBytes);
-  bodyReady
-    .then((bytes) => service.infer(path.model, path.version, bytes, { fallbackId: requestId, jsonLength: inferenceHeaderLength(req.headers[INFERENCE_HEADER], bytes.length) }))
+  (reads ? readBody(req, maxBodyBytes) : Promise.resolve(body))
+    .then((bytes) => oipEndpointAnswer(service, path, method, bytes, req.headers[INFERENCE_HEADER], requestId))
     .then(
-      (answer) => write(res, answer, extraHeaders, finish),
+      ({ answer, allow }) => write(res, answer, allow ? [...extraHeaders, 'allow', allow] : extraHeaders, finish, allow !== undefined),
       (error: unknown) => write(res, errorAnswer(error instanceof ProxyError ? error : new ProxyError('ABPROXY_BAD_REQUEST', String(error))), extraHeaders, finish, true),
     );
 }

@@ -5,6 +5,7 @@ import type { GrpcAnswer } from '../grpc/model-service.js';
 import type { RequestTarget } from '../http/path.js';
 import type { AssignmentReason } from '../routing/assign.js';
 import type { CompiledRoute, CompiledVariant } from '../routing/route-table.js';
+import type { OipAnswer } from '../models/oip-service.js';
 import type { AnswerFields } from '../shadow/answer.js';
 import type { RelayResult } from '../upstream/relay.js';
 import type { Runtime } from './runtime.js';
@@ -58,6 +59,8 @@ export interface DataPlaneHooks {
   serveModel?(exchange: Exchange, req: IncomingMessage, res: ServerResponse, extraHeaders: readonly string[], finish: (result: RelayResult) => void): void;
   /** Answers a gRPC call (its method path and whole request body) whose variant is `model:NAME`. Never rejects. */
   callGrpcModel?: (model: string, method: string, body: Buffer, requestId: string) => Promise<GrpcAnswer>;
+  /** Answers a REST request (its path, method, whole body and Inference-Header-Content-Length) routed over HTTP/2 to a `model:NAME` variant. Never rejects. */
+  answerModelRest?: (model: string, path: string, method: string, body: Buffer | undefined, inferenceHeader: string | undefined, requestId: string) => Promise<{ answer: OipAnswer; allow?: string }>;
   /** Answers one ModelStreamInfer request message (uncompressed) on a `model:NAME` variant: the unframed ModelStreamInferResponse. Never rejects. */
   streamGrpcModel?: (model: string, message: Buffer, requestId: string) => Promise<Uint8Array>;
   /** True when this exchange should be mirrored, so its body must be buffered. */

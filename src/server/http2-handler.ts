@@ -113,7 +113,24 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
 
     const upstream = grpc ? variant.grpcTarget : variant.target;
     if (upstream.kind === 'model') {
-      return callModel({ stream, grpc, hasBody: request.hasBody, encoding: grpcEncodingOf(head.headers['grpc-encoding']), exchange, model: upstream.model, chunks, extraHeaders, shadows, finish, call: hooks.callGrpcModel, streamReply: hooks.streamGrpcModel });
+      const inferenceHeader = head.headers[INFERENCE_HEADER];
+      return callModel({
+        stream,
+        grpc,
+        method: request.method,
+        hasBody: request.hasBody,
+        inferenceHeader: Array.isArray(inferenceHeader) ? inferenceHeader[0] : inferenceHeader,
+        encoding: grpcEncodingOf(head.headers['grpc-encoding']),
+        exchange,
+        model: upstream.model,
+        chunks,
+        extraHeaders,
+        shadows,
+        finish,
+        call: hooks.callGrpcModel,
+        streamReply: hooks.streamGrpcModel,
+        answerRest: hooks.answerModelRest,
+      });
     }
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows

@@ -1,7 +1,9 @@
 // A `model:NAME` variant answering an HTTP/2 request in-process: the rest of the body read (bounded),
-// the gRPC call run on the local model (grpc/model-service.ts), its answer sent, and the exchange ended
-// with the answer captured for shadows (ModelStreamInfer is answered as it streams: http2-model-stream.ts). Messages the client compressed (grpc-encoding gzip or deflate)
-// are decompressed first; answers go uncompressed. Over HTTP/2 only gRPC calls are served so.
+// the gRPC call run on the local model (grpc/model-service.ts), or a REST request answered by its Open
+// Inference Protocol endpoint as over HTTP/1.1 (models/oip-http.ts), its answer sent, and the exchange ended
+// with the answer captured for shadows (ModelStreamInfer is answered as it streams: http2-model-stream.ts).
+// Messages the client compressed (grpc-encoding gzip or deflate) are decompressed first; answers go
+// uncompressed.
 import type { ServerHttp2Stream } from 'node:http2';
 import { READABLE_GRPC_ENCODINGS, uncompressedBody } from '../grpc/framing.js';
 import type { GrpcAnswer } from '../grpc/model-service.js';
@@ -13,13 +15,17 @@ import { readStream } from './body.js';
 import type { Exchange } from './exchange.js';
 import type { ShadowStart } from './shadow-start.js';
 import { h2Fields } from '../http/h2-fields.js';
+import { serveRest, type RestAnswer } from './http2-model-rest.js';
 import { streamModel, type StreamReply } from './http2-model-stream.js';
 import { sendGrpc } from './stream-respond.js';
 
 export interface ModelCall {
   stream: ServerHttp2Stream;
   grpc: boolean;
+  method: string;
   hasBody: boolean;
+  /** The request's Inference-Header-Content-Length (a REST infer body in the binary tensor extension). */
+  inferenceHeader: string | undefined;
   /** The call's grpc-encoding: local models read messages uncompressed, so compressed ones are decompressed first. */
   encoding: string | undefined;
   exchange: Exchange;
@@ -35,12 +41,15 @@ export interface ModelCall {
   call: ((model: string, method: string, body: Buffer, requestId: string) => Promise<GrpcAnswer>) | undefined;
   /** Answers one ModelStreamInfer message on a local model, for calls answered as they stream. */
   streamReply: StreamReply | undefined;
+  /** Answers a REST request on a local model. */
+  answerRest: RestAnswer | undefined;
 }
 
 export function callModel(modelCall: ModelCall): void {
-  const { stream, grpc, hasBody, encoding, exchange, model, chunks, extraHeaders, shadows, finish, call, streamReply } = modelCall;
+  const { stream, grpc, hasBody, encoding, exchange, model, chunks, extraHeaders, shadows, finish, call, streamReply, answerRest } = modelCall;
+  if (!grpc && answerRest) return serveRest(modelCall, answerRest);
   if (!grpc || !call) {
-    finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'over HTTP/2 local models answer gRPC calls only') });
+    finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', 'local models are not available in this process') });
     return;
   }
   if (exchange.target.path === MODEL_STREAM_INFER && streamReply) return streamModel(modelCall, streamReply);

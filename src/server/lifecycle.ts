@@ -17,7 +17,7 @@ import { configGeneration, variantWeight } from '../metrics/registry.js';
 import type { MetricsSource } from '../metrics/snapshot.js';
 import { InProcessModelClient } from '../models/model-client.js';
 import { ModelHost } from '../models/model-host.js';
-import { oipLocalHandler, oipServeModel } from '../models/oip-http.js';
+import { oipEndpointAnswer, oipLocalHandler, oipServeModel, variantOp } from '../models/oip-http.js';
 import { OipService } from '../models/oip-service.js';
 import { ShadowService } from '../shadow/shadow-service.js';
 import { PoolSet } from '../upstream/pools.js';
@@ -83,6 +83,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     serveModel: oipServeModel(oip),
     callGrpcModel: (model, method, body, requestId) => callLocalModel(oip, model, method, body, requestId),
     streamGrpcModel: (model, message, requestId) => streamInferReply(oip, model, message, requestId),
+    answerModelRest: (model, path, method, body, inferenceHeader, requestId) => oipEndpointAnswer(oip, variantOp(path, method, model), method, body, inferenceHeader, requestId),
     ...shadows.hooks(),
     onExchangeEnd: experiment.onExchangeEnd,
   };

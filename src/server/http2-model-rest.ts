@@ -1,0 +1,41 @@
+// A `model:NAME` variant answering a REST request over HTTP/2 (h2c or TLS) in-process: the body read
+// whole within maxBodyBytes, the Open Inference Protocol endpoint it stands for answered as over
+// HTTP/1.1 (models/oip-http.ts: infer, ready, metadata; a wrong method is 405 with Allow), the answer
+// sent with its length and Inference-Header-Content-Length, and the exchange ended with it for shadows.
+import { constants } from 'node:http2';
+import type { OipAnswer } from '../models/oip-service.js';
+import { INFERENCE_HEADER } from '../http/inference-header.js';
+import { h2Fields } from '../http/h2-fields.js';
+import type { ProxyError } from '../http/errors.js';
+import { readStream } from './body.js';
+import type { ModelCall } from './http2-model.js';
+
+/** What the variant's model answers a REST request (its path, method, whole body and Inference-Header-Content-Length). */
+export type RestAnswer = (model: string, path: string, method: string, body: Buffer | undefined, inferenceHeader: string | undefined, requestId: string) => Promise<{ answer: OipAnswer; allow?: string }>;
+
+export function serveRest({ stream, hasBody, method, inferenceHeader, exchange, model, chunks, extraHeaders, shadows, finish }: ModelCall, answerRest: RestAnswer): void {
+  const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const rest = hasBody && !exchange.body ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
+  rest
+    .then((tail) => {
+      const body = exchange.body ?? (hasBody ? Buffer.concat([...chunks, tail]) : undefined);
+      shadows?.bodyEnded(body);
+      return answerRest(model, exchange.target.path, method, body, inferenceHeader, exchange.requestId);
+    })
+    .then(
+      ({ answer, allow }) => {
+        const { status, body, fields } = answer;
+        if (!stream.destroyed) {
+          const headers = h2Fields(allow ? [...extraHeaders, 'allow', allow] : extraHeaders);
+          headers[constants.HTTP2_HEADER_STATUS] = status;
+          headers['content-type'] = fields.contentType ?? 'application/json';
+          headers['content-length'] = body.length;
+          if (fields.inferenceHeader !== undefined) headers[INFERENCE_HEADER] = fields.inferenceHeader;
+          stream.respond(headers);
+          stream.end(body);
+        }
+        finish({ status, headersSent: true, body, bodyTruncated: false, fields });
+      },
+      (error: ProxyError) => finish({ status: error.status, headersSent: false, error }),
+    );
+}

@@ -20,6 +20,12 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   return readStream(req, maxBytes);
 }
 
+/** The whole body of a stream part of which was read ahead (`readAhead`, sent first), the rest read within what is left of maxBytes. */
+export async function restOfStream(stream: Readable, readAhead: readonly Buffer[], maxBytes: number): Promise<Buffer> {
+  const read = readAhead.reduce((sum, chunk) => sum + chunk.length, 0);
+  return Buffer.concat([...readAhead, await readStream(stream, maxBytes - read)]);
+}
+
 /** Reads a request body stream whole (an IncomingMessage, or an HTTP/2 stream), rejecting with 413 once it crosses maxBytes. */
 export function readStream(req: Readable, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

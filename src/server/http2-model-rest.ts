@@ -7,18 +7,16 @@ import type { OipAnswer } from '../models/oip-service.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { h2Fields } from '../http/h2-fields.js';
 import type { ProxyError } from '../http/errors.js';
-import { readStream } from './body.js';
+import { restOfStream } from './body.js';
 import type { ModelCall } from './http2-model.js';
 
 /** What the variant's model answers a REST request (its path, method, whole body and Inference-Header-Content-Length). */
 export type RestAnswer = (model: string, path: string, method: string, body: Buffer | undefined, inferenceHeader: string | undefined, requestId: string) => Promise<{ answer: OipAnswer; allow?: string }>;
 
 export function serveRest({ stream, hasBody, method, inferenceHeader, exchange, model, chunks, extraHeaders, shadows, finish }: ModelCall, answerRest: RestAnswer): void {
-  const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const rest = hasBody && !exchange.body ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
-  rest
-    .then((tail) => {
-      const body = exchange.body ?? (hasBody ? Buffer.concat([...chunks, tail]) : undefined);
+  const whole = exchange.body ? Promise.resolve(exchange.body) : hasBody ? restOfStream(stream, chunks, exchange.runtime.config.limits.maxBodyBytes) : Promise.resolve(undefined);
+  whole
+    .then((body) => {
       shadows?.bodyEnded(body);
       return answerRest(model, exchange.target.path, method, body, inferenceHeader, exchange.requestId);
     })

@@ -11,7 +11,7 @@ import { MODEL_STREAM_INFER } from '../grpc/oip-schema.js';
 import { GRPC_STATUS } from '../grpc/status.js';
 import { ProxyError } from '../http/errors.js';
 import type { RelayResult } from '../upstream/relay.js';
-import { readStream } from './body.js';
+import { restOfStream } from './body.js';
 import type { Exchange } from './exchange.js';
 import type { ShadowStart } from './shadow-start.js';
 import { h2Fields } from '../http/h2-fields.js';
@@ -53,18 +53,17 @@ export function callModel(modelCall: ModelCall): void {
     return;
   }
   if (exchange.target.path === MODEL_STREAM_INFER && streamReply) return streamModel(modelCall, streamReply);
-  const read = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
   let refusedEncoding = false;
-  const rest = hasBody && !exchange.body ? readStream(stream, exchange.runtime.config.limits.maxBodyBytes - read) : Promise.resolve(Buffer.alloc(0));
-  rest
-    .then((tail) => {
-      const body = exchange.body ?? Buffer.concat([...chunks, tail]);
+  const whole = exchange.body ? Promise.resolve(exchange.body) : hasBody ? restOfStream(stream, chunks, maxBytes) : Promise.resolve(Buffer.alloc(0));
+  whole
+    .then((body) => {
       shadows?.bodyEnded(body);
-      const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
       const plain = uncompressedBody(body, encoding, maxBytes);
       if (plain) return call(model, exchange.target.path, plain, exchange.requestId);
-      refusedEncoding = true;
-      return unreadable(encoding, maxBytes);
+      const refused = unreadable(encoding, maxBytes);
+      refusedEncoding = refused.grpcStatus === GRPC_STATUS.UNIMPLEMENTED;
+      return refused;
     })
     .then(
       (answer) => {

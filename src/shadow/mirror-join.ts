@@ -19,11 +19,6 @@ export class MirrorJoin {
   /** `onWhole`: an exchange with every answer in, and its record's time. */
   constructor(private readonly onWhole: (exchange: MirroredExchange, time: number) => void) {}
 
-  /** Exchanges still waiting for an answer or their primary part. */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** Opens exchange `id`, whose `copies` copies are being sent. */
   open(id: number, head: ExchangeHead, copies: number): void {
     this.#entries.set(id, { head, answers: new Array<ShadowAnswer | undefined>(copies), waiting: copies, part: undefined, dropped: false });

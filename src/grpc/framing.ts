@@ -4,8 +4,22 @@
 // messages, uncompressed, and frames one. Pure.
 import { decodedBody, MAX_DECODED_BYTES } from '../http/content-decoding.js';
 
+/** The compressions whose messages can be read. */
+const COMPRESSIONS: readonly string[] = ['gzip', 'deflate'];
+
 /** grpc-encoding values whose messages can be read (grpc-accept-encoding of a server that reads them). */
-export const READABLE_GRPC_ENCODINGS = 'identity,gzip,deflate';
+export const READABLE_GRPC_ENCODINGS = ['identity', ...COMPRESSIONS].join(',');
+
+/** A call's grpc-encoding as compared (trimmed, lower case; identity when it has none). */
+export function grpcCoding(encoding: string | undefined): string {
+  return encoding?.trim().toLowerCase() || 'identity';
+}
+
+/** True when messages in this grpc-encoding can be read. */
+export function readsGrpcEncoding(encoding: string | undefined): boolean {
+  const coding = grpcCoding(encoding);
+  return coding === 'identity' || COMPRESSIONS.includes(coding);
+}
 
 /**
  * The body's messages, those flagged compressed decoded by `encoding` (the call's grpc-encoding), each
@@ -40,9 +54,9 @@ export function uncompressedBody(body: Buffer, encoding: string | undefined, max
 /** A message as sent before compression, from its frame's flag byte and bytes; undefined when it cannot be read. */
 export function framedMessage(flag: number | undefined, bytes: Buffer, encoding: string | undefined, maxBytes = MAX_DECODED_BYTES): Buffer | undefined {
   if (flag === 0) return bytes.length <= maxBytes ? bytes : undefined;
-  const coding = encoding?.trim().toLowerCase();
+  const coding = grpcCoding(encoding);
   // A compressed flag needs an encoding that compresses (PROTOCOL-HTTP2: identity with the flag set is an error).
-  if (flag !== 1 || (coding !== 'gzip' && coding !== 'deflate')) return undefined;
+  if (flag !== 1 || !COMPRESSIONS.includes(coding)) return undefined;
   return decodedBody(bytes, coding, maxBytes);
 }
 

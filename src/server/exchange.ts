@@ -5,9 +5,10 @@ import type { GrpcAnswer } from '../grpc/model-service.js';
 import type { RequestTarget } from '../http/path.js';
 import type { AssignmentReason } from '../routing/assign.js';
 import type { CompiledRoute, CompiledVariant } from '../routing/route-table.js';
-import type { OipAnswer } from '../models/oip-service.js';
 import type { AnswerFields } from '../shadow/answer.js';
 import type { RelayResult } from '../upstream/relay.js';
+import type { RestAnswer } from './http2-model-rest.js';
+import type { StreamReply } from './http2-model-stream.js';
 import type { Runtime } from './runtime.js';
 
 export interface Exchange {
@@ -60,9 +61,9 @@ export interface DataPlaneHooks {
   /** Answers a gRPC call (its method path and whole request body) whose variant is `model:NAME`. Never rejects. */
   callGrpcModel?: (model: string, method: string, body: Buffer, requestId: string) => Promise<GrpcAnswer>;
   /** Answers a REST request (its path, method, whole body and Inference-Header-Content-Length) routed over HTTP/2 to a `model:NAME` variant. Never rejects. */
-  answerModelRest?: (model: string, path: string, method: string, body: Buffer | undefined, inferenceHeader: string | undefined, requestId: string) => Promise<{ answer: OipAnswer; allow?: string }>;
+  answerModelRest?: RestAnswer;
   /** Answers one ModelStreamInfer request message (uncompressed) on a `model:NAME` variant: the unframed ModelStreamInferResponse. Never rejects. */
-  streamGrpcModel?: (model: string, message: Buffer, requestId: string) => Promise<Uint8Array>;
+  streamGrpcModel?: StreamReply;
   /** True when this exchange should be mirrored, so its body must be buffered. */
   wantsShadows?(route: CompiledRoute): boolean;
   /** Mirrors the exchange; the returned callback receives the primary result. Never awaited. */

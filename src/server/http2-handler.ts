@@ -113,13 +113,12 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
 
     const upstream = grpc ? variant.grpcTarget : variant.target;
     if (upstream.kind === 'model') {
-      const inferenceHeader = head.headers[INFERENCE_HEADER];
       return callModel({
         stream,
         grpc,
         method: request.method,
         hasBody: request.hasBody,
-        inferenceHeader: Array.isArray(inferenceHeader) ? inferenceHeader[0] : inferenceHeader,
+        inferenceHeader: head.headers[INFERENCE_HEADER],
         encoding: grpcEncodingOf(head.headers['grpc-encoding']),
         exchange,
         model: upstream.model,

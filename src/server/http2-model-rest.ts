@@ -11,7 +11,7 @@ import { restOfStream } from './body.js';
 import type { ModelCall } from './http2-model.js';
 
 /** What the variant's model answers a REST request (its path, method, whole body and Inference-Header-Content-Length). */
-export type RestAnswer = (model: string, path: string, method: string, body: Buffer | undefined, inferenceHeader: string | undefined, requestId: string) => Promise<{ answer: OipAnswer; allow?: string }>;
+export type RestAnswer = (model: string, path: string, method: string, body: Buffer | undefined, inferenceHeader: string | string[] | undefined, requestId: string) => Promise<{ answer: OipAnswer; allow?: string }>;
 
 export function serveRest({ stream, hasBody, method, inferenceHeader, exchange, model, chunks, extraHeaders, shadows, finish }: ModelCall, answerRest: RestAnswer): void {
   const whole = exchange.body ? Promise.resolve(exchange.body) : hasBody ? restOfStream(stream, chunks, exchange.runtime.config.limits.maxBodyBytes) : Promise.resolve(undefined);

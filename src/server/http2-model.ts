@@ -5,7 +5,7 @@
 // Messages the client compressed (grpc-encoding gzip or deflate) are decompressed first; answers go
 // uncompressed.
 import type { ServerHttp2Stream } from 'node:http2';
-import { READABLE_GRPC_ENCODINGS, uncompressedBody } from '../grpc/framing.js';
+import { grpcCoding, READABLE_GRPC_ENCODINGS, readsGrpcEncoding, uncompressedBody } from '../grpc/framing.js';
 import type { GrpcAnswer } from '../grpc/model-service.js';
 import { MODEL_STREAM_INFER } from '../grpc/oip-schema.js';
 import { GRPC_STATUS } from '../grpc/status.js';
@@ -25,7 +25,7 @@ export interface ModelCall {
   method: string;
   hasBody: boolean;
   /** The request's Inference-Header-Content-Length (a REST infer body in the binary tensor extension). */
-  inferenceHeader: string | undefined;
+  inferenceHeader: string | string[] | undefined;
   /** The call's grpc-encoding: local models read messages uncompressed, so compressed ones are decompressed first. */
   encoding: string | undefined;
   exchange: Exchange;
@@ -80,8 +80,8 @@ export function callModel(modelCall: ModelCall): void {
 
 /** A call whose messages cannot be read: an encoding not read here (UNIMPLEMENTED; the answer lists those that are), or messages that do not decompress within maxBytes. */
 function unreadable(encoding: string | undefined, maxBytes: number): GrpcAnswer {
-  const coding = encoding?.trim().toLowerCase() ?? 'identity';
-  if (!READABLE_GRPC_ENCODINGS.split(',').includes(coding)) {
+  const coding = grpcCoding(encoding);
+  if (!readsGrpcEncoding(coding)) {
     return { grpcStatus: GRPC_STATUS.UNIMPLEMENTED, message: `grpc-encoding "${coding}" is not supported (${READABLE_GRPC_ENCODINGS} are)`, body: Buffer.alloc(0) };
   }
   return { grpcStatus: GRPC_STATUS.INVALID_ARGUMENT, message: `the request messages are not whole ${coding} messages of at most ${maxBytes} bytes`, body: Buffer.alloc(0) };

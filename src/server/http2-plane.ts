@@ -3,7 +3,6 @@
 // node:http2 with bounded streams and header lists, idle sessions closed after limits.keepAliveTimeoutMs,
 // and a drain that sends GOAWAY, lets open streams finish up to the grace period, then cuts what is left.
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { ConfigWatcher } from '../config/watch.js';
@@ -11,7 +10,7 @@ import type { Config, Limits } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createStreamHandler } from './http2-handler.js';
 import type { DataPlaneDeps } from './request-handler.js';
-import { rotateCertificates, type CertificateFiles, type CertificatePair } from './tls-rotation.js';
+import { readPair, rotateCertificates, type CertificateFiles, type CertificatePair } from './tls-rotation.js';
 
 export interface Http2Plane {
   server: Http2Server | Http2SecureServer;
@@ -30,7 +29,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
   let server: Http2Server | Http2SecureServer;
   let watcher: ConfigWatcher | undefined;
   if (options.tls) {
-    const pair = readPair(options.tls);
+    const pair = readPair(options.tls); // at start, a file that cannot be read stops the start, naming it
     const secure = secureServer(serverOptions, options.tls, pair);
     watcher = rotation && rotateCertificates(secure, options.tls, pair, rotation.logger);
     server = secure;
@@ -60,18 +59,6 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
   }
 
   return { server, address, drain };
-}
-
-/** The certificate (chain) and key at start: a file that cannot be read stops the start, naming it. */
-function readPair(tls: CertificateFiles): CertificatePair {
-  const read = (field: string, path: string) => {
-    try {
-      return readFileSync(path);
-    } catch (error) {
-      throw new Error(`http2.tls.${field}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
-    }
-  };
-  return { cert: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile) };
 }
 
 /** The TLS server with the pair: one that does not parse stops the start, naming the files. */

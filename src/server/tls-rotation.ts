@@ -1,8 +1,8 @@
-// Certificate rotation for the TLS listener: the certificate and key files are watched (as the config
-// file is: in-place writes, renames, and the Kubernetes Secret volume's `..data` swap), and a changed
-// pair is loaded into the running server, so new connections get it without a restart while open ones
-// keep theirs. A pair that cannot be read or does not load (a half-written file, a key that does not
-// match) is logged and the pair in use stays.
+// The TLS listener's certificate files: the pair read at start, then watched (as the config file is:
+// in-place writes, renames, and the Kubernetes Secret volume's `..data` swap), and a changed pair loaded
+// into the running server, so new connections get it without a restart while open ones keep theirs. A
+// pair that cannot be read or does not load (a half-written file, a key that does not match) is logged
+// and the pair in use stays.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Http2SecureServer } from 'node:http2';
@@ -25,7 +25,7 @@ export function rotateCertificates(server: Http2SecureServer, files: Certificate
   const reload = () => {
     let next: CertificatePair;
     try {
-      next = { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
+      next = readPair(files);
     } catch (error) {
       logger.warn({ err: error, ...files }, 'http2.tls: the certificate or key cannot be read; the one in use stays');
       return;
@@ -43,6 +43,18 @@ export function rotateCertificates(server: Http2SecureServer, files: Certificate
   const onError = (error: Error) => logger.warn({ err: error }, 'http2.tls watch');
   const watchers = [...new Set([files.certFile, files.keyFile])].map((path) => watchConfig(path, reload, { onError }));
   return { close: () => watchers.forEach((watcher) => watcher.close()) };
+}
+
+/** The certificate (chain) and key as the files hold them; throws naming the field and file that cannot be read. */
+export function readPair(files: CertificateFiles): CertificatePair {
+  const read = (field: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`http2.tls.${field}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  return { cert: read('certFile', files.certFile), key: read('keyFile', files.keyFile) };
 }
 
 /** The leaf certificate's subject, expiry and fingerprint, for the log. */

@@ -3,7 +3,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { classifyTransportError } from '../http/errors.js';
+import type { PoolSet } from '../upstream/pools.js';
 import { ANSWER_FIELD_NAME_LENGTHS, answerFields, outcomeOfStatus, withGrpcTrailers, type AnswerFields, type ShadowAnswer } from './answer.js';
+import type { ShadowCopy } from './shadow-protocol.js';
 
 export interface HttpShadowRequest {
   dispatcher: Dispatcher;
@@ -24,6 +26,12 @@ export class ShadowTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`shadow did not answer within ${timeoutMs} ms`);
   }
+}
+
+/** Sends one of an exchange's copies (its request's method and body) over the pool for its origin and protocol. */
+export function sendShadowCopy(pools: PoolSet, copy: ShadowCopy, method: string, body: Buffer | undefined): Promise<ShadowAnswer> {
+  const { origin, path, http2, headers, timeoutMs, maxBytes } = copy;
+  return sendHttpShadow({ dispatcher: pools.get(origin, http2), origin, path, method, headers, body, timeoutMs, maxBytes });
 }
 
 export function sendHttpShadow(request: HttpShadowRequest): Promise<ShadowAnswer> {

@@ -142,8 +142,7 @@ export class WireBatch {
   /** An exchange's primary part: kind, id, dropped, time, primary part (with no answer body when dropped). */
   addPrimary(id: number, part: PrimaryPart, dropped: boolean): void {
     this.#fields.push(PRIMARY, id, dropped, part.time);
-    const { primary } = part;
-    this.#primary(dropped && primary.answer ? { ...primary, answer: { ...primary.answer, body: undefined } } : primary, part.shadows, dropped);
+    this.#primary(part.primary, part.shadows, dropped);
     this.#count++;
   }
 
@@ -166,21 +165,21 @@ export class WireBatch {
   #primary(primary: MirroredExchange['primary'], shadows: readonly PrimaryShadow[], withoutBodies = false): void {
     const f = this.#fields;
     f.push(primary.status, primary.latencyMs, primary.failure ?? null);
-    this.#answer(primary.answer);
+    this.#answer(primary.answer, withoutBodies);
     f.push(shadows.length);
     for (const { name, target, tolerance, ignore, copy, result } of shadows) {
       f.push(name, target, tolerance, ignore.length > 0 ? ignore.join('\n') : null, copy ?? -1, result?.outcome ?? null, result?.latencyMs ?? null, result?.failure ?? null);
-      this.#answer(withoutBodies && result?.answer ? { ...result.answer, body: undefined } : result?.answer);
+      this.#answer(result?.answer, withoutBodies);
     }
   }
 
-  #answer(answer: Answer | undefined): void {
+  #answer(answer: Answer | undefined, withoutBody = false): void {
     if (!answer) {
       this.#fields.push(-1, -1, 0, false, null, null, null, null, null, null);
       return;
     }
     this.#fields.push(answer.status);
-    this.#body(answer.body);
+    this.#body(withoutBody ? undefined : answer.body);
     this.#fields.push(answer.truncated, answer.contentType ?? null, answer.contentEncoding ?? null, answer.inferenceHeader ?? null, answer.grpcStatus ?? null, answer.grpcMessage ?? null, answer.grpcEncoding ?? null);
   }
 

@@ -18,7 +18,7 @@ import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient, Mirror
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
 import { PoolSet } from '../upstream/pools.js';
 import type { Answer, ShadowAnswer, ShadowOutcome } from './answer.js';
-import { sendHttpShadow } from './http-shadow.js';
+import { sendShadowCopy } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
 import { sendModelShadow } from './model-shadow.js';
 import type { ExchangeHead, PrimaryPart, PrimaryShadow, ShadowCopy } from './shadow-protocol.js';
@@ -178,9 +178,8 @@ export class ShadowService {
   }
 
   #sendHttp(route: string, copy: ShadowCopy, method: string, body: Buffer | undefined): Promise<ShadowAnswer> {
-    const { shadow, origin, path, http2, headers, timeoutMs, maxBytes } = copy;
-    return sendHttpShadow({ dispatcher: this.#pools.get(origin, http2), origin, path, method, headers, body, timeoutMs, maxBytes }).then((answer) => {
-      this.#settled(route, shadow, answer.outcome, answer.latencyMs);
+    return sendShadowCopy(this.#pools, copy, method, body).then((answer) => {
+      this.#settled(route, copy.shadow, answer.outcome, answer.latencyMs);
       return answer;
     });
   }

@@ -104,8 +104,7 @@ export class ShadowThread {
   /** The primary part of mirrored exchange `id`; past the bound it goes without bodies, and is dropped and counted. */
   complete(id: number, part: PrimaryPart): void {
     if (this.#closed) return;
-    let bytes = part.primary.answer?.body?.length ?? 0;
-    for (const shadow of part.shadows) bytes += shadow.result?.answer?.body?.length ?? 0;
+    const bytes = answerBytes(part);
     const dropped = this.#overBound(bytes);
     if (dropped) this.#drop(1);
     this.#batch.addPrimary(id, part, dropped);
@@ -236,7 +235,12 @@ export class ShadowThread {
 
 /** The bytes an exchange's bodies will take in a batch, plus the fixed cost of its record. */
 function exchangeBytes(input: MirroredExchange): number {
-  let bytes = RECORD_OVERHEAD_BYTES + (input.body?.length ?? 0) + (input.primary.answer?.body?.length ?? 0);
-  for (const shadow of input.shadows) bytes += shadow.result?.answer?.body?.length ?? 0;
+  return RECORD_OVERHEAD_BYTES + (input.body?.length ?? 0) + answerBytes(input);
+}
+
+/** The bytes of the primary's and the shadows' answer bodies. */
+function answerBytes({ primary, shadows }: Pick<MirroredExchange, 'primary' | 'shadows'>): number {
+  let bytes = primary.answer?.body?.length ?? 0;
+  for (const shadow of shadows) bytes += shadow.result?.answer?.body?.length ?? 0;
   return bytes;
 }

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Limits } from '../config/schema.js';
 import { PoolSet } from '../upstream/pools.js';
 import { compareAnswers } from './compare.js';
-import { sendHttpShadow } from './http-shadow.js';
+import { sendShadowCopy } from './http-shadow.js';
 import { compileIgnoredFields } from './ignored-fields.js';
 import type { ShadowEntry } from './log-record.js';
 import { recordLine } from './log-record.js';
@@ -64,7 +64,7 @@ function sendCopies(id: number, head: ExchangeHead, copies: readonly ShadowCopy[
   const body = head.body && Buffer.from(head.body);
   join.open(id, { ...head, body }, copies.length);
   copies.forEach((copy, index) => {
-    void sendHttpShadow({ dispatcher: pools.get(copy.origin, copy.http2), origin: copy.origin, path: copy.path, method: head.method, headers: copy.headers, body, timeoutMs: copy.timeoutMs, maxBytes: copy.maxBytes }).then((answer) => {
+    void sendShadowCopy(pools, copy, head.method, body).then((answer) => {
       settled.push(head.route, copy.shadow, answer.outcome, answer.latencyMs);
       scheduleReport();
       join.answer(id, index, answer);

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
         try {
           const m = await measure(entry.scenario, { upstreams, cliPath, splitRequest }, settings, runDir);
           entry.runs.push(m);
-          console.log(`${Math.round(m.reqPerSec)} req/s, p50 ${m.p50Ms.toFixed(2)} ms, ${m.cpuUsPerReq.toFixed(0)} µs CPU/req${m.errors ? `, ${m.errors} errors` : ''}`);
+          console.log(`${Math.round(m.reqPerSec)} req/s, p50 ${m.p50Ms.toFixed(2)} ms, ${m.cpuUsPerReq.toFixed(0)} µs CPU/req (upstream ${m.upstreamCpuUsPerReq.toFixed(0)})${m.errors ? `, ${m.errors} errors` : ''}`);
         } catch (error) {
           entry.skipped = `failed: ${(error as Error).message.split('\n')[0] ?? ''}`;
           console.log(entry.skipped);

@@ -1,5 +1,5 @@
 // Measures one scenario once: start it, warm it up, drive the throughput load while sampling the
-// target's CPU time, read its RSS, drive a one-connection latency run, check it, close it.
+// target's CPU time and the upstream process's (what the target's requests cost the backends), read its RSS, drive a one-connection latency run, check it, close it.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuMicros, rssBytes } from './procstat.js';
@@ -24,8 +24,10 @@ export async function measure(scenario: Scenario, env: Omit<BenchEnv, 'tmpDir'>,
     const load = { ...base, connections: settings.connections, threads: settings.threads };
     if (settings.warmupSec > 0) await runWrk(settings.wrkPath, { ...load, durationSec: settings.warmupSec });
     const cpuBefore = cpuMicros(target.pid);
+    const upstreamCpuBefore = cpuMicros(env.upstreams.pid);
     const result = await runWrk(settings.wrkPath, { ...load, durationSec: settings.durationSec });
     const cpuUsed = cpuMicros(target.pid) - cpuBefore;
+    const upstreamCpuUsed = cpuMicros(env.upstreams.pid) - upstreamCpuBefore;
     const rss = rssBytes(target.pid);
     const latency = await runWrk(settings.wrkPath, { ...base, connections: 1, threads: 1, durationSec: settings.latencySec });
     const note = target.check ? await target.check() : '';
@@ -35,7 +37,8 @@ export async function measure(scenario: Scenario, env: Omit<BenchEnv, 'tmpDir'>,
       p50Ms: result.p50Ms,
       p99Ms: result.p99Ms,
       errors,
-      cpuUsPerReq: result.requests > 0 ? cpuUsed / result.requests : 0,
+      cpuUsPerReq: perRequest(cpuUsed, result.requests),
+      upstreamCpuUsPerReq: perRequest(upstreamCpuUsed, result.requests),
       rssMb: rss / 1024 / 1024,
       p50OneConnMs: latency.p50Ms,
       note,
@@ -43,4 +46,8 @@ export async function measure(scenario: Scenario, env: Omit<BenchEnv, 'tmpDir'>,
   } finally {
     await target.close();
   }
+}
+
+function perRequest(micros: number, requests: number): number {
+  return requests > 0 ? micros / requests : 0;
 }

@@ -19,6 +19,7 @@ export interface Summary {
   p99Ms: number;
   errors: number;
   cpuUsPerReq: number;
+  upstreamCpuUsPerReq: number;
   rssMb: number;
   p50OneConnMs: number;
   /** Median over rounds of this row's req/s over its reference's in the same round. */
@@ -55,6 +56,7 @@ export function summarize(all: readonly ScenarioRuns[]): Summary[] {
         p99Ms: m((r) => r.p99Ms),
         errors: s.runs.reduce((sum, r) => sum + r.errors, 0),
         cpuUsPerReq: m((r) => r.cpuUsPerReq),
+        upstreamCpuUsPerReq: m((r) => r.upstreamCpuUsPerReq),
         rssMb: m((r) => r.rssMb),
         p50OneConnMs: m((r) => r.p50OneConnMs),
         note: s.runs[s.runs.length - 1]?.note ?? '',
@@ -92,7 +94,7 @@ const fixed = (digits: number) => (value: number | undefined) => (value === unde
 const ratio = (value: number | undefined, of: string) => (value === undefined ? '-' : `${value.toFixed(2)}x ${of}`);
 
 export function table(summaries: readonly Summary[]): string {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MB', 'vs reference', 'vs direct', 'p50 ms @1 conn', 'added p50 ms', 'check'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU µs/req', 'upstream CPU µs/req', 'RSS MB', 'vs reference', 'vs direct', 'p50 ms @1 conn', 'added p50 ms', 'check'];
   const rows = summaries.map((s) => [
     s.name,
     Math.round(s.reqPerSec).toString(),
@@ -100,6 +102,7 @@ export function table(summaries: readonly Summary[]): string {
     fixed(2)(s.p99Ms),
     String(s.errors),
     fixed(0)(s.cpuUsPerReq),
+    fixed(0)(s.upstreamCpuUsPerReq),
     fixed(0)(s.rssMb),
     ratio(s.vsReference, s.reference),
     ratio(s.vsDirect, DIRECT),

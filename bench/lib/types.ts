@@ -49,7 +49,7 @@ export interface Scenario {
 }
 
 /** A derived figure of a table row that a goal can bound. */
-export type GoalMetric = 'reqPerSec' | 'vsReference' | 'vsDirect' | 'cpuUsPerReq' | 'p99Ms' | 'addedP50Ms' | 'rssMb';
+export type GoalMetric = 'reqPerSec' | 'vsReference' | 'vsDirect' | 'cpuUsPerReq' | 'upstreamCpuUsPerReq' | 'p99Ms' | 'addedP50Ms' | 'rssMb';
 
 export interface Goal {
   metric: GoalMetric;
@@ -65,6 +65,8 @@ export interface Measurement {
   /** Requests that failed (socket errors, timeouts, non-2xx/3xx). */
   errors: number;
   cpuUsPerReq: number;
+  /** CPU the upstream process (every backend server) spent per request of the target, e.g. on new connections. */
+  upstreamCpuUsPerReq: number;
   rssMb: number;
   /** p50 with a single connection (latency, not throughput). */
   p50OneConnMs: number;

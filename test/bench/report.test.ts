@@ -2,11 +2,11 @@
 // round), and goal lines print bounds rounded, never a missing (or narrowly met) value as equal to its bound.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatVerdict, perRoundLine, summarize, type ScenarioRuns } from '../../bench/lib/report.js';
+import { formatVerdict, perRoundLine, summarize, table, type ScenarioRuns } from '../../bench/lib/report.js';
 import type { Measurement, Scenario } from '../../bench/lib/types.js';
 
 function rows(reqPerSec: Record<string, number[]>): ScenarioRuns[] {
-  const measurement = (r: number): Measurement => ({ reqPerSec: r, p50Ms: 1, p99Ms: 2, errors: 0, cpuUsPerReq: 50, rssMb: 10, p50OneConnMs: 0.1, note: '' });
+  const measurement = (r: number): Measurement => ({ reqPerSec: r, p50Ms: 1, p99Ms: 2, errors: 0, cpuUsPerReq: 50, upstreamCpuUsPerReq: 40, rssMb: 10, p50OneConnMs: 0.1, note: '' });
   const reference: Record<string, string> = { candidate: 'baseline' };
   return Object.entries(reqPerSec).map(([name, rounds]) => ({
     scenario: { name, title: name, reference: reference[name] ?? name, start: () => Promise.reject(new Error('not started')) } satisfies Scenario,
@@ -46,4 +46,12 @@ test('a near miss prints enough decimals to differ from its bound; bounds print 
   const cpu = { metric: 'cpuUsPerReq', max: 80 } as const;
   assert.equal(formatVerdict({ scenario: 'abproxy-split', goal: cpu, value: 99.04, met: false }), 'MISSED abproxy-split cpuUsPerReq = 99.0 (goal <= 80)');
   assert.equal(formatVerdict({ scenario: 'abproxy-split', goal: cpu, value: undefined, met: false }), 'MISSED abproxy-split cpuUsPerReq = not measured (goal <= 80)');
+});
+
+test('the table carries what each row cost the upstream process beside its own CPU', () => {
+  const [header, , row] = table(summarize(rows({ baseline: [10_000] }))).split('\n');
+  const columns = header?.split(' | ') ?? [];
+  const cells = row?.split(' | ') ?? [];
+  assert.equal(cells[columns.indexOf('CPU µs/req')], '50');
+  assert.equal(cells[columns.indexOf('upstream CPU µs/req')], '40');
 });

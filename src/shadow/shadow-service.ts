@@ -57,7 +57,8 @@ export class ShadowService {
   readonly #inFlight = new Map<string, number>();
   /** Pools for copies sent from this thread. */
   readonly #pools: PoolSet;
-  readonly #coreToSpare: boolean;
+  /** Counted again on every config swap: a container's CPU limit can change while it runs. */
+  #coreToSpare = false;
   #thread: ShadowThread | undefined;
   #logFailures = 0;
 
@@ -67,7 +68,6 @@ export class ShadowService {
     this.#models = options.models ?? (() => undefined);
     const shard = options.shard ?? workerIdentity();
     this.#shard = shard && shard.count > 1 ? shard : undefined;
-    this.#coreToSpare = coreToSpare(this.#shard);
     this.#pools = new PoolSet(options.holder.current.config.limits);
     this.#apply(options.holder.current);
     options.holder.onSwap((next) => this.#apply(next));
@@ -227,8 +227,9 @@ export class ShadowService {
     if (latencyMs !== undefined) series.duration.observe(latencyMs / 1000);
   }
 
-  /** Creates series at zero, keeps pools (here and the worker's) for live shadow origins, and (re)starts the worker when the log's settings change. */
+  /** Counts the cores again, creates series at zero, keeps pools (here and the worker's) for live shadow origins, and (re)starts the worker when the log's settings change. */
   #apply(runtime: Runtime): void {
+    this.#coreToSpare = coreToSpare(this.#shard);
     const routes = runtime.routes.routes.filter((r) => r.shadows.length > 0);
     for (const route of routes) for (const shadow of route.shadows) shadowSeries(route.name, shadow.config.name);
     const origins = [...new Set(routes.flatMap(httpOrigins))];

@@ -1,5 +1,6 @@
 // Measures one scenario once: start it, warm it up, drive the throughput load while sampling the
-// target's CPU time and the upstream process's (what the target's requests cost the backends), read its RSS, drive a one-connection latency run, check it, close it.
+// target's CPU time and the upstream process's (what the target's requests cost the backends), read
+// its RSS, drive a one-connection latency run, check it, close it.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpuMicros, rssBytes } from './procstat.js';

@@ -49,7 +49,7 @@ export interface Scenario {
 }
 
 /** A derived figure of a table row that a goal can bound. */
-export type GoalMetric = 'reqPerSec' | 'vsReference' | 'vsDirect' | 'cpuUsPerReq' | 'upstreamCpuUsPerReq' | 'p99Ms' | 'addedP50Ms' | 'rssMb';
+export type GoalMetric = 'reqPerSec' | 'vsReference' | 'vsDirect' | 'cpuUsPerReq' | 'p99Ms' | 'addedP50Ms' | 'rssMb';
 
 export interface Goal {
   metric: GoalMetric;

@@ -1,5 +1,6 @@
 // The benchmark's report: ratios are medians of per-round ratios (a row against its reference in the same
-// round), and goal lines print bounds rounded, never a missing (or narrowly met) value as equal to its bound.
+// round), goal lines print bounds rounded, never a missing (or narrowly met) value as equal to its bound,
+// and the table shows the upstream's CPU per request beside the row's own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatVerdict, perRoundLine, summarize, table, type ScenarioRuns } from '../../bench/lib/report.js';

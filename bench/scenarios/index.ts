@@ -7,7 +7,7 @@ import { nginxSplit } from './nginx-split.js';
 import { nodeFloor } from './node-floor.js';
 import { nginxSplit2w } from './nginx-split-2w.js';
 import { nginxMirror1w, nginxMirror2w } from './nginx-mirror.js';
-import { abproxyShadow1w, abproxyShadow2w, abproxySplit2w } from './abproxy-cluster.js';
+import { abproxyShadow1w, abproxyShadow2w, abproxyShadowYield, abproxySplit2w } from './abproxy-cluster.js';
 import { modelHeavy, modelHeavyBatched, modelLocal, modelRemote } from './model-inference.js';
 
 export const scenarios: readonly Scenario[] = [
@@ -19,6 +19,7 @@ export const scenarios: readonly Scenario[] = [
   abproxySplit2w,
   nginxMirror1w,
   abproxyShadow1w,
+  abproxyShadowYield,
   nginxMirror2w,
   abproxyShadow2w,
   modelLocal,

@@ -155,6 +155,11 @@ export const configSchema = z
     shadowLog: shadowLogSchema.default(shadowLogSchema.parse({})),
     /** Which thread sends HTTP shadow copies: the shadow worker thread, the data plane's own, or auto (the worker when a core is to spare for it). */
     shadowCopies: z.enum(['auto', 'main', 'worker']).default('auto'),
+    /**
+     * The shadow worker thread's CPU priority: `yield` (below normal, so under CPU contention the data plane
+     * runs first and copies beyond maxInFlight are dropped) or `equal` (every copy competes with the champion).
+     */
+    shadowPriority: z.enum(['yield', 'equal']).default('yield'),
     log: logSchema.default(logSchema.parse({})),
     feedback: feedbackSchema.default(feedbackSchema.parse({})),
     models: z.record(nameSchema, modelSchema).default({}),

@@ -227,7 +227,7 @@ export class ShadowService {
     if (latencyMs !== undefined) series.duration.observe(latencyMs / 1000);
   }
 
-  /** Counts the cores again, creates series at zero, keeps pools (here and the worker's) for live shadow origins, and (re)starts the worker when the log's settings change. */
+  /** Counts the cores again, creates series at zero, keeps pools (here and the worker's) for live shadow origins, and (re)starts the worker when the log's settings or its priority change (a thread cannot raise its own priority back). */
   #apply(runtime: Runtime): void {
     this.#coreToSpare = coreToSpare(this.#shard);
     const routes = runtime.routes.routes.filter((r) => r.shadows.length > 0);
@@ -237,8 +237,9 @@ export class ShadowService {
     const file = this.#shard ? workerLogPath(resolve(path), this.#shard.slot) : resolve(path);
     const maxBytes = Math.floor(runtime.config.shadowLog.maxBytes / (this.#shard?.count ?? 1));
     const { limits } = runtime.config;
+    const yieldCpu = runtime.config.shadowPriority === 'yield';
     this.#pools.retain(new Set(origins), limits).catch((error: unknown) => this.#logger.warn({ err: error }, 'closing a retired shadow pool failed'));
-    if (routes.length === 0 || (this.#thread && this.#thread.path === file && this.#thread.maxBytes === maxBytes)) {
+    if (routes.length === 0 || (this.#thread && this.#thread.path === file && this.#thread.maxBytes === maxBytes && this.#thread.yieldCpu === yieldCpu)) {
       this.#thread?.retainPools(origins, limits);
       return;
     }
@@ -247,6 +248,7 @@ export class ShadowService {
       path: file,
       maxBytes,
       limits,
+      yieldCpu,
       onError: (error) => this.#onLogError(error),
       onCopySettled: (route, shadow, outcome, latencyMs) => this.#settled(route, shadow, outcome, latencyMs),
     });

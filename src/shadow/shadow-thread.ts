@@ -19,6 +19,8 @@ export interface ShadowThreadOptions {
   maxBytes: number;
   /** Limits of the worker's upstream pools. */
   limits: Limits;
+  /** Run the worker below normal CPU priority (shadowPriority: yield). */
+  yieldCpu: boolean;
   /** Called when the worker reports a failed write, or dies. */
   onError: (error: Error) => void;
   /** Called for every copy that ended (latencyMs undefined: lost with a worker that died or closed). */
@@ -37,6 +39,7 @@ const COPY_DELAY_MS = 1;
 export class ShadowThread {
   readonly path: string;
   readonly maxBytes: number;
+  readonly yieldCpu: boolean;
   written = 0;
   dropped = 0;
   readonly #options: ShadowThreadOptions;
@@ -60,6 +63,7 @@ export class ShadowThread {
   constructor(options: ShadowThreadOptions) {
     this.path = options.path;
     this.maxBytes = options.maxBytes;
+    this.yieldCpu = options.yieldCpu;
     this.#options = options;
     this.#limits = options.limits;
     this.#maxPendingBytes = options.maxPendingBytes ?? 8 * 1024 * 1024;
@@ -172,7 +176,7 @@ export class ShadowThread {
   }
 
   #start(): Worker {
-    const worker = startWorker('shadow-worker', import.meta.url, { workerData: { path: this.path, maxBytes: this.maxBytes, limits: this.#limits } });
+    const worker = startWorker('shadow-worker', import.meta.url, { workerData: { path: this.path, maxBytes: this.maxBytes, limits: this.#limits, yieldCpu: this.yieldCpu } });
     this.#worker = worker;
     worker.unref();
     this.#ready = new Promise((resolve) => {

@@ -6,6 +6,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Limits } from '../config/schema.js';
+import { yieldCpu } from '../threads/thread-priority.js';
 import { PoolSet } from '../upstream/pools.js';
 import { compareAnswers } from './compare.js';
 import { sendShadowCopy } from './http-shadow.js';
@@ -19,7 +20,7 @@ import { readBatch, type ComparisonCount, type ExchangeHead, type FromShadowWork
 const port = parentPort;
 if (!port) throw new Error('the shadow worker must run in a worker thread');
 const send = (message: FromShadowWorker) => port.postMessage(message);
-const { path, maxBytes, limits } = workerData as { path: string; maxBytes: number; limits: Limits };
+const { path, maxBytes, limits, yieldCpu: yields } = workerData as { path: string; maxBytes: number; limits: Limits; yieldCpu: boolean };
 
 /** Settled copies and comparison counts go back at most this long after they happen. */
 const REPORT_DELAY_MS = 2;
@@ -57,6 +58,8 @@ port.on('message', (message: ToShadowWorker) => {
       return;
   }
 });
+const refused = yields ? yieldCpu() : undefined;
+if (refused) send({ type: 'error', message: `the shadow worker keeps normal CPU priority: ${refused}` });
 send({ type: 'ready' });
 
 /** Sends an exchange's copies; its body is copied out of the batch so the batch's buffer is not kept. */

@@ -55,7 +55,7 @@ test('the shadow thread: a burst beyond maxPendingBytes is dropped and counted a
   const path = join(tempDir(), 'shadow.jsonl');
   const errors: Error[] = [];
   const { limits } = parseConfigText('routes: [{ name: r, match: { pathPrefix: /r }, variants: [{ name: c, target: "http://127.0.0.1:1", weight: 1 }] }]', 'inline.yaml');
-  const thread = new ShadowThread({ path, maxBytes: 100 * 1024 * 1024, limits, maxPendingBytes: 64 * 1024, onError: (e) => errors.push(e) });
+  const thread = new ShadowThread({ path, maxBytes: 100 * 1024 * 1024, limits, maxPendingBytes: 64 * 1024, yieldCpu: false, onError: (e) => errors.push(e) });
   const body = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1], datatype: 'BYTES', data: ['p'.repeat(1000)] }] }));
   let accepted = 0;
   for (let i = 0; i < 2_000; i++) {

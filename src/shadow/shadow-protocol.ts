@@ -73,8 +73,8 @@ export type ReceivedItem =
   | { kind: 'primary'; id: number; dropped: boolean; part: PrimaryPart };
 
 export type FromShadowWorker =
-  /** The worker has loaded and takes items. */
-  | { type: 'ready' }
+  /** The worker has loaded and takes items; `priorityRefused` says why it could not lower its CPU priority. */
+  | { type: 'ready'; priorityRefused?: string }
   | { type: 'taken'; count: number }
   | { type: 'count'; result: 'written' | 'dropped'; count: number }
   | { type: 'compared'; counts: ComparisonCount[] }

@@ -250,6 +250,7 @@ export class ShadowService {
       limits,
       yieldCpu,
       onError: (error) => this.#onLogError(error),
+      onPriorityRefused: (reason) => this.#logger.warn({ reason }, 'the shadow worker could not lower its CPU priority (shadowPriority: yield); it competes with the data plane'),
       onCopySettled: (route, shadow, outcome, latencyMs) => this.#settled(route, shadow, outcome, latencyMs),
     });
     previous?.close().catch(() => undefined);

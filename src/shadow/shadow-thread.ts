@@ -23,6 +23,8 @@ export interface ShadowThreadOptions {
   yieldCpu: boolean;
   /** Called when the worker reports a failed write, or dies. */
   onError: (error: Error) => void;
+  /** Called when the worker could not lower its CPU priority as yieldCpu asks (it runs on at its priority). */
+  onPriorityRefused?: (reason: string) => void;
   /** Called for every copy that ended (latencyMs undefined: lost with a worker that died or closed). */
   onCopySettled?: (route: string, shadow: string, outcome: Exclude<ShadowOutcome, 'dropped'>, latencyMs: number | undefined) => void;
   /** Bodies (bytes) sent or waiting to be sent that the worker has not taken yet (default 8 MiB). */
@@ -225,6 +227,8 @@ export class ShadowThread {
         this.#options.onError(new Error(message.message));
         return;
       case 'ready':
+        if (message.priorityRefused) this.#options.onPriorityRefused?.(message.priorityRefused);
+        return;
       case 'closed':
         return;
     }

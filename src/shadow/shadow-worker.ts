@@ -2,7 +2,8 @@
 // joins their answers with each exchange's primary part (mirror-join.ts), compares every shadow's answer
 // with the primary's, turns the exchange into a JSON line (recordLine) and writes it through ShadowLog
 // (batched, rotated, bounded). Reports settled copies, comparison counts, and what it took, wrote and
-// dropped. Keeps copies, comparison, serialization and disk work off the data plane's thread.
+// dropped. Keeps copies, comparison, serialization and disk work off the data plane's thread, and with
+// shadowPriority: yield runs below normal CPU priority so that it never takes a core from it.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Limits } from '../config/schema.js';
@@ -58,9 +59,8 @@ port.on('message', (message: ToShadowWorker) => {
       return;
   }
 });
-const refused = yields ? yieldCpu() : undefined;
-if (refused) send({ type: 'error', message: `the shadow worker keeps normal CPU priority: ${refused}` });
-send({ type: 'ready' });
+const priorityRefused = yields ? yieldCpu() : undefined;
+send(priorityRefused ? { type: 'ready', priorityRefused } : { type: 'ready' });
 
 /** Sends an exchange's copies; its body is copied out of the batch so the batch's buffer is not kept. */
 function sendCopies(id: number, head: ExchangeHead, copies: readonly ShadowCopy[]): void {

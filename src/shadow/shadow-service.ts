@@ -60,7 +60,7 @@ export class ShadowService {
   /** Counted again on every config swap: a container's CPU limit can change while it runs. */
   #coreToSpare = false;
   #thread: ShadowThread | undefined;
-  #logFailures = 0;
+  #failures = 0;
 
   constructor(options: ShadowServiceOptions) {
     this.#holder = options.holder;
@@ -249,16 +249,16 @@ export class ShadowService {
       maxBytes,
       limits,
       yieldCpu,
-      onError: (error) => this.#onLogError(error),
+      onError: (error) => this.#onWorkerError(error),
       onPriorityRefused: (reason) => this.#logger.warn({ reason }, 'the shadow worker could not lower its CPU priority (shadowPriority: yield); it competes with the data plane'),
       onCopySettled: (route, shadow, outcome, latencyMs) => this.#settled(route, shadow, outcome, latencyMs),
     });
     previous?.close().catch(() => undefined);
   }
 
-  #onLogError(error: Error): void {
-    // One warning per 1000 failed writes: a full or read-only disk must not flood the process log.
-    if (this.#logFailures++ % 1000 === 0) this.#logger.warn({ err: error, failures: this.#logFailures }, 'shadow log write failed; records dropped');
+  #onWorkerError(error: Error): void {
+    // One warning per 1000 failures: a full or read-only disk, or a worker that keeps dying, must not flood the process log.
+    if (this.#failures++ % 1000 === 0) this.#logger.warn({ err: error, failures: this.#failures }, 'shadow log write or shadow worker failed; what it held is dropped and counted');
   }
 }
 

@@ -3,11 +3,14 @@
 // whole exchange whose shadows all answered on this thread. Everything returns at once: items travel in
 // batches (bodies packed in one transferred buffer) to a worker thread (shadow-worker.ts) that sends the
 // copies, compares and writes the log. Bounded: while more than maxPendingBytes of bodies wait for the
-// worker to take them, new exchanges are dropped (and not compared) and counted. Settled copies and
-// comparison, written and dropped counts come back as metrics and callbacks.
+// worker to take them, new exchanges are dropped (and not compared) and counted. A worker that dies takes
+// what it held with it (counted); the next batch starts another, at once the first time and after a
+// growing delay while it keeps dying (restart-backoff.ts), exchanges being dropped and counted meanwhile.
+// Settled copies and comparison, written and dropped counts come back as metrics and callbacks.
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import type { Limits } from '../config/schema.js';
+import { RestartBackoff } from '../threads/restart-backoff.js';
 import { startWorker } from '../threads/start-worker.js';
 import type { ShadowOutcome } from './answer.js';
 import { settledCopies, WireBatch, type ExchangeHead, type FromShadowWorker, type MirroredExchange, type PrimaryPart, type ShadowCopy, type ToShadowWorker } from './shadow-protocol.js';
@@ -61,6 +64,9 @@ export class ShadowThread {
   #limits: Limits;
   #ready: Promise<void> = Promise.resolve();
   #closed = false;
+  /** A worker that died is started again on the next batch, not sooner than this allows. */
+  readonly #backoff = new RestartBackoff();
+  #startedAt = 0;
 
   constructor(options: ShadowThreadOptions) {
     this.path = options.path;
@@ -80,7 +86,7 @@ export class ShadowThread {
 
   /** Queues a whole exchange; returns at once. False when it was dropped (closed, or the worker is behind). */
   append(input: MirroredExchange): boolean {
-    if (this.#closed) return this.#drop(1);
+    if (this.#closed || this.#down()) return this.#drop(1);
     const bytes = exchangeBytes(input);
     if (this.#overBound(bytes)) return this.#drop(1);
     this.#batch.add(input, Date.now());
@@ -91,7 +97,7 @@ export class ShadowThread {
   /** Hands an exchange's copies to the worker; returns the exchange's id for complete(), or undefined when it was dropped (counted). */
   mirror(route: string, head: ExchangeHead, copies: readonly ShadowCopy[]): number | undefined {
     const bytes = RECORD_OVERHEAD_BYTES + (head.body?.length ?? 0);
-    if (this.#closed || this.#overBound(bytes)) {
+    if (this.#closed || this.#down() || this.#overBound(bytes)) {
       this.#drop(1);
       return undefined;
     }
@@ -107,9 +113,12 @@ export class ShadowThread {
     return id;
   }
 
-  /** The primary part of mirrored exchange `id`; past the bound it goes without bodies, and is dropped and counted. */
+  /**
+   * The primary part of mirrored exchange `id`; past the bound it goes without bodies, and is dropped and
+   * counted. While the worker is down it is let go: its mirror was lost (and counted) with the worker.
+   */
   complete(id: number, part: PrimaryPart): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#down()) return;
     const bytes = answerBytes(part);
     const dropped = this.#overBound(bytes);
     if (dropped) this.#drop(1);
@@ -146,6 +155,11 @@ export class ShadowThread {
     await worker.terminate();
   }
 
+  /** True while a worker that died waits out its restart delay. */
+  #down(): boolean {
+    return this.#worker === undefined && !this.#backoff.mayStart(Date.now());
+  }
+
   #overBound(bytes: number): boolean {
     return this.#batchBytes + this.#inTransitBytes + bytes > this.#maxPendingBytes;
   }
@@ -180,6 +194,7 @@ export class ShadowThread {
   #start(): Worker {
     const worker = startWorker('shadow-worker', import.meta.url, { workerData: { path: this.path, maxBytes: this.maxBytes, limits: this.#limits, yieldCpu: this.yieldCpu } });
     this.#worker = worker;
+    this.#startedAt = Date.now();
     worker.unref();
     this.#ready = new Promise((resolve) => {
       worker.on('message', (message: FromShadowWorker) => message.type === 'ready' && resolve());
@@ -189,8 +204,13 @@ export class ShadowThread {
     worker.on('error', (error) => this.#options.onError(error));
     worker.on('exit', (code) => {
       if (this.#worker === worker) this.#worker = undefined;
-      // Whatever the worker had not taken is lost with it, and so are its copies in flight.
-      const lost = this.#inTransit.reduce((sum, m) => sum + m.count, 0);
+      this.#backoff.exited(this.#startedAt, Date.now());
+      // Whatever the worker had not taken is lost with it (the batch not yet sent to it too), and so are its copies in flight.
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      const lost = this.#inTransit.reduce((sum, m) => sum + m.count, 0) + this.#batch.count;
+      this.#batch = new WireBatch();
+      this.#batchBytes = 0;
       this.#inTransit = [];
       this.#inTransitBytes = 0;
       if (lost > 0) this.#drop(lost);

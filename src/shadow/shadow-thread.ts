@@ -84,7 +84,7 @@ export class ShadowThread {
     return this.#ready;
   }
 
-  /** Queues a whole exchange; returns at once. False when it was dropped (closed, or the worker is behind). */
+  /** Queues a whole exchange; returns at once. False when it was dropped (closed, the worker is behind, or it died and waits to restart). */
   append(input: MirroredExchange): boolean {
     if (this.#closed || this.#down()) return this.#drop(1);
     const bytes = exchangeBytes(input);

@@ -48,11 +48,12 @@ function shadowRoute(env: BenchEnv) {
 }
 
 function abproxyShadow(workers: number, priority: 'equal' | 'yield'): Scenario {
-  const suffix = `${workers === 1 ? '' : `-${workers}w`}${priority === 'yield' ? '-yield' : ''}`;
+  const workersSuffix = workers === 1 ? '' : `-${workers}w`;
+  const suffix = `${workersSuffix}${priority === 'yield' ? '-yield' : ''}`;
   return {
     name: `abproxy-shadow${suffix}`,
     title: `abproxy ${workers === 1 ? '1 process' : `--workers ${workers}`}, 90/10 split + 100% shadow (compared, logged), shadowPriority: ${priority}`,
-    reference: `nginx-mirror${workers === 1 ? '' : `-${workers}w`}`,
+    reference: `nginx-mirror${workersSuffix}`,
     goals: priority === 'equal' ? [{ metric: 'vsReference', min: workers === 2 ? 1.3 : 1.0 }] : [],
     async start(env) {
       const config = { shadowPriority: priority, shadowLog: { path: join(env.tmpDir, 'shadow.jsonl') }, routes: [shadowRoute(env)] };

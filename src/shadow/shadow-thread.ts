@@ -175,16 +175,22 @@ export class ShadowThread {
   }
 
   #send(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#batch;
+    const { batch, bytes } = this.#takeBatch();
     if (batch.count === 0) return;
-    this.#inTransit.push({ count: batch.count, bytes: this.#batchBytes });
-    this.#inTransitBytes += this.#batchBytes;
-    this.#batch = new WireBatch();
-    this.#batchBytes = 0;
+    this.#inTransit.push({ count: batch.count, bytes });
+    this.#inTransitBytes += bytes;
     const message = batch.message();
     this.#post(this.#worker ?? this.#start(), message, [message.bodies]);
+  }
+
+  /** The batch being filled and its bytes, a new one started in its place (its timer stopped). */
+  #takeBatch(): { batch: WireBatch; bytes: number } {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const taken = { batch: this.#batch, bytes: this.#batchBytes };
+    this.#batch = new WireBatch();
+    this.#batchBytes = 0;
+    return taken;
   }
 
   #post(worker: Worker, message: ToShadowWorker, transfer: ArrayBuffer[] = []): void {
@@ -206,11 +212,7 @@ export class ShadowThread {
       if (this.#worker === worker) this.#worker = undefined;
       this.#backoff.exited(this.#startedAt, Date.now());
       // Whatever the worker had not taken is lost with it (the batch not yet sent to it too), and so are its copies in flight.
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      const lost = this.#inTransit.reduce((sum, m) => sum + m.count, 0) + this.#batch.count;
-      this.#batch = new WireBatch();
-      this.#batchBytes = 0;
+      const lost = this.#inTransit.reduce((sum, m) => sum + m.count, 0) + this.#takeBatch().batch.count;
       this.#inTransit = [];
       this.#inTransitBytes = 0;
       if (lost > 0) this.#drop(lost);

@@ -42,9 +42,9 @@ export interface ServeProcess {
   kill(): void;
 }
 
-/** Spawns `abproxy serve -c configPath` and waits (bounded) until both servers are listening. */
-export async function spawnServe(configPath: string, extraArgs: readonly string[] = [], timeoutMs = 30_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [...CLI, 'serve', '-c', configPath, ...extraArgs], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `abproxy serve -c configPath` (with the given environment) and waits (bounded) until both servers are listening. */
+export async function spawnServe(configPath: string, extraArgs: readonly string[] = [], timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [...CLI, 'serve', '-c', configPath, ...extraArgs], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const ports = await new Promise<{ port: number; adminPort: number }>((resolve, reject) => {

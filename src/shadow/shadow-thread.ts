@@ -201,9 +201,13 @@ export class ShadowThread {
     const worker = startWorker('shadow-worker', import.meta.url, { workerData: { path: this.path, maxBytes: this.maxBytes, limits: this.#limits, yieldCpu: this.yieldCpu } });
     this.#worker = worker;
     this.#startedAt = Date.now();
-    worker.unref();
+    // Until it has loaded the worker keeps the process alive: a start awaiting ready() must see it load or exit.
     this.#ready = new Promise((resolve) => {
-      worker.on('message', (message: FromShadowWorker) => message.type === 'ready' && resolve());
+      worker.on('message', (message: FromShadowWorker) => {
+        if (message.type !== 'ready') return;
+        worker.unref();
+        resolve();
+      });
       worker.once('exit', () => resolve());
     });
     worker.on('message', (message: FromShadowWorker) => this.#receive(message));

@@ -21,6 +21,17 @@ export default tseslint.config(
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
   {
+    // Preloads that tests put into a serve process: CommonJS, since only `node -r` preloads run in worker threads too.
+    files: ['test/fixtures/**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', process: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The dashboard's browser script: plain ES modules served as they are, outside the TypeScript project.
     files: ['src/admin/dashboard/static/**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -1,10 +1,14 @@
-// The shadow log writer (run by the log worker thread, log-worker.ts): JSON lines appended through a
+// The shadow log writer (run by the shadow worker thread, shadow-worker.ts): JSON lines appended through a
 // byte-bounded queue and written in batches (one write per batchMs window, or back to back while the disk is busy).
 // The live file rotates to PATH.1 at half of maxBytes, so both together stay under maxBytes.
 // Never blocks a caller: when the disk falls behind, the queue fills and records are dropped and counted.
+// The log is a regular file: a FIFO or device at its path is refused (opening one could block forever).
+import { constants } from 'node:fs';
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
+const APPEND_NONBLOCKING = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
 
 export interface ShadowLogOptions {
   path: string;
@@ -136,8 +140,14 @@ export class ShadowLog {
   async #open(): Promise<FileHandle> {
     if (this.#handle) return this.#handle;
     await mkdir(dirname(this.path), { recursive: true });
-    const handle = await open(this.path, 'a');
-    this.#fileBytes = (await handle.stat()).size;
+    // Non-blocking, so a FIFO without a reader fails at once instead of holding a thread (and the worker's exit) forever.
+    const handle = await open(this.path, APPEND_NONBLOCKING);
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      await handle.close();
+      throw new Error(`${this.path} is not a regular file`);
+    }
+    this.#fileBytes = stat.size;
     this.#handle = handle;
     return handle;
   }

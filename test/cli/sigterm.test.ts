@@ -1,12 +1,19 @@
 // Reliability case 12 on a spawned `abproxy serve`: SIGTERM with a 2 s request in flight and idle
 // keep-alive sockets -> the request completes, idle sockets close, new connections are refused, exit 0.
+// A shadow log that cannot be opened (a FIFO at its path) does not keep the process from exiting.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnServe, type ServeProcess } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { converse, parseResponse } from '../helpers/conversation.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 let upstream: TestUpstream;
 let serve: ServeProcess | undefined;
@@ -70,4 +77,34 @@ test('SIGTERM drains: in-flight request completes, idle keep-alive sockets close
   assert.equal(reply.status, 200);
   assert.deepEqual(JSON.parse(reply.body), { url: '/api/slow', delayMs: 2_000 });
   assert.equal(await serve.exited, 0, serve.output());
+});
+
+test('SIGTERM exits 0 when the shadow log cannot be written: a FIFO at its path never holds the shadow worker', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-sigterm-'));
+  const fifo = join(dir, 'shadow.jsonl');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const configPath = writeConfig(
+    {
+      shadowCopies: 'worker',
+      shadowLog: { path: fifo },
+      routes: [{ name: 'api', match: { pathPrefix: '/api' }, variants: [{ name: 'a', target: upstream.url, weight: 1 }], shadows: [{ name: 'copy', target: upstream.url }] }],
+    },
+    dir,
+  );
+  const fifoServe = await spawnServe(configPath);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`http://127.0.0.1:${fifoServe.port}/api/x${i}`);
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+    }
+    const dropped = async () => (await (await fetch(`http://127.0.0.1:${fifoServe.adminPort}/metrics`)).text()).includes('abproxy_shadow_log_records_total{result="dropped"} 5');
+    await waitFor(dropped, 'the five records to be dropped and counted');
+    assert.match(fifoServe.output(), /ENXIO[^"]*shadow\.jsonl/);
+    fifoServe.child.kill('SIGTERM');
+    const code = await Promise.race([fifoServe.exited, sleep(15_000).then(() => 'still running')]);
+    assert.equal(code, 0, fifoServe.output());
+  } finally {
+    fifoServe.kill();
+  }
 });

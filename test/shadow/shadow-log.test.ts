@@ -2,7 +2,8 @@
 // fails, and the records the proxy writes for mirrored requests, compared with each shadow's settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load.js';
@@ -86,6 +87,26 @@ test('a write that fails drops and counts its records and reports the error; a r
   assert.equal(log.dropped, 2);
   assert.equal(log.written, 0);
   assert.equal(log.append('{"a":2}'), false, 'closed');
+});
+
+test('a FIFO at the path is refused at once, with or without a reader: records dropped and counted, nothing blocks', async () => {
+  const fifo = join(tempDir(), 'shadow.jsonl');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const errors: Error[] = [];
+  const log = new ShadowLog({ path: fifo, maxBytes: 4096, onError: (e) => errors.push(e) });
+  log.append('{"a":1}');
+  assert.ok(await waitFor(() => errors.length === 1, 5_000), 'opening a FIFO without a reader fails instead of waiting for one');
+  assert.match(errors[0]?.message ?? '', /ENXIO/);
+  const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    log.append('{"a":2}');
+    assert.ok(await waitFor(() => errors.length === 2, 5_000));
+    assert.equal(errors[1]?.message, `${fifo} is not a regular file`);
+  } finally {
+    closeSync(reader);
+  }
+  await log.close();
+  assert.deepEqual([log.written, log.dropped], [0, 2]);
 });
 
 test('the proxy logs one record per mirrored request with every answer and comparison', async (t) => {

@@ -96,9 +96,9 @@ export class WorkerPool {
   /** Lets loads and runs in progress finish (up to CLOSE_WAIT_MS), then terminates the workers. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const slot of this.#slots) clearTimeout(slot.restartTimer);
     const deadline = Date.now() + CLOSE_WAIT_MS;
     while (this.#slots.some((slot) => slot.pending.size > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    for (const slot of this.#slots) clearTimeout(slot.restartTimer);
     await Promise.all(this.#slots.flatMap((slot) => (slot.worker ? [slot.worker.terminate()] : [])));
   }
 

@@ -2,12 +2,12 @@
 // reload: a new file is loaded beside the live one, swapped in, and the old session is disposed after
 // its in-flight runs finish. A failed reload leaves the live session serving.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ProxyError } from '../http/errors.js';
 import type { ModelConfig } from '../config/schema.js';
 import { modelBatchSize, modelInferenceDuration, modelRejectedTotal } from '../metrics/registry.js';
 import { Batcher } from './batcher.js';
+import { readModelFile } from './model-file.js';
 import type { Feeds } from './binding.js';
 import type { ModelSignature, OutputTensor } from './codec.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -63,7 +63,7 @@ export class LocalModel {
   async #loadNow(): Promise<boolean> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.path);
+      bytes = await readModelFile(this.path);
     } catch (error) {
       throw new Error(`model "${this.name}": cannot read ${this.path}: ${(error as Error).message}`, { cause: error });
     }

@@ -1,6 +1,7 @@
 // Model reload: a replaced model file is loaded beside the live one and swapped with zero failed
 // requests under load; a broken file at reload leaves the old model serving; a config reload adds and
-// removes models; a model that cannot load at start fails the start with its path and reason.
+// removes models; a model that cannot load at start (a missing, broken or not regular file) fails the
+// start with its path and reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -104,6 +105,11 @@ test('a model that cannot load at start fails the start with its path and reason
   const logger = pino({ level: 'silent' });
   await assert.rejects(startAbproxy({ configPath: writeConfig({ models: { m: { path: join(dir, 'missing.onnx') } }, routes }, modelDir()), logger }), /model "m": cannot read .*missing\.onnx: ENOENT/);
   await assert.rejects(startAbproxy({ configPath: writeConfig({ models: { m: { path: broken } }, routes }, modelDir()), logger }), /model "m": cannot load .*broken\.onnx: .+/);
+  // A FIFO (or a directory) is refused at once: reading a FIFO without a writer would wait forever.
+  const fifo = join(dir, 'fifo.onnx');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  await assert.rejects(startAbproxy({ configPath: writeConfig({ models: { m: { path: fifo } }, routes }, modelDir()), logger }), /model "m": cannot read .*fifo\.onnx: not a regular file/);
+  await assert.rejects(startAbproxy({ configPath: writeConfig({ models: { m: { path: dir } }, routes }, modelDir()), logger }), /model "m": cannot read .*: not a regular file/);
 
   const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '-c', writeConfig({ models: { m: { path: broken } }, routes }, modelDir())], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(cli.status, 1);

@@ -116,7 +116,18 @@ const FAILURE_MESSAGE: Record<UpstreamFailure, string> = {
   other: 'upstream request failed',
 };
 
+/** Connection failures that are not a refusal, said as what they are (the kind, code and status stay 'refused'). */
+const CONNECT_FAILURE_MESSAGE: Record<string, string> = {
+  ENOTFOUND: 'upstream host name did not resolve',
+  EAI_AGAIN: 'upstream host name could not be resolved (the resolver failed)',
+  EHOSTUNREACH: 'upstream host is unreachable',
+  ENETUNREACH: 'upstream network is unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'connecting to the upstream timed out',
+};
+
 export function upstreamError(error: unknown): ProxyError {
   const kind = classifyTransportError(error);
-  return new ProxyError(FAILURE_CODE[kind], FAILURE_MESSAGE[kind], { cause: error });
+  const code = (error as { code?: string } | null)?.code ?? '';
+  const message = (kind === 'refused' && CONNECT_FAILURE_MESSAGE[code]) || FAILURE_MESSAGE[kind];
+  return new ProxyError(FAILURE_CODE[kind], message, { cause: error });
 }

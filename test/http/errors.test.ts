@@ -45,6 +45,12 @@ test('transport-error table, row by row', () => {
     assert.equal(mapped.code, proxyCode, code);
     assert.equal(mapped.cause, cause, `${code}: cause kept`);
   }
+  const message = (code: string) => upstreamError(Object.assign(new Error(code), { code })).message;
+  assert.equal(message('ECONNREFUSED'), 'upstream refused the connection');
+  assert.equal(message('ENOTFOUND'), 'upstream host name did not resolve', 'a connection never tried is not said to be refused');
+  assert.equal(message('EAI_AGAIN'), 'upstream host name could not be resolved (the resolver failed)');
+  assert.equal(message('EHOSTUNREACH'), 'upstream host is unreachable');
+  assert.equal(message('UND_ERR_CONNECT_TIMEOUT'), 'connecting to the upstream timed out');
   const parserError = Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Invalid status code)'), { name: 'HTTPParserError' });
   assert.equal(classifyTransportError(parserError), 'invalid');
   assert.equal(classifyTransportError(null), 'other');

@@ -20,7 +20,7 @@ test('a model worker that dies as it starts restarts at once, then after 1 s, 2 
   const web = { name: 'web', match: { pathPrefix: '/web' }, variants: [{ name: 'origin', target: upstream.url, weight: 1 }] };
   const scored = { name: 'fraud', match: { pathPrefix: '/v2/models/fraud' }, variants: [{ name: 'model', target: 'model:fraud', weight: 1 }] };
   const configPath = writeConfig({ modelPool: { workers: 1 }, routes: [web] });
-  const serve = await spawnServe(configPath, [], 30_000, { ...process.env, NODE_OPTIONS: `-r ${preload}` });
+  const serve = await spawnServe(configPath, [], 30_000, { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r ${JSON.stringify(preload)}` });
   try {
     // Each worker that started and died logs its cause, with the time.
     const exits = () =>
@@ -35,7 +35,7 @@ test('a model worker that dies as it starts restarts at once, then after 1 s, 2 
     await sleep(1_500); // within the 2 s the third waits
     const times = exits();
     assert.equal(times.length, 3, `workers died at ${times.map((t) => t - (times[0] ?? 0)).join(', ')} ms (restarted as it died, one makes hundreds)`);
-    assert.ok((times[2] ?? 0) - (times[1] ?? 0) >= 950, 'the third started 1 s after the second died');
+    assert.ok((times[2] ?? 0) - (times[1] ?? 0) >= 950, 'the third worker started 1 s after the second died');
     assert.match(serve.output(), /model worker exited \(code 1\); it starts again now/);
     assert.match(serve.output(), /starts again in 1 s/);
     assert.match(serve.output(), /starts again in 2 s/);

@@ -1,5 +1,6 @@
 // Runs the real `abproxy` CLI (src/cli/main.ts through tsx) as a child process: one-shot commands with
-// a bounded wait, and `serve` processes whose listening ports are read back from their JSON log lines.
+// a bounded wait, and `serve` processes whose listening ports are read back from their JSON log lines
+// (optionally with a fault-injecting preload in every thread).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,11 @@ export interface ServeProcess {
   output(): string;
   /** SIGKILLs the process if it is still running (cleanup only). */
   kill(): void;
+}
+
+/** This process's environment with a CommonJS module preloaded (node -r) into every thread of a spawned process. */
+export function envWithPreload(modulePath: string): NodeJS.ProcessEnv {
+  return { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r ${JSON.stringify(modulePath)}` };
 }
 
 /** Spawns `abproxy serve -c configPath` (with the given environment) and waits (bounded) until both servers are listening. */

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { spawnServe } from '../helpers/cli.js';
+import { envWithPreload, spawnServe } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -20,7 +20,7 @@ test('a model worker that dies as it starts restarts at once, then after 1 s, 2 
   const web = { name: 'web', match: { pathPrefix: '/web' }, variants: [{ name: 'origin', target: upstream.url, weight: 1 }] };
   const scored = { name: 'fraud', match: { pathPrefix: '/v2/models/fraud' }, variants: [{ name: 'model', target: 'model:fraud', weight: 1 }] };
   const configPath = writeConfig({ modelPool: { workers: 1 }, routes: [web] });
-  const serve = await spawnServe(configPath, [], 30_000, { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r ${JSON.stringify(preload)}` });
+  const serve = await spawnServe(configPath, [], 30_000, envWithPreload(preload));
   try {
     // Each worker that started and died logs its cause, with the time.
     const exits = () =>

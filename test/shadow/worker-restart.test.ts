@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { spawnServe } from '../helpers/cli.js';
+import { envWithPreload, spawnServe } from '../helpers/cli.js';
 import { parseMetrics, sampleValue } from '../helpers/prom-text.js';
 import { startUpstream } from '../helpers/upstream.js';
 
@@ -37,7 +37,7 @@ test('a shadow worker that dies as it starts restarts at once, then after 1 s, 2
       routes: [{ name: 'fraud', match: { pathPrefix: '/v2/models/fraud' }, variants: [{ name: 'champion', target: champion.url, weight: 1 }], shadows: [{ name: 'candidate', target: candidate.url }] }],
     }),
   );
-  const serve = await spawnServe(configPath, [], 30_000, { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} -r ${JSON.stringify(preload)}` });
+  const serve = await spawnServe(configPath, [], 30_000, envWithPreload(preload));
   t.after(async () => {
     serve.kill();
     await serve.exited;

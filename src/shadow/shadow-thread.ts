@@ -4,8 +4,10 @@
 // batches (bodies packed in one transferred buffer) to a worker thread (shadow-worker.ts) that sends the
 // copies, compares and writes the log. Bounded: while more than maxPendingBytes of bodies wait for the
 // worker to take them, new exchanges are dropped (and not compared) and counted. A worker that dies takes
-// what it held with it (counted); the next batch starts another, at once the first time and after a
-// growing delay while it keeps dying (restart-backoff.ts), exchanges being dropped and counted meanwhile.
+// what it held with it: each exchange handed to it whose record it had not written or dropped is counted
+// dropped, once, and later primary parts of those exchanges are let go. The next batch starts another
+// worker, at once the first time and after a growing delay while it keeps dying (restart-backoff.ts),
+// exchanges being dropped and counted meanwhile.
 // Settled copies and comparison, written and dropped counts come back as metrics and callbacks.
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
@@ -53,12 +55,16 @@ export class ShadowThread {
   #batch = new WireBatch();
   #batchBytes = 0;
   /** Per message sent and not yet taken: its items' bytes, oldest first. */
-  #inTransit: { count: number; bytes: number }[] = [];
+  #inTransit: number[] = [];
   #inTransitBytes = 0;
   #timer: NodeJS.Timeout | undefined;
   /** When the scheduled batch leaves (performance.now() ms). */
   #due = 0;
   #nextId = 0;
+  /** Exchanges handed to the current worker (sent or in the batch) whose record it has not reported written or dropped. */
+  #unsettledRecords = 0;
+  /** Mirrored exchanges with a smaller id went to a worker that died (and were counted with it). */
+  #firstLiveId = 0;
   /** Copies handed to the worker and not reported settled, per route and shadow. */
   readonly #outstanding = new Map<string, { route: string; shadow: string; count: number }>();
   #limits: Limits;
@@ -90,6 +96,7 @@ export class ShadowThread {
     const bytes = exchangeBytes(input);
     if (this.#overBound(bytes)) return this.#drop(1);
     this.#batch.add(input, Date.now());
+    this.#unsettledRecords++;
     this.#queued(bytes, this.#options.batchMs ?? 10);
     return true;
   }
@@ -103,6 +110,7 @@ export class ShadowThread {
     }
     const id = this.#nextId++;
     this.#batch.addMirror(id, head, copies);
+    this.#unsettledRecords++;
     for (const { shadow } of copies) {
       const slot = `${route}\u0000${shadow}`;
       const outstanding = this.#outstanding.get(slot) ?? { route, shadow, count: 0 };
@@ -115,13 +123,16 @@ export class ShadowThread {
 
   /**
    * The primary part of mirrored exchange `id`; past the bound it goes without bodies, and is dropped and
-   * counted. While the worker is down it is let go: its mirror was lost (and counted) with the worker.
+   * counted. When its mirror went to a worker that died it is let go: it was counted with that worker.
    */
   complete(id: number, part: PrimaryPart): void {
-    if (this.#closed || this.#down()) return;
+    if (this.#closed || id < this.#firstLiveId) return;
     const bytes = answerBytes(part);
     const dropped = this.#overBound(bytes);
-    if (dropped) this.#drop(1);
+    if (dropped) {
+      this.#unsettledRecords--;
+      this.#drop(1);
+    }
     this.#batch.addPrimary(id, part, dropped);
     this.#queued(dropped ? 0 : bytes, this.#options.batchMs ?? 10);
   }
@@ -177,7 +188,7 @@ export class ShadowThread {
   #send(): void {
     const { batch, bytes } = this.#takeBatch();
     if (batch.count === 0) return;
-    this.#inTransit.push({ count: batch.count, bytes });
+    this.#inTransit.push(bytes);
     this.#inTransitBytes += bytes;
     const message = batch.message();
     this.#post(this.#worker ?? this.#start(), message, [message.bodies]);
@@ -215,10 +226,13 @@ export class ShadowThread {
     worker.on('exit', (code) => {
       if (this.#worker === worker) this.#worker = undefined;
       this.#backoff.exited(this.#startedAt, Date.now());
-      // Whatever the worker had not taken is lost with it (the batch not yet sent to it too), and so are its copies in flight.
-      const lost = this.#inTransit.reduce((sum, m) => sum + m.count, 0) + this.#takeBatch().batch.count;
+      // Every exchange it had not settled is lost with it (those in the batch not yet sent to it too), and so are its copies in flight.
+      this.#takeBatch();
       this.#inTransit = [];
       this.#inTransitBytes = 0;
+      this.#firstLiveId = this.#nextId;
+      const lost = this.#unsettledRecords;
+      this.#unsettledRecords = 0;
       if (lost > 0) this.#drop(lost);
       for (const { route, shadow, count } of this.#outstanding.values()) for (let i = 0; i < count; i++) this.#options.onCopySettled?.(route, shadow, 'error', undefined);
       this.#outstanding.clear();
@@ -230,8 +244,7 @@ export class ShadowThread {
   #receive(message: FromShadowWorker): void {
     switch (message.type) {
       case 'taken': {
-        const sent = this.#inTransit.shift();
-        if (sent) this.#inTransitBytes -= sent.bytes;
+        this.#inTransitBytes -= this.#inTransit.shift() ?? 0;
         return;
       }
       case 'settled':
@@ -245,6 +258,7 @@ export class ShadowThread {
         for (const { route, shadow, result, count } of message.counts) shadowSeries(route, shadow).comparisons[result].inc(count);
         return;
       case 'count':
+        this.#unsettledRecords -= message.count;
         if (message.result === 'written') this.written += message.count;
         else this.dropped += message.count;
         recordShadowLog(message.result, message.count);

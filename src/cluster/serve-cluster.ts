@@ -8,15 +8,15 @@ import { resolveWorkerCount } from './worker-count.js';
 /** Resolves with the exit code of the whole cluster. */
 export async function serveCluster(configPath: string, workers: string, drainMs: number): Promise<number> {
   let count: number;
-  let level: string;
+  let log: { level: string; maxBufferBytes: number };
   try {
     count = resolveWorkerCount(workers);
-    level = loadConfigFile(configPath).config.log.level;
+    log = loadConfigFile(configPath).config.log;
   } catch (error) {
     process.stderr.write(`abproxy: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
     return 1;
   }
-  const logger = createLogger(level).child({ role: 'primary' });
+  const logger = createLogger(log.level, log.maxBufferBytes).child({ role: 'primary' });
   logger.info({ workers: count, pid: process.pid }, 'starting workers');
   return runPrimary({ workers: count, drainMs, logger });
 }

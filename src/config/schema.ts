@@ -135,6 +135,8 @@ const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   accessLog: z.boolean().default(false),
   accessLogSampleRate: z.number().min(0).max(1).default(1),
+  /** Bytes of log lines waiting for stdout (while it is read slower than lines come); beyond, lines are dropped and counted. Read at start. */
+  maxBufferBytes: z.number().int().min(65_536).max(1_073_741_824).default(8_388_608),
 });
 
 const feedbackSchema = z.strictObject({

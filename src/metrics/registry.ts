@@ -82,6 +82,12 @@ export const shadowComparisonsTotal = new Counter({
   registers: [registry],
 });
 
+export const logLinesDroppedTotal = new Counter({
+  name: 'abproxy_log_lines_dropped_total',
+  help: 'Log lines dropped because stdout was not read and log.maxBufferBytes of lines already waited',
+  registers: [registry],
+});
+
 export const shadowLogRecordsTotal = new Counter({
   name: 'abproxy_shadow_log_records_total',
   help: 'Shadow log records by result (written; dropped when the disk is slow, the record too large or a write failed)',

@@ -63,7 +63,7 @@ export interface Abproxy {
 export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const loaded = loadConfigFile(options.configPath, options.env);
   const { config } = loaded;
-  const logger = options.logger ?? createLogger(config.log.level);
+  const logger = options.logger ?? createLogger(config.log.level, config.log.maxBufferBytes);
   const listen = mustAddress(config.listen);
   const listenHttp2 = config.http2 && mustAddress(config.http2.listen);
   const adminAddress = mustAddress(config.admin);

@@ -1,15 +1,32 @@
 // Logging never holds up the data plane, nor grows without bound: with stdout not read (a stalled log
 // pipe), requests are answered as usual, lines beyond log.maxBufferBytes are dropped and counted, and
-// every access line is either written once stdout is read again or counted dropped.
+// every access line is either written once stdout is read again or counted dropped. Nor does it hold up
+// the exit: SIGTERM with stdout still not read exits 0 (the waiting lines are let go).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnServe } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/proxy.js';
 import { parseMetrics, sampleValue } from '../helpers/prom-text.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from '../helpers/wait-for.js';
 
 const REQUESTS = 2_000;
+
+/** Sends REQUESTS requests over 4 connections; returns the statuses seen. */
+async function sendRequests(port: number): Promise<Set<number>> {
+  const statuses = new Set<number>();
+  await Promise.all(
+    Array.from({ length: 4 }, async (_, worker) => {
+      for (let i = worker; i < REQUESTS; i += 4) {
+        const res = await fetch(`http://127.0.0.1:${port}/web/${i}`);
+        statuses.add(res.status);
+        await res.arrayBuffer();
+      }
+    }),
+  );
+  return statuses;
+}
 
 test('with stdout not read, requests are answered and log lines beyond maxBufferBytes are dropped and counted', async (t) => {
   const upstream = await startUpstream();
@@ -21,17 +38,7 @@ test('with stdout not read, requests are answered and log lines beyond maxBuffer
     await serve.exited;
   });
   serve.child.stdout?.pause(); // nothing reads the pipe from now on: once the kernel's buffer is full, lines wait in the process
-  const statuses = new Set<number>();
-  await Promise.all(
-    Array.from({ length: 4 }, async (_, worker) => {
-      for (let i = worker; i < REQUESTS; i += 4) {
-        const res = await fetch(`http://127.0.0.1:${serve.port}/web/${i}`);
-        statuses.add(res.status);
-        await res.arrayBuffer();
-      }
-    }),
-  );
-  assert.deepEqual([...statuses], [200], 'every request answered while the log is stalled');
+  assert.deepEqual([...(await sendRequests(serve.port))], [200], 'every request answered while the log is stalled');
   const dropped = sampleValue(parseMetrics(await (await fetch(`http://127.0.0.1:${serve.adminPort}/metrics`)).text()), 'abproxy_log_lines_dropped_total') ?? 0;
   assert.ok(dropped > 0, 'lines beyond the buffer are dropped');
 
@@ -40,4 +47,17 @@ test('with stdout not read, requests are answered and log lines beyond maxBuffer
   await waitFor(() => accessLines() + dropped >= REQUESTS, 'the waiting lines to be written', 10_000);
   assert.equal(accessLines() + dropped, REQUESTS, 'each access line written or counted dropped, once');
   assert.ok(accessLines() * 200 >= 65_536 / 2, `about maxBufferBytes of lines waited and were written (${accessLines()} lines)`);
+});
+
+test('SIGTERM exits 0 while stdout is still not read', async (t) => {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const web = { name: 'web', match: { pathPrefix: '/web' }, variants: [{ name: 'origin', target: upstream.url, weight: 1 }] };
+  const serve = await spawnServe(writeConfig({ log: { level: 'info', accessLog: true }, routes: [web] }));
+  t.after(() => serve.kill());
+  serve.child.stdout?.pause();
+  assert.deepEqual([...(await sendRequests(serve.port))], [200]);
+  serve.child.kill('SIGTERM');
+  const code = await Promise.race([serve.exited, sleep(15_000).then(() => 'still running after 15 s')]);
+  assert.equal(code, 0, 'the lines stdout does not take do not hold the exit');
 });

@@ -5,9 +5,12 @@ import { ConfigError, loadConfigFile, parseConfigText } from './load.js';
 import { editWeights, writeFileAtomic } from './edit.js';
 import { planWeights, weightsOf, type WeightPlan } from '../routing/weight-plan.js';
 
-export type WeightsErrorCode = 'ABPROXY_UNKNOWN_ROUTE' | 'ABPROXY_BAD_WEIGHTS' | 'ABPROXY_CONFIG_INVALID';
+export type WeightsErrorCode = 'ABPROXY_UNKNOWN_ROUTE' | 'ABPROXY_BAD_WEIGHTS' | 'ABPROXY_CONFIG_INVALID' | 'ABPROXY_CONFIG_READ_ONLY';
 
-const STATUS: Record<WeightsErrorCode, number> = { ABPROXY_UNKNOWN_ROUTE: 404, ABPROXY_BAD_WEIGHTS: 400, ABPROXY_CONFIG_INVALID: 409 };
+const STATUS: Record<WeightsErrorCode, number> = { ABPROXY_UNKNOWN_ROUTE: 404, ABPROXY_BAD_WEIGHTS: 400, ABPROXY_CONFIG_INVALID: 409, ABPROXY_CONFIG_READ_ONLY: 409 };
+
+/** Errors of a file that may not be written (a read-only mount such as a Kubernetes ConfigMap, or permissions). */
+const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 export class WeightsError extends Error {
   readonly status: number;
@@ -65,6 +68,17 @@ export function changeWeights(path: string, routeName: string, request: WeightsR
     throw error;
   }
   if (options.dryRun) return { plan, written: false };
-  writeFileAtomic(path, text);
+  try {
+    writeFileAtomic(path, text);
+  } catch (error) {
+    throw writeFailure(path, error);
+  }
   return { plan, written: true };
+}
+
+/** A write that the file's mount or permissions refuse, as a WeightsError saying where to change the weights instead; other errors as they are. */
+export function writeFailure(path: string, error: unknown): unknown {
+  const code = (error as { code?: string } | null)?.code;
+  if (code === undefined || !READ_ONLY_CODES.has(code)) return error;
+  return new WeightsError('ABPROXY_CONFIG_READ_ONLY', `${path} cannot be written (${code}): change the weights where the file comes from (in Kubernetes, the ConfigMap), or mount it writable`);
 }

@@ -1,11 +1,13 @@
 // Weight edits on the config text: only the changed bytes move in YAML (comments, quoting and alignment
 // survive), weightHistory gets the old weights, JSON stays JSON, and writes are atomic and keep symlinks.
+// A file its mount or permissions will not let us write is refused with where to change it instead.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { WeightsError, writeFailure } from '../../src/config/change-weights.js';
 import { editWeights, writeFileAtomic } from '../../src/config/edit.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { formatPlan, planWeights } from '../../src/routing/weight-plan.js';
@@ -81,6 +83,18 @@ test('writeFileAtomic replaces the file, keeps its mode, leaves no temp file and
   assert.equal(readFileSync(real, 'utf8'), 'new\n');
   assert.equal(statSync(real).mode & 0o777, 0o640);
   assert.deepEqual(readdirSync(dir).sort(), ['abproxy.yaml', 'real.yaml']);
+});
+
+test('a read-only mount or a refused permission is a 409 ABPROXY_CONFIG_READ_ONLY naming the file; other write errors pass as they are', () => {
+  for (const code of ['EROFS', 'EACCES', 'EPERM']) {
+    const failure = writeFailure('/etc/abproxy/abproxy.yaml', Object.assign(new Error(`${code}: refused`), { code }));
+    assert.ok(failure instanceof WeightsError, code);
+    assert.equal(failure.status, 409);
+    assert.equal(failure.code, 'ABPROXY_CONFIG_READ_ONLY');
+    assert.match(failure.message, new RegExp(`^/etc/abproxy/abproxy\\.yaml cannot be written \\(${code}\\): change the weights where the file comes from \\(in Kubernetes, the ConfigMap\\)`));
+  }
+  const full = Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+  assert.equal(writeFailure('/x.yaml', full), full);
 });
 
 test('the plan of 80/10/10 -> 70/10/20 moves 10% of keys, all from the first to the third variant', () => {

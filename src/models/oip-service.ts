@@ -1,7 +1,8 @@
 // The Open Inference Protocol operations on local models, transport-free: server and model metadata,
 // readiness and inference, each answered as a status and a body (JSON, or for inference the binary tensor
 // extension when the request asks for binary outputs). Never rejects: every failure becomes an
-// `{"error", "code"}` answer (400 bad input, 404 unknown model, 503 not ready, 500 run failed).
+// `{"error", "code"}` answer (400 bad input, 404 unknown model, 503 not ready, 500 run failed, 504 a run
+// longer than limits.upstreamTimeoutMs, whose answer is then let go as a remote upstream's would be).
 import { errorBody, ProxyError } from '../http/errors.js';
 import type { AnswerFields } from '../shadow/answer.js';
 import { bindInputs, resolveOutputs } from './binding.js';
@@ -25,7 +26,11 @@ const SERVER_NAME = 'abproxy';
 const SERVER_VERSION = '0.1.0';
 
 export class OipService {
-  constructor(private readonly host: ModelHost) {}
+  /** `runTimeoutMs`: the live bound on one run (limits.upstreamTimeoutMs). */
+  constructor(
+    private readonly host: ModelHost,
+    private readonly runTimeoutMs: () => number,
+  ) {}
 
   serverMetadata(): OipAnswer {
     return json(200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS });
@@ -66,7 +71,7 @@ export class OipService {
       const signature = model.signature ?? { inputs: [], outputs: [] };
       const feeds = bindInputs(request.inputs, signature);
       const outputNames = resolveOutputs(request.outputs, signature);
-      const result = await model.infer(feeds);
+      const result = await withinTimeout(model.infer(feeds), this.runTimeoutMs(), model.name);
       const { binaryOutputs } = request;
       const { body: answer, jsonLength } = encodeInferResponse({ modelName: model.name, modelVersion: model.config.version, id: request.id ?? options.fallbackId, outputNames, binaryOutputs }, result.outputs);
       const fields = jsonLength === undefined ? JSON_FIELDS : { contentType: 'application/octet-stream', inferenceHeader: String(jsonLength) };
@@ -108,4 +113,17 @@ function json(status: number, value: unknown): OipAnswer {
 export function errorAnswer(error: unknown): OipAnswer {
   const known = error instanceof ProxyError ? error : new ProxyError('ABPROXY_MODEL_FAILED', `model run failed: ${(error as Error).message ?? String(error)}`);
   return { status: known.status, body: Buffer.from(errorBody(known.code, known.message)), fields: JSON_FIELDS };
+}
+
+/** The run's result, or a 504 error once timeoutMs pass (the run goes on in its worker; its result is let go). */
+async function withinTimeout<T>(run: Promise<T>, timeoutMs: number, model: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProxyError('ABPROXY_UPSTREAM_TIMEOUT', `model "${model}" did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([run, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -74,7 +74,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const pools = new PoolSet(config.limits);
   const state: DataPlaneState = { draining: false };
   const models = new ModelHost(config.modelPool, logger);
-  const oip = new OipService(models);
+  const oip = new OipService(models, () => holder.current.config.limits.upstreamTimeoutMs);
   const modelClient = new InProcessModelClient(oip);
   const shadows = new ShadowService({ holder, logger, models: () => modelClient });
   const experiment = createExperiment(holder, logger, options.metricsSource);

@@ -1,8 +1,11 @@
 // Inference never blocks the data plane: while a ~50 ms model runs back to back in the worker pool,
-// proxied requests on another route are delayed by a few milliseconds at most.
+// proxied requests on another route are delayed by a few milliseconds at most. A run is bounded like a
+// remote upstream: past limits.upstreamTimeoutMs it answers 504.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { stringify } from 'yaml';
 import { startProxy } from '../helpers/proxy.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { modelDir, slowModel } from '../helpers/onnx-models.js';
@@ -71,5 +74,27 @@ test('a ~50 ms model does not delay concurrent proxied requests on another route
   } finally {
     await proxy.close();
     await upstream.close();
+  }
+});
+
+test('a run longer than limits.upstreamTimeoutMs answers 504 at the bound, as a remote upstream would; a longer bound (reloaded) lets it answer', async () => {
+  const routes = [{ name: 'slow', match: { pathPrefix: '/v2/models/slow-route' }, variants: [{ name: 'model', target: 'model:slow', weight: 1 }] }];
+  const models = { slow: { path: slowModel(modelDir()) } };
+  const proxy = await startProxy({ modelPool: { workers: 1 }, limits: { upstreamTimeoutMs: 5 }, models, routes });
+  try {
+    const started = performance.now();
+    const res = await fetch(`${proxy.url}/v2/models/slow-route/infer`, { method: 'POST', body: slowBody });
+    const answer = (await res.json()) as { error: string; code: string };
+    assert.equal(res.status, 504);
+    assert.deepEqual(answer, { error: 'model "slow" did not answer within 5 ms', code: 'ABPROXY_UPSTREAM_TIMEOUT' });
+    assert.ok(performance.now() - started < 1_000, 'answered at the bound, not when the run ended');
+
+    writeFileSync(proxy.configPath, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', modelPool: { workers: 1 }, models, routes }));
+    assert.equal(proxy.proxy.reloader.reload('SIGHUP').result, 'success');
+    const again = await fetch(`${proxy.url}/v2/models/slow-route/infer`, { method: 'POST', body: slowBody });
+    assert.equal(again.status, 200, 'the default 30 s bound lets the run answer');
+    await again.arrayBuffer();
+  } finally {
+    await proxy.close();
   }
 });

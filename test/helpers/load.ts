@@ -9,6 +9,8 @@ export interface LoadOptions {
   method?: 'GET' | 'POST';
   body?: string;
   headers?: Record<string, string>;
+  /** Each connection waits this long after an answer before its next request (default 0), to spread the load over time. */
+  gapMs?: number;
 }
 
 export interface LoadResult {
@@ -35,6 +37,7 @@ export async function runLoad(origin: string, path: string, options: LoadOptions
       } catch {
         result.errors++;
       }
+      if (options.gapMs) await new Promise((resolve) => setTimeout(resolve, options.gapMs));
     }
   };
   try {

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnServe } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/proxy.js';
+import { runLoad } from '../helpers/load.js';
 import { parseMetrics, sampleValue } from '../helpers/prom-text.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,19 +14,11 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const REQUESTS = 2_000;
 
-/** Sends REQUESTS requests over 4 connections; returns the statuses seen. */
+/** Sends REQUESTS requests over 4 connections; returns the statuses seen (a request with no answer fails the test). */
 async function sendRequests(port: number): Promise<Set<number>> {
-  const statuses = new Set<number>();
-  await Promise.all(
-    Array.from({ length: 4 }, async (_, worker) => {
-      for (let i = worker; i < REQUESTS; i += 4) {
-        const res = await fetch(`http://127.0.0.1:${port}/web/${i}`);
-        statuses.add(res.status);
-        await res.arrayBuffer();
-      }
-    }),
-  );
-  return statuses;
+  const load = await runLoad(`http://127.0.0.1:${port}`, '/web/x', { requests: REQUESTS, concurrency: 4, method: 'GET' });
+  assert.equal(load.errors, 0);
+  return new Set(load.statuses);
 }
 
 test('with stdout not read, requests are answered and log lines beyond maxBufferBytes are dropped and counted', async (t) => {

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { envWithPreload, spawnServe, type ServeProcess } from '../helpers/cli.js';
 import { parseMetrics, sampleValue } from '../helpers/prom-text.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { runLoad } from '../helpers/load.js';
+import { startUpstream, type TestUpstream, type UpstreamHandler } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const preload = fileURLToPath(new URL('../fixtures/shadow-worker-fault.cjs', import.meta.url));
@@ -28,7 +28,7 @@ interface Shadowed {
 
 /** serve with one route shadowed (copies from the shadow worker), its worker faulted as `env` says. */
 async function startShadowed(t: TestContext, env: NodeJS.ProcessEnv): Promise<Shadowed> {
-  const answer = (_req: unknown, res: { setHeader(n: string, v: string): void; end(b: string): void }) => {
+  const answer: UpstreamHandler = (_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(ANSWER);
   };
@@ -58,22 +58,10 @@ async function startShadowed(t: TestContext, env: NodeJS.ProcessEnv): Promise<Sh
 
 /** Sends REQUESTS requests over `concurrency` connections, each sending gapMs after its last answer; every one must get the champion's answer. */
 async function sendRequests(serve: ServeProcess, gapMs: number, concurrency = 1): Promise<void> {
-  const statuses: number[] = [];
-  const bodies = new Set<string>();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (statuses.length < REQUESTS) {
-        statuses.push(0);
-        const at = statuses.length - 1;
-        const res = await fetch(`http://127.0.0.1:${serve.port}/v2/models/fraud/infer`, { method: 'POST', body: '{"inputs":[]}' });
-        statuses[at] = res.status;
-        bodies.add(await res.text());
-        await sleep(gapMs);
-      }
-    }),
-  );
-  assert.deepEqual(new Set(statuses), new Set([200]));
-  assert.deepEqual([...bodies], [ANSWER]);
+  const load = await runLoad(`http://127.0.0.1:${serve.port}`, '/v2/models/fraud/infer', { requests: REQUESTS, concurrency, gapMs, body: '{"inputs":[]}' });
+  assert.equal(load.errors, 0);
+  assert.deepEqual(new Set(load.statuses), new Set([200]));
+  assert.deepEqual([...new Set(load.bodies)], [ANSWER]);
 }
 
 /** The shadow counters: copies by outcome, records by result. */

@@ -93,6 +93,7 @@ export function classifyTransportError(error: unknown): UpstreamFailure {
     case 'HPE_CR_EXPECTED':
     case 'HPE_LF_EXPECTED':
     case 'UND_ERR_INFO':
+    case 'UND_ERR_HEADERS_OVERFLOW':
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return 'invalid';
     default:
@@ -116,18 +117,19 @@ const FAILURE_MESSAGE: Record<UpstreamFailure, string> = {
   other: 'upstream request failed',
 };
 
-/** Connection failures that are not a refusal, said as what they are (the kind, code and status stay 'refused'). */
-const CONNECT_FAILURE_MESSAGE: Record<string, string> = {
+/** Failures said as what they are (the kind, code and status stay their kind's): connections that were not refused, a head too large. */
+const DETAILED_MESSAGE: Record<string, string> = {
   ENOTFOUND: 'upstream host name did not resolve',
   EAI_AGAIN: 'upstream host name could not be resolved (the resolver failed)',
   EHOSTUNREACH: 'upstream host is unreachable',
   ENETUNREACH: 'upstream network is unreachable',
   UND_ERR_CONNECT_TIMEOUT: 'connecting to the upstream timed out',
+  UND_ERR_HEADERS_OVERFLOW: 'upstream response head is over maxHeaderBytes',
 };
 
 export function upstreamError(error: unknown): ProxyError {
   const kind = classifyTransportError(error);
   const code = (error as { code?: string } | null)?.code ?? '';
-  const message = (kind === 'refused' && CONNECT_FAILURE_MESSAGE[code]) || FAILURE_MESSAGE[kind];
+  const message = DETAILED_MESSAGE[code] ?? FAILURE_MESSAGE[kind];
   return new ProxyError(FAILURE_CODE[kind], message, { cause: error });
 }

@@ -2,6 +2,7 @@
 // while queued for a connection) and in bytes (maxBytes). Resolves exactly once; never rejects.
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
+import { endsAtHead } from '../http/bodiless-status.js';
 import { classifyTransportError } from '../http/errors.js';
 import type { PoolSet } from '../upstream/pools.js';
 import { ANSWER_FIELD_NAME_LENGTHS, answerFields, outcomeOfStatus, withGrpcTrailers, type AnswerFields, type ShadowAnswer } from './answer.js';
@@ -89,6 +90,7 @@ class ShadowCollector implements Dispatcher.DispatchHandler {
     // Only names as long as an answer field's become strings.
     const name = (i: number) => (ANSWER_FIELD_NAME_LENGTHS.has(rawHeaders[2 * i]?.length ?? 0) ? rawHeaders[2 * i]?.toString('latin1') : undefined);
     this.#fields = answerFields(rawHeaders.length >> 1, name, (i) => rawHeaders[2 * i + 1]?.toString('latin1'));
+    if (endsAtHead(statusCode)) this.onComplete(null);
     return true;
   }
 

@@ -26,6 +26,7 @@ export class PoolSet {
         headersTimeout: this.#limits.upstreamTimeoutMs,
         bodyTimeout: this.#limits.upstreamTimeoutMs,
         connectTimeout: Math.min(this.#limits.upstreamTimeoutMs, 10_000),
+        maxHeaderSize: this.#limits.maxHeaderBytes,
       });
       this.#pools.set(id, { origin, pool });
     }

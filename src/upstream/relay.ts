@@ -4,6 +4,7 @@
 // handler decides on retries, upstream/retry-policy.ts).
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { endsAtHead } from '../http/bodiless-status.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { answerFields, type AnswerFields } from '../shadow/answer.js';
 import { BodyCapture } from './body-capture.js';
@@ -72,6 +73,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     for (let i = 0; i < extraHeaders.length; i++) headers.push(extraHeaders[i] ?? '');
     res.writeHead(statusCode, statusText || undefined, headers);
     this.#resume = resume;
+    if (endsAtHead(statusCode)) this.onComplete();
     return true;
   }
 
@@ -85,11 +87,13 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    if (this.#finished) return; // a bodiless answer, ended at its head
     this.options.res.end();
     this.#finish(undefined);
   }
 
   onError(error: Error): void {
+    if (this.#finished) return; // a bodiless answer, ended at its head, then failed by undici's length check
     const { res } = this.options;
     if (res.headersSent && !res.writableEnded) res.destroy(error); // cut the client off: never complete-looking
     this.#finish(error);

@@ -5,6 +5,7 @@
 // optionally keeps a bounded copy of the answer for shadow comparison.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
+import { endsAtHead } from '../http/bodiless-status.js';
 import { h2Fields } from '../http/h2-fields.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { answerFields, withGrpcTrailers, type AnswerFields } from '../shadow/answer.js';
@@ -55,10 +56,12 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     headers[constants.HTTP2_HEADER_STATUS] = statusCode;
     // grpc-status in the head is a gRPC "Trailers-Only" answer: it must reach the client as one ended head too.
     const grpcStatus = headers['grpc-status'];
-    this.#ended = grpcStatus !== undefined;
+    const bodiless = endsAtHead(statusCode);
+    this.#ended = grpcStatus !== undefined || bodiless;
     if (grpcStatus !== undefined) this.#grpcStatus = String(grpcStatus);
     stream.respond(headers, this.#ended ? { endStream: true } : { waitForTrailers: true });
     this.#resume = resume;
+    if (bodiless) this.#finish(undefined);
     return true;
   }
 
@@ -84,6 +87,7 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   }
 
   onError(error: Error): void {
+    if (this.#finished) return; // a bodiless answer, ended at its head, then failed by undici's length check
     const { stream } = this.#options;
     if (stream.headersSent && !stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
     this.#finish(error);

@@ -7,13 +7,20 @@ export const ADMIN_HELP = 'admin address of the running proxy';
 
 export class AdminRequestError extends Error {}
 
+/** A request that got no answer, said with its cause (fetch's own message is only "fetch failed"). */
+function unreachable(admin: string, error: unknown, timeoutMs: number): AdminRequestError {
+  const { name, message, cause } = error as Error & { cause?: { code?: string; message?: string } };
+  const why = name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause?.code === 'ECONNREFUSED' ? 'connection refused (is abproxy running, with this admin address?)' : (cause?.message ?? message);
+  return new AdminRequestError(`cannot reach the admin API at ${admin}: ${why}`);
+}
+
 export async function getJson<T>(admin: string, path: string, timeoutMs = 10_000): Promise<T> {
   const url = new URL(path, admin.endsWith('/') ? admin : `${admin}/`);
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new AdminRequestError(`cannot reach the admin API at ${admin}: ${(error as Error).message}`);
+    throw unreachable(admin, error, timeoutMs);
   }
   const body = await res.text();
   if (!res.ok) {
@@ -44,7 +51,7 @@ export async function adminRequest<T>(target: AdminTarget, method: 'GET' | 'PUT'
   try {
     response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new AdminRequestError(`cannot reach the admin API at ${target.admin}: ${(error as Error).message}`);
+    throw unreachable(target.admin, error, timeoutMs);
   }
   const text = await response.text();
   let json: unknown;

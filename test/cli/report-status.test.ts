@@ -61,7 +61,7 @@ test('abproxy report exits 1 with a clear message: unknown route, unreachable ad
   await closed.close();
   const unreachable = await runCli(['report', 'fraud', '--admin', deadUrl]);
   assert.equal(unreachable.code, 1);
-  assert.match(unreachable.stderr, /cannot reach the admin API at http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(unreachable.stderr, /cannot reach the admin API at http:\/\/127\.0\.0\.1:\d+: connection refused \(is abproxy running, with this admin address\?\)/);
 });
 
 test('abproxy status shows every route with weights, request rate, errors, p99', async () => {

@@ -1,10 +1,12 @@
-// Config loading: read -> parse (YAML or JSON) -> expand ${VAR} -> validate -> deep-freeze.
+// Config loading: read -> parse (YAML or JSON) -> expand ${VAR} -> validate (typing whole expansions the
+// schema wants as numbers or booleans, then once more) -> deep-freeze.
 // Throws ConfigError listing every problem with its path; never returns a partially valid config.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { interpolate } from './interpolate.js';
+import { WholeExpansions } from './typed-expansion.js';
 
 export class ConfigError extends Error {
   readonly code = 'ABPROXY_CONFIG_INVALID';
@@ -39,19 +41,24 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   } catch (error) {
     throw new ConfigError(file, [`cannot parse: ${(error as Error).message.split('\n')[0]}`]);
   }
-  const result = configSchema.safeParse(interpolate(raw ?? {}, env));
-  if (!result.success) throw new ConfigError(file, formatIssues(result.error));
+  const whole = new WholeExpansions();
+  const tree = interpolate(raw ?? {}, env, whole.record);
+  let result = configSchema.safeParse(tree);
+  if (!result.success && whole.retype(tree, result.error)) result = configSchema.safeParse(tree);
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error, whole));
   return deepFreeze(result.data);
 }
 
-export function formatIssues(error: ZodError): string[] {
+/** `whole`: says what a value that was one ${VAR} alone expanded to, after a type error on it. */
+export function formatIssues(error: ZodError, whole?: WholeExpansions): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.reduce<string>(
       (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
       '',
     );
     const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-    return `${path || '(root)'}: ${message}`;
+    const expanded = issue.code === 'invalid_type' ? whole?.expandedAt(issue.path) : undefined;
+    return `${path || '(root)'}: ${message}${expanded === undefined ? '' : ` (its \${...} expanded to ${JSON.stringify(expanded)})`}`;
   });
 }
 

@@ -4,9 +4,10 @@
 // Never blocks a caller: when the disk falls behind, the queue fills and records are dropped and counted.
 // The log is a regular file: a FIFO or device at its path is refused (opening one could block forever).
 import { constants } from 'node:fs';
-import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { makeDirectory } from './log-directory.js';
 
 const APPEND_NONBLOCKING = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
 
@@ -139,7 +140,7 @@ export class ShadowLog {
 
   async #open(): Promise<FileHandle> {
     if (this.#handle) return this.#handle;
-    await mkdir(dirname(this.path), { recursive: true });
+    await makeDirectory(dirname(this.path));
     // Non-blocking, so a FIFO without a reader fails at once instead of holding a thread (and the worker's exit) forever.
     const handle = await open(this.path, APPEND_NONBLOCKING);
     const stat = await handle.stat();

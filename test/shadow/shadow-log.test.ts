@@ -89,6 +89,21 @@ test('a write that fails drops and counts its records and reports the error; a r
   assert.equal(log.append('{"a":2}'), false, 'closed');
 });
 
+test('a directory that cannot be made fails at once, also where the file system answers ENOENT for a child of a directory that exists (procfs)', { skip: !existsSync('/proc/self') && 'no procfs' }, async () => {
+  const errors: Error[] = [];
+  const log = new ShadowLog({ path: '/proc/abproxy-none/logs/shadow.jsonl', maxBytes: 4096, onError: (e) => errors.push(e) });
+  log.append('{"a":1}');
+  assert.ok(await waitFor(() => errors.length === 1, 5_000), 'the error is reported (a recursive mkdir here never returns)');
+  assert.match(errors[0]?.message ?? '', /ENOENT.*\/proc\/abproxy-none/);
+  await log.close();
+  assert.deepEqual([log.written, log.dropped], [0, 1]);
+  const made = join(tempDir(), 'a', 'b', 'c', 'shadow.jsonl');
+  const fresh = new ShadowLog({ path: made, maxBytes: 4096 });
+  fresh.append('{"a":2}');
+  await fresh.close();
+  assert.deepEqual(lines(made), ['{"a":2}'], 'missing parents are made');
+});
+
 test('a FIFO at the path is refused at once, with or without a reader: records dropped and counted, nothing blocks', async () => {
   const fifo = join(tempDir(), 'shadow.jsonl');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');

@@ -58,7 +58,11 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const { maxBodyBytes } = runtime.config.limits;
     const declared = headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBodyBytes) return fail(tooLargeError(maxBodyBytes));
-    headers.host ??= headers[':authority'];
+    const authority = headers[':authority'];
+    if (authority !== undefined && headers.host !== undefined && headers.host.toLowerCase() !== authority.toLowerCase()) {
+      return fail(new ProxyError('ABPROXY_BAD_REQUEST', 'Host header differs from :authority (RFC 9113 §8.3.1)'));
+    }
+    headers.host ??= authority;
     // The session's socket stands in for the connection; `encrypted` marks TLS, as on a TLSSocket.
     const socket = { remoteAddress: stream.session?.socket.remoteAddress, ...(stream.session?.encrypted ? { encrypted: true } : {}) };
     const head: RequestHead = { headers, rawHeaders: regularFields(rawHeaders, headers.host), socket };

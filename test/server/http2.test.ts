@@ -163,7 +163,7 @@ test("the proxy's own failures are gRPC statuses with a message", async () => {
   assert.match(String(refused.headers['grpc-message']), /refused/);
 });
 
-test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its connection fields', async () => {
+test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its connection fields; a Host that differs from :authority is 400', async () => {
   const { headers, body } = await h2Request('/rest/predict?v=1', { 'x-session-id': 'u' });
   assert.equal(headers[':status'], constants.HTTP_STATUS_OK);
   assert.equal(headers['x-abproxy-variant'], 'only');
@@ -173,6 +173,13 @@ test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its con
   assert.equal(echoed.method, 'GET');
   assert.equal(echoed.url, '/rest/predict?v=1');
   assert.equal(echoed.headers.host, h2Address, 'Host comes from :authority');
+  const sameHost = await h2Request('/rest/predict', { host: h2Address.toUpperCase() });
+  assert.equal(sameHost.headers[':status'], constants.HTTP_STATUS_OK, 'a Host equal to :authority is fine');
+  const received = plain.received.length;
+  const otherHost = await h2Request('/rest/predict', { ':authority': 'a.example', host: 'b.example' });
+  assert.equal(otherHost.headers[':status'], 400);
+  assert.deepEqual(JSON.parse(otherHost.body), { error: 'Host header differs from :authority (RFC 9113 §8.3.1)', code: 'ABPROXY_BAD_REQUEST' });
+  assert.equal(plain.received.length, received, 'a request whose Host and :authority differ is never forwarded');
   const notFound = await h2Request('/nowhere', {});
   assert.equal(notFound.headers[':status'], 404);
   assert.deepEqual(JSON.parse(notFound.body), { error: 'no route matches /nowhere', code: 'ABPROXY_NO_ROUTE' });

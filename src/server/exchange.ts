@@ -1,6 +1,6 @@
 // The per-request record shared by the data plane and its extensions (local models, shadows,
 // feedback): which generation, route and variant a request runs on, and its key and body.
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GrpcAnswer } from '../grpc/model-service.js';
 import type { RequestTarget } from '../http/path.js';
 import type { AssignmentReason } from '../routing/assign.js';
@@ -8,6 +8,7 @@ import type { CompiledRoute, CompiledVariant } from '../routing/route-table.js';
 import type { AnswerFields } from '../shadow/answer.js';
 import type { RelayResult } from '../upstream/relay.js';
 import type { RestAnswer } from './http2-model-rest.js';
+import type { RequestHead } from './request-context.js';
 import type { StreamReply } from './http2-model-stream.js';
 import type { Runtime } from './runtime.js';
 
@@ -44,12 +45,9 @@ export interface LocalModelClient {
   callGrpc(model: string, method: string, body: Buffer, signal: AbortSignal): Promise<{ status: number; body: Buffer; fields: AnswerFields }>;
 }
 
-/** What a shadow copy takes from the request besides the exchange (an IncomingMessage is one). */
-export interface MirroredRequest {
+/** What a shadow copy takes from the request besides the exchange (an IncomingMessage is one): its head and method. */
+export interface MirroredRequest extends RequestHead {
   readonly method?: string | undefined;
-  /** Flat [name, value, ...] as received; no HTTP/2 pseudo-headers. */
-  readonly rawHeaders: readonly string[];
-  readonly headers: IncomingHttpHeaders;
 }
 
 /** Extension points of the data plane; each is optional and must never throw into the request path. */

@@ -102,7 +102,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const requestId = requestIdOf(head);
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
     const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
-    const mirrored = { method: request.method, rawHeaders: head.rawHeaders, headers: head.headers };
+    const mirrored = { ...head, method: request.method };
     const shadows = hooks.wantsShadows?.(route) === true ? new ShadowStart(exchange, mirrored, hooks) : undefined;
 
     const finish = (result: RelayResult): void => {

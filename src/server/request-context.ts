@@ -13,7 +13,7 @@ import { extractKey } from '../routing/sticky.js';
 import type { Runtime } from './runtime.js';
 
 /** Request headers the proxy rebuilds or must not pass (undici rejects `expect`). */
-const DROPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...FORWARDING_FIELDS, 'expect', 'x-request-id']);
+export const DROPPED_REQUEST_HEADERS: ReadonlySet<string> = new Set([...FORWARDING_FIELDS, 'expect', 'x-request-id']);
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
 /** What the context reads of a request: an IncomingMessage, or an HTTP/2 stream's head (http2-handler.ts). */
@@ -38,9 +38,12 @@ export function requestIdOf(req: RequestHead): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** The client's headers as sent upstream: hop-by-hop fields out (RFC 9110 §7.6.1), x-forwarded-* rebuilt, x-request-id set. */
-export function upstreamHeaders(req: RequestHead, runtime: Runtime, requestId: string): string[] {
-  const headers = stripHopByHop(req.rawHeaders, DROPPED_REQUEST_HEADERS);
+/**
+ * The client's headers as sent upstream: hop-by-hop fields out (RFC 9110 §7.6.1), x-forwarded-* rebuilt, x-request-id set.
+ * `dropped`: the fields left out besides hop-by-hop ones (a superset of DROPPED_REQUEST_HEADERS).
+ */
+export function upstreamHeaders(req: RequestHead, runtime: Runtime, requestId: string, dropped: ReadonlySet<string> = DROPPED_REQUEST_HEADERS): string[] {
+  const headers = stripHopByHop(req.rawHeaders, dropped);
   const { socket } = req;
   headers.push(
     ...forwardedHeaders({

@@ -11,10 +11,10 @@ import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
 import { grpcEncodingOf, uncompressedBody } from '../grpc/framing.js';
 import { isGrpc } from '../grpc/status.js';
-import { stripHopByHop } from '../http/hop-by-hop.js';
 import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
 import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient, MirroredRequest } from '../server/exchange.js';
+import { DROPPED_REQUEST_HEADERS, upstreamHeaders } from '../server/request-context.js';
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
 import { PoolSet } from '../upstream/pools.js';
 import type { Answer, ShadowAnswer, ShadowOutcome } from './answer.js';
@@ -35,7 +35,8 @@ export interface ShadowServiceOptions {
 }
 
 /** Request headers a shadow copy must not carry as received (the proxy sets its own). */
-const SHADOW_DROPPED_HEADERS: ReadonlySet<string> = new Set(['expect', 'content-length', 'x-request-id', 'x-abproxy-shadow']);
+/** Left out of a copy besides what the primary's request leaves out: its length (undici sets it) and the tag it sets itself. */
+const SHADOW_DROPPED_HEADERS: ReadonlySet<string> = new Set([...DROPPED_REQUEST_HEADERS, 'content-length', 'x-abproxy-shadow']);
 
 /** One of the exchange's shadows: its copy's index in the mirror, its answer to come on this thread, or neither (dropped). */
 interface Planned {
@@ -131,7 +132,7 @@ export class ShadowService {
         planned.push({ shadow, here: this.#sendLocal(shadow, exchange, req, target.model, grpc) });
         continue;
       }
-      headers ??= shadowHeaders(req, exchange.requestId);
+      headers ??= shadowHeaders(req, exchange.runtime, exchange.requestId);
       const copy: ShadowCopy = {
         shadow: name,
         origin: target.origin,
@@ -271,6 +272,7 @@ function httpOrigins(route: CompiledRoute): string[] {
 }
 
 /** The client's headers minus hop-by-hop fields (RFC 9110 §7.6.1), with the exchange's request id. */
-function shadowHeaders(req: MirroredRequest, requestId: string): string[] {
-  return [...stripHopByHop(req.rawHeaders, SHADOW_DROPPED_HEADERS), 'x-request-id', requestId];
+/** The headers the primary's upstream request carries (x-forwarded-* rebuilt, x-request-id set), less SHADOW_DROPPED_HEADERS. */
+function shadowHeaders(req: MirroredRequest, runtime: Runtime, requestId: string): string[] {
+  return upstreamHeaders(req, runtime, requestId, SHADOW_DROPPED_HEADERS);
 }

@@ -19,7 +19,7 @@ const count = (route: string, outcome: string, shadow = 'candidate') => metricVa
 const connections = (proxy: TestProxy) =>
   new Promise<number>((resolve, reject) => proxy.proxy.dataPlane.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
 
-test('a copy carries method, path, query, headers minus hop-by-hop, body and x-abproxy-shadow', async (t) => {
+test('a copy carries method, path, query, headers minus hop-by-hop, body and x-abproxy-shadow; x-forwarded-* as the primary gets them', async (t) => {
   const primary = await startUpstream();
   const shadow = await startUpstream();
   const proxy = await startProxy({
@@ -34,7 +34,7 @@ test('a copy carries method, path, query, headers minus hop-by-hop, body and x-a
   const res = await rawRequest(
     proxy.port,
     'POST /copy/infer?user=7 HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nX-Custom: kept\r\nConnection: close, X-Hop\r\nX-Hop: secret\r\n' +
-      `Keep-Alive: timeout=5\r\nX-Abproxy-Shadow: forged\r\nX-Request-Id: req-1\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+      `Keep-Alive: timeout=5\r\nX-Abproxy-Shadow: forged\r\nX-Request-Id: req-1\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Host: evil.example\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
   );
   assert.equal(res.status, 200);
   assert.ok(await waitFor(() => shadow.received.length === 1, 5_000), 'the shadow got its copy');
@@ -50,6 +50,8 @@ test('a copy carries method, path, query, headers minus hop-by-hop, body and x-a
   assert.equal(copy.headers['keep-alive'], undefined);
   assert.equal(copy.headers['transfer-encoding'], undefined, 'the buffered body goes with a Content-Length');
   assert.equal(copy.headers['content-length'], String(body.length));
+  assert.equal(copy.headers['x-forwarded-for'], '127.0.0.1', "an untrusted client's X-Forwarded-For is replaced, as on the primary");
+  for (const name of ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']) assert.equal(copy.headers[name], primary.received[0]?.headers[name], name);
   assert.equal(primary.received[0]?.headers['x-abproxy-shadow'], 'forged', 'the primary request is forwarded as the client sent it');
   assert.ok(await waitFor(() => proxy.proxy.shadows.log?.written === 1, 5_000), 'compared and logged on the log thread');
   assert.equal(await metricValue(shadowComparisonsTotal, { route: 'copy', shadow: 'candidate', result: 'mismatch' }), 1, 'echoes of different paths differ');

@@ -52,6 +52,9 @@ export class ProxyError extends Error {
   }
 }
 
+/** Why a CONNECT request (HTTP/1.1 or HTTP/2) is answered 400. */
+export const CONNECT_REFUSED = 'CONNECT is not supported: abproxy is a reverse proxy, not a tunnel';
+
 export function errorBody(code: ErrorCode, message: string): string {
   return JSON.stringify({ error: message, code });
 }

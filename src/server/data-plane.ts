@@ -1,15 +1,15 @@
 // The data-plane HTTP server: hardened options, the request pipeline, client-error answers, WebSocket
-// upgrades while a route enables them, and a drain that stops accepting, lets in-flight requests finish,
+// upgrades while a route enables them, CONNECT refused with an answer, and a drain that stops accepting, lets in-flight requests finish,
 // closes idle keep-alive sockets and, once it ends, open tunnels.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
 import { recordRequest } from '../metrics/request-metrics.js';
-import { ProxyError, STATUS_OF } from '../http/errors.js';
+import { CONNECT_REFUSED, ProxyError, STATUS_OF } from '../http/errors.js';
 import { declaredLengthTooLarge } from './body.js';
 import { sendError } from './respond.js';
-import { answerClientError, serverOptions } from './http-options.js';
+import { answerClientError, answerOnSocket, serverOptions } from './http-options.js';
 import { createRequestHandler, type DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
 import { createUpgradeHandler } from './websocket.js';
@@ -36,6 +36,11 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
     answerClientError(error, socket, (code) => recordRequest('none', 'none', STATUS_OF[code], 0)),
   );
+  // CONNECT asks for a tunnel, a forward proxy's job; without a 'connect' listener node closes the socket unanswered.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    answerOnSocket(socket, 'ABPROXY_BAD_REQUEST', CONNECT_REFUSED);
+    recordRequest('none', 'none', STATUS_OF.ABPROXY_BAD_REQUEST, 0);
+  });
   // With an 'upgrade' listener node hands every upgrade request to it, so there is one only while a route tunnels WebSockets.
   const upgrades = createUpgradeHandler({ holder: deps.holder, state: deps.state, handler });
   const syncUpgrades = (runtime: Runtime) => {

@@ -1,6 +1,7 @@
 // Hardened node:http options and the clientError answers for requests node's parser rejects
-// (malformed framing or smuggling attempts -> 400, oversized head -> 431, slow head/body -> 408).
-// Installing a clientError listener means node no longer answers these itself: this file does.
+// (malformed framing or smuggling attempts -> 400, oversized head -> 431, slow head/body -> 408), and
+// the raw answer for sockets node hands over unanswered (CONNECT). Installing a clientError listener
+// means node no longer answers these itself: this file does.
 import type { ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
@@ -36,8 +37,12 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   }
   const known = PARSER_ERRORS[error.code ?? ''];
   const code: ErrorCode = known?.code ?? 'ABPROXY_BAD_REQUEST';
-  const message = known?.message ?? `malformed request (${error.code ?? 'parse error'})`;
   count?.(code);
+  answerOnSocket(socket, code, known?.message ?? `malformed request (${error.code ?? 'parse error'})`);
+}
+
+/** Writes a JSON error answer straight to a socket node's server no longer answers on, and closes it. */
+export function answerOnSocket(socket: Socket, code: ErrorCode, message: string): void {
   const body = errorBody(code, message);
   const status = STATUS_OF[code];
   socket.end(

@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { ProxyError } from '../http/errors.js';
+import { CONNECT_REFUSED, ProxyError } from '../http/errors.js';
 import { readFirstMessage, type FirstMessage } from '../grpc/first-message.js';
 import { grpcEncodingOf } from '../grpc/framing.js';
 import { grpcModelName, grpcRequestJson } from '../grpc/oip-messages.js';
@@ -52,7 +52,8 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const fail = (error: ProxyError): void => refuse(stream, grpc, startedAt, error, 'none');
     if (state.draining) return fail(new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'));
     const method = headers[':method'] ?? 'GET';
-    const target = method === 'CONNECT' ? undefined : normalizeTarget(headers[':path'] ?? '');
+    if (method === 'CONNECT') return fail(new ProxyError('ABPROXY_BAD_REQUEST', CONNECT_REFUSED));
+    const target = normalizeTarget(headers[':path'] ?? '');
     if (!target) return fail(new ProxyError('ABPROXY_BAD_REQUEST', 'request target must be an absolute path (origin-form)'));
     const runtime = holder.current;
     const { maxBodyBytes } = runtime.config.limits;

@@ -8,6 +8,7 @@ import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { closedPort, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js';
 import { json, parseResponse } from '../helpers/conversation.js';
+import { CONNECT_REFUSED } from '../../src/http/errors.js';
 
 const UPSTREAM_TIMEOUT_MS = 1_500;
 let good: TestUpstream;
@@ -74,6 +75,16 @@ test('400: HTTP/1.1 without Host, absolute-form target, malformed framing', asyn
   const ok = await rawRequest(proxy.port, 'GET /good HTTP/1.0\r\n\r\n');
   assert.equal(ok.status, 200, 'HTTP/1.0 may omit Host');
   assert.equal(good.received.length, 1);
+});
+
+test('400: CONNECT in authority or origin form is answered (node would close the socket unanswered) and never forwarded', async () => {
+  const received = good.received.length;
+  for (const target of ['a.example:443', '/good']) {
+    const reply = await expectJsonError(`CONNECT ${target} HTTP/1.1\r\nHost: a.example:443\r\n\r\n`, 400, 'ABPROXY_BAD_REQUEST');
+    assert.equal(JSON.parse(reply.body).error, CONNECT_REFUSED);
+    assert.equal(reply.headers.get('connection'), 'close');
+  }
+  assert.equal(good.received.length, received);
 });
 
 test('404: no route matches', async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
+import { CONNECT_REFUSED } from '../../src/http/errors.js';
 import { requestsTotal } from '../../src/metrics/registry.js';
 import { variantForKey } from '../../src/routing/assign.js';
 import { grpcClient, modelInfer, startGrpcUpstream, type GrpcUpstream, type InferenceClient, type StreamInferResponse } from '../helpers/grpc-upstream.js';
@@ -54,11 +55,11 @@ after(async () => {
   await Promise.all([champion.close(), challenger.close(), plain.close()]);
 });
 
-/** One raw HTTP/2 request through the proxy: the response head, body and trailers. */
+/** One raw HTTP/2 request through the proxy (no :path when `path` is empty, as for CONNECT): the response head, body and trailers. */
 async function h2Request(path: string, headers: Record<string, string>, body?: Buffer): Promise<{ headers: IncomingHttpHeaders; body: string; trailers: IncomingHttpHeaders }> {
   const session: ClientHttp2Session = connect(`http://${h2Address}`);
   try {
-    const stream = session.request({ ':path': path, ':method': body ? 'POST' : 'GET', ...headers }, { endStream: !body });
+    const stream = session.request({ ...(path ? { ':path': path } : {}), ':method': body ? 'POST' : 'GET', ...headers }, { endStream: !body });
     if (body) stream.end(body);
     let trailers: IncomingHttpHeaders = {};
     stream.on('trailers', (received: IncomingHttpHeaders) => (trailers = received));
@@ -163,7 +164,7 @@ test("the proxy's own failures are gRPC statuses with a message", async () => {
   assert.match(String(refused.headers['grpc-message']), /refused/);
 });
 
-test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its connection fields; a Host that differs from :authority is 400', async () => {
+test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its connection fields; a Host that differs from :authority, and CONNECT, are 400', async () => {
   const { headers, body } = await h2Request('/rest/predict?v=1', { 'x-session-id': 'u' });
   assert.equal(headers[':status'], constants.HTTP_STATUS_OK);
   assert.equal(headers['x-abproxy-variant'], 'only');
@@ -180,6 +181,9 @@ test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its con
   assert.equal(otherHost.headers[':status'], 400);
   assert.deepEqual(JSON.parse(otherHost.body), { error: 'Host header differs from :authority (RFC 9113 §8.3.1)', code: 'ABPROXY_BAD_REQUEST' });
   assert.equal(plain.received.length, received, 'a request whose Host and :authority differ is never forwarded');
+  const connectRequest = await h2Request('', { ':method': 'CONNECT', ':authority': 'a.example:443' });
+  assert.equal(connectRequest.headers[':status'], 400);
+  assert.deepEqual(JSON.parse(connectRequest.body), { error: CONNECT_REFUSED, code: 'ABPROXY_BAD_REQUEST' });
   const notFound = await h2Request('/nowhere', {});
   assert.equal(notFound.headers[':status'], 404);
   assert.deepEqual(JSON.parse(notFound.body), { error: 'no route matches /nowhere', code: 'ABPROXY_NO_ROUTE' });

@@ -81,7 +81,7 @@ test('400: CONNECT in authority or origin form is answered (node would close the
   const received = good.received.length;
   for (const target of ['a.example:443', '/good']) {
     const reply = await expectJsonError(`CONNECT ${target} HTTP/1.1\r\nHost: a.example:443\r\n\r\n`, 400, 'ABPROXY_BAD_REQUEST');
-    assert.equal(JSON.parse(reply.body).error, CONNECT_REFUSED);
+    assert.equal(json(reply.body).error, CONNECT_REFUSED);
     assert.equal(reply.headers.get('connection'), 'close');
   }
   assert.equal(good.received.length, received);

@@ -1,8 +1,11 @@
 // The admin HTTP server: a tiny method+path router over the endpoints registered by admin modules
-// (/metrics, /healthz, /readyz, and the admin API). Binds to loopback unless a token is configured.
+// (/metrics, /healthz, /readyz, and the admin API); CONNECT is refused with an answer. Binds to loopback
+// unless a token is configured.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { CONNECT_REFUSED } from '../http/errors.js';
+import { answerOnSocket } from '../server/http-options.js';
 import { sendJson } from '../server/respond.js';
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -38,6 +41,7 @@ export async function startAdminServer(routes: readonly AdminRoute[], host: stri
         else res.destroy();
       });
   });
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => answerOnSocket(socket, 'ABPROXY_BAD_REQUEST', CONNECT_REFUSED));
   server.listen({ host, port, exclusive });
   await once(server, 'listening');
   return {

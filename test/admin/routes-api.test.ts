@@ -1,9 +1,13 @@
 // The admin routes API on a real proxy: listing routes, assignment lookups that agree with the data
-// plane, and weight changes that need the bearer token, validate, rewrite the file and apply at once.
+// plane, weight changes that need the bearer token, validate, rewrite the file and apply at once, and a
+// CONNECT answered.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { CONNECT_REFUSED } from '../../src/http/errors.js';
+import { json, parseResponse } from '../helpers/conversation.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { rawRequest } from '../helpers/raw.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
 const TOKEN = 'test-token-5f2c';
@@ -120,6 +124,19 @@ test('GET /admin/assign names the variant the data plane serves for a key', asyn
     assert.equal((await fetch(`${env.proxy.adminUrl}/admin/assign?route=nope&key=k`)).status, 404);
     // Without a configured token (loopback admin), writes are open.
     assert.equal((await put(env.proxy, { challenger: 20 })).status, 200);
+  } finally {
+    await teardown(env);
+  }
+});
+
+test('CONNECT on the admin address is answered 400 and closed, not dropped unanswered', async () => {
+  const env = await setup();
+  try {
+    const raw = await rawRequest(env.proxy.proxy.admin.address.port, 'CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n');
+    const reply = parseResponse(raw.text);
+    assert.equal(reply.status, 400);
+    assert.deepEqual(json(reply.body), { error: CONNECT_REFUSED, code: 'ABPROXY_BAD_REQUEST' });
+    assert.ok(raw.closed, 'the connection is closed');
   } finally {
     await teardown(env);
   }

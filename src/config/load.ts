@@ -43,10 +43,15 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   }
   const whole = new WholeExpansions();
   const tree = interpolate(raw ?? {}, env, whole.record);
-  let result = configSchema.safeParse(tree);
-  if (!result.success && whole.retype(tree, result.error)) result = configSchema.safeParse(tree);
+  let result = configSchema.safeParse(tree, { error: missingIsRequired });
+  if (!result.success && whole.retype(tree, result.error)) result = configSchema.safeParse(tree, { error: missingIsRequired });
   if (!result.success) throw new ConfigError(file, formatIssues(result.error, whole));
   return deepFreeze(result.data);
+}
+
+/** A missing field reads "required (number)" rather than zod's "expected number, received undefined". */
+function missingIsRequired(issue: { code?: string; input?: unknown; expected?: string }): string | undefined {
+  return issue.code === 'invalid_type' && issue.input === undefined ? `required (${issue.expected ?? 'a value'})` : undefined;
 }
 
 /** `whole`: says what a value that was one ${VAR} alone expanded to, after a type error on it. */

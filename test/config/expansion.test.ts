@@ -1,6 +1,7 @@
 // ${VAR} and ${VAR:-default} in config values: strings expand in place, keys never do, and a value that is
 // one expression alone takes the number or boolean type the schema asks for there; a digits-only value
 // where the schema wants a string stays a string, and a value that reads as neither names its expansion.
+// A missing field reads as required.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, parseConfigText } from '../../src/config/load.js';
@@ -78,4 +79,9 @@ test('an expansion that is no number where one is needed is a problem naming wha
 test('keys never expand', () => {
   const text = config(variants).replace('routes:', 'routes:\n  # a key that looks like an expression is an unknown key, as written').replace('    match:', '    ${EXTRA}: 1\n    match:');
   assert.deepEqual(problems(text, { TOKEN: 'x', CHALLENGER_WEIGHT: '10', EXTRA: 'sticky' }), ['routes[0]: unknown key "${EXTRA}"']);
+});
+
+test('a missing field is reported as required, with the type it takes', () => {
+  const text = config(variants.slice(0, 3)).replace('    match: { pathPrefix: /v2/models/fraud }\n', '');
+  assert.deepEqual(problems(text, { TOKEN: 'x' }), ['routes[0].match: required (object)', 'routes[0].variants[1].weight: required (number)']);
 });

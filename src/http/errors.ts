@@ -1,6 +1,8 @@
 // Coded proxy errors and their JSON bodies, plus the one table that maps transport failures to HTTP
 // statuses (refused/reset/invalid -> 502, timeout -> 504, draining -> 503). Pure.
 
+import { tlsFailureMessage } from './tls-failures.js';
+
 export type ErrorCode =
   | 'ABPROXY_BAD_REQUEST'
   | 'ABPROXY_NO_ROUTE'
@@ -100,6 +102,7 @@ export function classifyTransportError(error: unknown): UpstreamFailure {
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
       return 'invalid';
     default:
+      if (tlsFailureMessage(code) !== undefined) return 'refused';
       return code.startsWith('HPE_') ? 'invalid' : 'other';
   }
 }
@@ -133,6 +136,6 @@ const DETAILED_MESSAGE: Record<string, string> = {
 export function upstreamError(error: unknown): ProxyError {
   const kind = classifyTransportError(error);
   const code = (error as { code?: string } | null)?.code ?? '';
-  const message = DETAILED_MESSAGE[code] ?? FAILURE_MESSAGE[kind];
+  const message = DETAILED_MESSAGE[code] ?? tlsFailureMessage(code) ?? FAILURE_MESSAGE[kind];
   return new ProxyError(FAILURE_CODE[kind], message, { cause: error });
 }

@@ -32,6 +32,12 @@ const TABLE: [string, UpstreamFailure, number, string][] = [
   ['HPE_SOMETHING_NEW', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
   ['UND_ERR_INFO', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
   ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['UND_ERR_HEADERS_OVERFLOW', 'invalid', 502, 'ABPROXY_UPSTREAM_INVALID'],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['CERT_HAS_EXPIRED', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
+  ['ERR_SSL_WRONG_VERSION_NUMBER', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
   ['', 'other', 502, 'ABPROXY_UPSTREAM_RESET'],
   ['EWHATEVER', 'other', 502, 'ABPROXY_UPSTREAM_RESET'],
 ];
@@ -51,6 +57,11 @@ test('transport-error table, row by row', () => {
   assert.equal(message('EAI_AGAIN'), 'upstream host name could not be resolved (the resolver failed)');
   assert.equal(message('EHOSTUNREACH'), 'upstream host is unreachable');
   assert.equal(message('UND_ERR_CONNECT_TIMEOUT'), 'connecting to the upstream timed out');
+  assert.equal(message('UND_ERR_HEADERS_OVERFLOW'), 'upstream response head is over maxHeaderBytes');
+  assert.equal(message('SELF_SIGNED_CERT_IN_CHAIN'), 'upstream TLS certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN): trust its CA with NODE_EXTRA_CA_CERTS');
+  assert.equal(message('CERT_NOT_YET_VALID'), 'upstream TLS certificate is outside its validity period (CERT_NOT_YET_VALID)');
+  assert.equal(message('ERR_TLS_CERT_ALTNAME_INVALID'), "upstream TLS certificate does not name the target's host");
+  assert.equal(message('ERR_SSL_WRONG_VERSION_NUMBER'), 'upstream did not answer in TLS (is the target http:// rather than https://?)');
   const parserError = Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Invalid status code)'), { name: 'HTTPParserError' });
   assert.equal(classifyTransportError(parserError), 'invalid');
   assert.equal(classifyTransportError(null), 'other');

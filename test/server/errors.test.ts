@@ -1,8 +1,15 @@
 // Every error status of the data plane as JSON {"error","code"} on real sockets, and reliability case 8
-// (upstream silent -> 504, no listener -> 502 at once, reset mid-body -> cut off, invalid status line -> 502).
+// (upstream silent -> 504, no listener -> 502 at once, reset mid-body -> cut off, invalid status line -> 502),
+// and failed TLS to https:// upstreams said as what to fix.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
@@ -16,7 +23,10 @@ let silent: RawUpstream;
 let invalid: RawUpstream;
 let resetting: RawUpstream;
 let resettingChunked: RawUpstream;
+let secure: HttpsServer;
 let proxy: TestProxy;
+/** A self-signed certificate for 127.0.0.1 (test/fixtures/tls/README.md), which this process does not trust. */
+const TLS = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 
 function route(name: string, target: string) {
   return { name, match: { pathPrefix: `/${name}` }, variants: [{ name: 'only', target, weight: 1 }] };
@@ -24,6 +34,9 @@ function route(name: string, target: string) {
 
 before(async () => {
   good = await startUpstream();
+  secure = createHttpsServer({ cert: readFileSync(join(TLS, 'cert.pem')), key: readFileSync(join(TLS, 'key.pem')) }, (_req, res) => res.end('secret'));
+  secure.listen(0, '127.0.0.1');
+  await once(secure, 'listening');
   silent = await startRawUpstream(() => undefined);
   invalid = await startRawUpstream((socket) => socket.end('HTTP/1.1 abc Broken\r\ncontent-length: 0\r\n\r\n'));
   resetting = await startRawUpstream((socket) => {
@@ -43,12 +56,15 @@ before(async () => {
       route('reset', resetting.url),
       route('reset-chunked', resettingChunked.url),
       route('refused', `http://127.0.0.1:${await closedPort()}`),
+      route('untrusted', `https://127.0.0.1:${(secure.address() as AddressInfo).port}`),
+      route('not-tls', good.url.replace('http:', 'https:')),
     ],
   });
 });
 
 after(async () => {
   await proxy.close();
+  secure.close();
   await Promise.all([good.close(), silent.close(), invalid.close(), resetting.close(), resettingChunked.close()]);
 });
 
@@ -113,6 +129,13 @@ test('502 at once when nothing listens on the upstream port', async () => {
   const started = performance.now();
   await expectJsonError(get('/refused'), 502, 'ABPROXY_UPSTREAM_REFUSED');
   assert.ok(performance.now() - started < UPSTREAM_TIMEOUT_MS, 'not delayed until the upstream timeout');
+});
+
+test('502 that says what to fix when TLS to an https:// upstream fails: a certificate not trusted, a port that does not speak TLS', async () => {
+  const untrusted = await expectJsonError(get('/untrusted'), 502, 'ABPROXY_UPSTREAM_REFUSED');
+  assert.equal(json(untrusted.body).error, 'upstream TLS certificate is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT): trust its CA with NODE_EXTRA_CA_CERTS');
+  const plain = await expectJsonError(get('/not-tls'), 502, 'ABPROXY_UPSTREAM_REFUSED');
+  assert.equal(json(plain.body).error, 'upstream did not answer in TLS (is the target http:// rather than https://?)');
 });
 
 test('502 when the upstream sends an invalid status line', async () => {

@@ -1,6 +1,7 @@
 // Wires the experiment features into one instance: feedback on both planes, the request-id memory
 // filled as exchanges end, the access log, the report endpoints and the zero-initialised series.
 // Everything here runs after the answer is decided and never throws into the request path.
+import type { ServedLookupFn } from '../cluster/served-lookup.js';
 import { RequestVariants } from '../feedback/request-variants.js';
 import { createAccessLog } from '../log/access-log.js';
 import type { Logger } from '../log/logger.js';
@@ -20,10 +21,12 @@ export interface Experiment {
   apply(runtime: Runtime): void;
 }
 
-export function createExperiment(holder: RuntimeHolder, logger: Logger, metrics: MetricsSource = localMetrics): Experiment {
+/** `servedLookup`: how feedback looks a request id up beyond `served` (cluster workers); default `served` alone. */
+export function createExperiment(holder: RuntimeHolder, logger: Logger, metrics: MetricsSource = localMetrics, servedLookup?: (local: RequestVariants) => ServedLookupFn): Experiment {
   const served = new RequestVariants(holder.current.config.feedback.requestIdCacheSize);
   const accessLog = createAccessLog(logger);
-  const deps = { holder, served };
+  const lookup: ServedLookupFn = servedLookup?.(served) ?? ((requestId) => Promise.resolve(served.lookup(requestId)));
+  const deps = { holder, lookup };
   return {
     localHandler: feedbackLocalHandler(deps),
     adminRoutes: [feedbackAdminRoute(deps), ...reportRoutes(holder, metrics)],

@@ -2,7 +2,7 @@
 // plane. Reads a bounded JSON body, attributes the reward to a variant and counts it. Never proxies.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { attribute, FeedbackError, parseFeedback, type Attributed } from '../feedback/attribute.js';
-import type { RequestVariants } from '../feedback/request-variants.js';
+import type { ServedLookupFn } from '../cluster/served-lookup.js';
 import type { ProxyError } from '../http/errors.js';
 import { recordRejectedFeedback, recordReward } from '../metrics/feedback-metrics.js';
 import { readBody } from '../server/body.js';
@@ -15,7 +15,8 @@ export const DATA_PLANE_FEEDBACK_PATH = '/_abproxy/feedback';
 
 export interface FeedbackDeps {
   holder: RuntimeHolder;
-  served: RequestVariants;
+  /** Which route and variant served a request id (in any cluster worker). */
+  lookup: ServedLookupFn;
 }
 
 export function feedbackAdminRoute(deps: FeedbackDeps): AdminRoute {
@@ -58,7 +59,9 @@ async function answerFeedback(deps: FeedbackDeps, req: IncomingMessage, res: Ser
     } catch {
       throw new FeedbackError('ABPROXY_FEEDBACK_INVALID', 400, 'bad_request', 'body is not valid JSON');
     }
-    attributed = attribute(parseFeedback(parsed), runtime.routes, deps.served);
+    const feedback = parseFeedback(parsed);
+    const servedBy = feedback.variant === undefined && feedback.requestId !== undefined ? await deps.lookup(feedback.requestId) : undefined;
+    attributed = attribute(feedback, runtime.routes, servedBy);
   } catch (error) {
     if (!(error instanceof FeedbackError)) throw error;
     recordRejectedFeedback(error.reason);

@@ -1,10 +1,15 @@
 // The IPC vocabulary between the cluster primary and its workers: plain JSON objects tagged by `type`.
-// Never carries request data: only readiness, metric snapshots and their request ids.
+// Never carries request data: only readiness, metric snapshots, and which route and variant served a
+// request id (for feedback), each exchange tagged with an id of its own.
 export const WORKER_READY = 'abproxy:worker-ready';
 export const METRICS_REQUEST = 'abproxy:metrics-request';
 export const METRICS_REPLY = 'abproxy:metrics-reply';
 export const METRICS_COLLECT = 'abproxy:metrics-collect';
 export const METRICS_PART = 'abproxy:metrics-part';
+export const SERVED_LOOKUP = 'abproxy:served-lookup';
+export const SERVED_QUERY = 'abproxy:served-query';
+export const SERVED_ANSWER = 'abproxy:served-answer';
+export const SERVED_REPLY = 'abproxy:served-reply';
 
 /** Worker -> primary: the data plane and the admin server (shared in slot 0, private elsewhere) are listening. */
 export interface WorkerReady {
@@ -44,7 +49,35 @@ export interface MetricsPart {
   error?: string;
 }
 
-export type ClusterMessage = WorkerReady | MetricsRequest | MetricsReply | MetricsCollect | MetricsPart;
+/** Worker -> primary: which route and variant served this request id? (This worker did not.) */
+export interface ServedLookup {
+  type: typeof SERVED_LOOKUP;
+  id: number;
+  requestId: string;
+}
+
+/** Primary -> every other ready worker: did you serve this request id? */
+export interface ServedQuery {
+  type: typeof SERVED_QUERY;
+  id: number;
+  requestId: string;
+}
+
+/** Worker -> primary: the route and variant that served the queried id here, or none. */
+export interface ServedAnswer {
+  type: typeof SERVED_ANSWER;
+  id: number;
+  servedBy?: { route: string; variant: string };
+}
+
+/** Primary -> the asking worker: the first answer that names a route and variant, or none. */
+export interface ServedReply {
+  type: typeof SERVED_REPLY;
+  id: number;
+  servedBy?: { route: string; variant: string };
+}
+
+export type ClusterMessage = WorkerReady | MetricsRequest | MetricsReply | MetricsCollect | MetricsPart | ServedLookup | ServedQuery | ServedAnswer | ServedReply;
 
 export function isClusterMessage(value: unknown): value is ClusterMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && (value as { type: string }).type.startsWith('abproxy:');

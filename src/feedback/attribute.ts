@@ -1,8 +1,8 @@
 // Feedback attribution: which variant a reward belongs to. Explicit variant first, then the variant
-// that served the named request id, then the variant the sticky key hashes to. Pure apart from the cache read.
+// that served the named request id (looked up by the caller), then the variant the sticky key hashes to. Pure.
 import { variantForKey } from '../routing/assign.js';
 import type { RouteTable } from '../routing/route-table.js';
-import type { RequestVariants } from './request-variants.js';
+import type { ServedBy } from './request-variants.js';
 
 export type FeedbackRejection = 'bad_request' | 'too_large' | 'unknown_route' | 'unknown_variant' | 'unknown_request_id';
 
@@ -66,7 +66,8 @@ export function parseFeedback(value: unknown): Feedback {
   return feedback;
 }
 
-export function attribute(feedback: Feedback, routes: RouteTable, served: RequestVariants): Attributed {
+/** `servedBy`: what served `feedback.requestId`, as the caller looked it up (undefined: not found, or no id). */
+export function attribute(feedback: Feedback, routes: RouteTable, servedBy: ServedBy | undefined): Attributed {
   const route = routes.byName.get(feedback.route);
   if (!route) throw new FeedbackError('ABPROXY_UNKNOWN_ROUTE', 400, 'unknown_route', `no route named "${feedback.route}"`);
   const base = { route: route.name, reward: feedback.reward };
@@ -77,8 +78,7 @@ export function attribute(feedback: Feedback, routes: RouteTable, served: Reques
     return { ...base, variant: feedback.variant, attributedBy: 'variant' };
   }
   if (feedback.requestId !== undefined) {
-    const hit = served.lookup(feedback.requestId);
-    if (!hit || hit.route !== route.name) {
+    if (!servedBy || servedBy.route !== route.name) {
       throw new FeedbackError(
         'ABPROXY_UNKNOWN_REQUEST_ID',
         404,
@@ -86,7 +86,7 @@ export function attribute(feedback: Feedback, routes: RouteTable, served: Reques
         `request id "${feedback.requestId}" is not known on route "${route.name}": it was never served here, or it is older than the last feedback.requestIdCacheSize requests; send variant or key instead`,
       );
     }
-    return { ...base, variant: hit.variant, attributedBy: 'requestId' };
+    return { ...base, variant: servedBy.variant, attributedBy: 'requestId' };
   }
   return { ...base, variant: variantForKey(route, feedback.key ?? '').name, attributedBy: 'key' };
 }

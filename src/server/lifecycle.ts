@@ -7,11 +7,13 @@ import { startAdminServer, type AdminRoute, type AdminServer } from '../admin/ad
 import { dashboardRoutes } from '../admin/dashboard/serve.js';
 import { seriesSourceOf, TimeSeries } from '../admin/timeseries.js';
 import { timeseriesRoutes } from '../admin/timeseries-route.js';
+import type { ServedLookupFn } from '../cluster/served-lookup.js';
 import { isLoopback, parseAddress, type Address } from '../config/address.js';
 import { callLocalModel, streamInferReply } from '../grpc/model-service.js';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { ConfigReloader } from '../config/reload.js';
 import { watchConfig } from '../config/watch.js';
+import type { RequestVariants } from '../feedback/request-variants.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { configGeneration, variantWeight } from '../metrics/registry.js';
 import type { MetricsSource } from '../metrics/snapshot.js';
@@ -35,6 +37,8 @@ export interface StartOptions {
   adminRoutes?: AdminRoute[];
   /** Where the report and status read metrics (a cluster worker: every worker's, merged); default this process's registry. */
   metricsSource?: MetricsSource;
+  /** How feedback finds which variant served a request id (a cluster worker: also in the other workers); default this process's memory. */
+  servedLookup?: (local: RequestVariants) => ServedLookupFn;
   /** Listen here instead of config.admin (cluster workers that do not host the admin API). */
   adminListen?: { host: string; port: number; exclusive: boolean };
   /** Reload the config file when it changes (default true). */
@@ -77,7 +81,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const oip = new OipService(models, () => holder.current.config.limits.upstreamTimeoutMs);
   const modelClient = new InProcessModelClient(oip);
   const shadows = new ShadowService({ holder, logger, models: () => modelClient });
-  const experiment = createExperiment(holder, logger, options.metricsSource);
+  const experiment = createExperiment(holder, logger, options.metricsSource, options.servedLookup);
   const hooks: DataPlaneHooks = {
     localHandlers: [experiment.localHandler, oipLocalHandler(oip)],
     serveModel: oipServeModel(oip),

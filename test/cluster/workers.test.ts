@@ -1,6 +1,6 @@
-// `serve --workers 2` end to end on real sockets: stickiness across workers, aggregated counters, weights
-// changed through the admin API reaching every worker, a killed worker replaced while requests keep
-// succeeding, and SIGTERM draining every worker.
+// `serve --workers 2` end to end on real sockets: stickiness across workers, aggregated counters, feedback by
+// request id whichever worker served it, weights changed through the admin API reaching every worker, a
+// killed worker replaced while requests keep succeeding, and SIGTERM draining every worker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -14,6 +14,7 @@ import { variantForKey } from '../../src/routing/assign.js';
 interface Answer {
   status: number;
   variant: string;
+  requestId: string;
   body: string;
 }
 
@@ -24,7 +25,7 @@ function get(port: number, key: string, path = '/m/infer'): Promise<Answer> {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, variant: String(res.headers['x-abproxy-variant'] ?? ''), body: Buffer.concat(chunks).toString() }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, variant: String(res.headers['x-abproxy-variant'] ?? ''), requestId: String(res.headers['x-request-id'] ?? ''), body: Buffer.concat(chunks).toString() }));
     });
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));
@@ -108,6 +109,29 @@ test('two workers: stickiness, aggregated counters and report, a weight change, 
     const requestsOf = (name: string) => report.variants.find((v) => v.name === name)?.requests;
     assert.equal(requestsOf('challenger'), 3 * challengers);
     assert.equal(requestsOf('champion'), 3 * (40 - challengers));
+  });
+
+  await t.test('feedback by request id is attributed whichever worker served the request and whichever takes the feedback', async () => {
+    const served = await Promise.all(Array.from({ length: 10 }, (_, i) => get(cluster.dataPort, `fb-${i}`)));
+    const post = (port: number, path: string, requestId: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { connection: 'close' }, body: JSON.stringify({ route: 'm', requestId, reward: 1 }) });
+    for (const { requestId, variant } of served) {
+      for (const [port, path] of [
+        [cluster.adminPort, '/feedback'],
+        [cluster.dataPort, '/_abproxy/feedback'],
+      ] as const) {
+        const res = await post(port, path, requestId);
+        assert.equal(res.status, 200, `${path} ${requestId}: ${await res.clone().text()}`);
+        assert.deepEqual(await res.json(), { route: 'm', reward: 1, variant, attributedBy: 'requestId' });
+      }
+    }
+    const unknown = await post(cluster.adminPort, '/feedback', 'never-served');
+    assert.equal(unknown.status, 404, 'an id no worker served is still unknown');
+    const rewards = (await metricsText(cluster.adminPort))
+      .split('\n')
+      .filter((line) => line.startsWith('abproxy_feedback_reward_count{') && line.includes('route="m"'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+    assert.equal(rewards, 20, 'every reward counted once, summed over the workers');
   });
 
   await t.test('a weight change through the admin API reaches every worker', async () => {

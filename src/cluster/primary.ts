@@ -1,6 +1,7 @@
 // The cluster primary of `abproxy serve --workers N`: forks N workers that share the listen sockets, replaces
 // a worker that dies (with bounded backoff), forwards SIGHUP/SIGTERM/SIGINT, answers the admin worker's
-// requests for metrics aggregated over every worker, and relays feedback's request-id lookups between workers. Never serves traffic or loads models itself.
+// requests for metrics aggregated over every worker, and relays feedback's request-id lookups between
+// workers. Never serves traffic or loads models itself.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log/logger.js';
 import { MetricsGatherer } from './aggregate.js';

@@ -1,6 +1,6 @@
 // The data-plane HTTP server: hardened options, the request pipeline, client-error answers, WebSocket
-// upgrades while a route enables them, CONNECT refused with an answer, and a drain that stops accepting, lets in-flight requests finish,
-// closes idle keep-alive sockets and, once it ends, open tunnels.
+// upgrades while a route enables them, CONNECT refused with an answer, and a drain that stops accepting,
+// lets in-flight requests finish, closes idle keep-alive sockets and, once it ends, open tunnels.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';

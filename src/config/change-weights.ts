@@ -58,7 +58,7 @@ export function changeWeights(path: string, routeName: string, request: WeightsR
   if (plan.unchanged) return { plan, written: false };
   const text = editWeights(loaded.text, path, {
     routeIndex,
-    weights: route.variants.map((v) => requested[v.name] ?? v.weight),
+    weights: route.variants.map((v) => (requested[v.name] === v.weight ? undefined : requested[v.name])),
     previous: weightsOf(route.variants),
   });
   try {

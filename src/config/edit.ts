@@ -10,8 +10,8 @@ import type { WeightStep } from './schema.js';
 export interface WeightEdit {
   /** Index of the route in `routes`. */
   routeIndex: number;
-  /** New weight of every variant, in variant order. */
-  weights: readonly number[];
+  /** New weight of each variant, in variant order; undefined leaves a weight as written (an unchanged one, perhaps a ${VAR}). */
+  weights: readonly (number | undefined)[];
   /** The live weights, recorded as the newest weightHistory step. */
   previous: WeightStep;
 }
@@ -47,7 +47,9 @@ function routeMap(doc: Document, index: number): YAMLMap {
 
 function applyWithDocumentApi(doc: Document, edit: WeightEdit): void {
   const route = routeMap(doc, edit.routeIndex);
-  edit.weights.forEach((weight, v) => doc.setIn(['routes', edit.routeIndex, 'variants', v, 'weight'], weight));
+  edit.weights.forEach((weight, v) => {
+    if (weight !== undefined) doc.setIn(['routes', edit.routeIndex, 'variants', v, 'weight'], weight);
+  });
   const step = doc.createNode(edit.previous);
   step.flow = true;
   const history = route.get('weightHistory', true);
@@ -66,6 +68,7 @@ function spliceYaml(text: string, doc: Document, edit: WeightEdit): string | und
   const route = routeMap(doc, edit.routeIndex);
   const splices: Splice[] = [];
   for (const [v, weight] of edit.weights.entries()) {
+    if (weight === undefined) continue;
     const node = doc.getIn(['routes', edit.routeIndex, 'variants', v, 'weight'], true);
     if (!isScalar(node) || !node.range) return undefined;
     splices.push({ at: node.range[0], end: node.range[1], text: String(weight) });

@@ -1,5 +1,6 @@
 // Weight edits on the config text: only the changed bytes move in YAML (comments, quoting and alignment
-// survive), weightHistory gets the old weights, JSON stays JSON, and writes are atomic and keep symlinks.
+// survive, and so does a weight left unchanged, ${VAR} and all), weightHistory gets the old weights, JSON
+// stays JSON, and writes are atomic and keep symlinks.
 // A file its mount or permissions will not let us write is refused with where to change it instead.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +8,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { WeightsError, writeFailure } from '../../src/config/change-weights.js';
+import { changeWeights, WeightsError, writeFailure } from '../../src/config/change-weights.js';
 import { editWeights, writeFileAtomic } from '../../src/config/edit.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { formatPlan, planWeights } from '../../src/routing/weight-plan.js';
@@ -62,6 +63,19 @@ test('an entirely flow-style document falls back to the YAML printer with the sa
   assert.deepEqual(config.routes[0]?.variants.map((v) => v.weight), [3, 1]);
   assert.deepEqual(config.routes[0]?.weightHistory, [{ a: 1, b: 1 }]);
   assert.match(edited, /# flow/);
+});
+
+test('changeWeights rewrites only the weights that change: an untouched ${VAR} weight stays an expression', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-edit-'));
+  const path = join(dir, 'abproxy.yaml');
+  writeFileSync(path, YAML.replace('weight: 80 }', 'weight: "${CHAMPION_WEIGHT:-80}" }'));
+  const env = { CHAMPION_WEIGHT: '70' };
+  const { written } = changeWeights(path, 'fraud', { weights: { champion: 70, candidate: 20 } }, { env });
+  assert.ok(written);
+  const text = readFileSync(path, 'utf8');
+  assert.match(text, /weight: "\$\{CHAMPION_WEIGHT:-80\}" \}  # current model/, 'the champion weight, asked to stay 70, keeps its expression');
+  assert.match(text, /candidate, {2}target: "http:\/\/127\.0\.0\.1:9003", weight: 20 \}/);
+  assert.deepEqual(parseConfigText(text, path, env).routes[0]?.variants.map((v) => v.weight), [70, 10, 20]);
 });
 
 test('a JSON edit keeps JSON, its indentation and its trailing newline', () => {

@@ -73,7 +73,7 @@ test('changeWeights rewrites only the weights that change: an untouched ${VAR} w
   const { written } = changeWeights(path, 'fraud', { weights: { champion: 70, candidate: 20 } }, { env });
   assert.ok(written);
   const text = readFileSync(path, 'utf8');
-  assert.match(text, /weight: "\$\{CHAMPION_WEIGHT:-80\}" \}  # current model/, 'the champion weight, asked to stay 70, keeps its expression');
+  assert.match(text, /weight: "\$\{CHAMPION_WEIGHT:-80\}" \} {2}# current model/, 'the champion weight, asked to stay 70, keeps its expression');
   assert.match(text, /candidate, {2}target: "http:\/\/127\.0\.0\.1:9003", weight: 20 \}/);
   assert.deepEqual(parseConfigText(text, path, env).routes[0]?.variants.map((v) => v.weight), [70, 10, 20]);
 });

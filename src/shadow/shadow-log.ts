@@ -3,6 +3,7 @@
 // The live file rotates to PATH.1 at half of maxBytes, so both together stay under maxBytes.
 // Never blocks a caller: when the disk falls behind, the queue fills and records are dropped and counted.
 // The log is a regular file: a FIFO or device at its path is refused (opening one could block forever).
+// A last line cut short by a crash is ended before the first new record.
 import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -149,6 +150,11 @@ export class ShadowLog {
       throw new Error(`${this.path} is not a regular file`);
     }
     this.#fileBytes = stat.size;
+    // A line cut short (a crash mid-write) is ended first, so the next record starts a line of its own.
+    if (stat.size > 0 && !(await endsWithNewline(this.path, stat.size))) {
+      await handle.write('\n');
+      this.#fileBytes++;
+    }
     this.#handle = handle;
     return handle;
   }
@@ -169,5 +175,16 @@ export class ShadowLog {
     this.dropped += count;
     this.#onCount('dropped', count);
     return false;
+  }
+}
+
+/** Whether the regular file at `path`, `size` bytes long, ends with a newline. */
+async function endsWithNewline(path: string, size: number): Promise<boolean> {
+  const reader = await open(path, 'r');
+  try {
+    const { buffer } = await reader.read(Buffer.alloc(1), 0, 1, size - 1);
+    return buffer[0] === 0x0a;
+  } finally {
+    await reader.close();
   }
 }

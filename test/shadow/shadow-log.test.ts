@@ -104,6 +104,19 @@ test('a directory that cannot be made fails at once, also where the file system 
   assert.deepEqual(lines(made), ['{"a":2}'], 'missing parents are made');
 });
 
+test('a last line cut short (a crash mid-write) is ended before the first new record, which stays whole', async () => {
+  const path = join(tempDir(), 'shadow.jsonl');
+  writeFileSync(path, '{"a":1}\n{"cut":"sho');
+  const log = new ShadowLog({ path, maxBytes: 4096 });
+  log.append('{"a":2}');
+  await log.close();
+  assert.deepEqual(lines(path), ['{"a":1}', '{"cut":"sho', '{"a":2}']);
+  const whole = new ShadowLog({ path, maxBytes: 4096 });
+  whole.append('{"a":3}');
+  await whole.close();
+  assert.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"cut":"sho\n{"a":2}\n{"a":3}\n', 'a file that ends its last line gets no blank line');
+});
+
 test('a FIFO at the path is refused at once, with or without a reader: records dropped and counted, nothing blocks', async () => {
   const fifo = join(tempDir(), 'shadow.jsonl');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');

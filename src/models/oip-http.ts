@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
 import { ProxyError } from '../http/errors.js';
 import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
-import { readBody, tooLargeError, declaredLengthTooLarge } from '../server/body.js';
+import { declaredLengthTooLarge, decodedRequestBody, readBody, tooLargeError } from '../server/body.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
 import type { Runtime } from '../server/runtime.js';
 import type { RelayResult } from '../upstream/relay.js';
@@ -100,7 +100,7 @@ function answerOip(
     return;
   }
   (reads ? readBody(req, maxBodyBytes) : Promise.resolve(body))
-    .then((bytes) => oipEndpointAnswer(service, path, method, bytes, req.headers[INFERENCE_HEADER], requestId))
+    .then((bytes) => oipEndpointAnswer(service, path, method, bytes && decodedRequestBody(bytes, req.headers['content-encoding'], maxBodyBytes), req.headers[INFERENCE_HEADER], requestId))
     .then(
       ({ answer, allow }) => write(res, answer, allow ? [...extraHeaders, 'allow', allow] : extraHeaders, finish, allow !== undefined),
       (error: unknown) => write(res, errorAnswer(error instanceof ProxyError ? error : new ProxyError('ABPROXY_BAD_REQUEST', String(error))), extraHeaders, finish, true),

@@ -1,8 +1,10 @@
 // Bounded request bodies: reading one whole, for routes whose sticky key or shadows need it (413 before
 // reading when Content-Length is over the limit, and as soon as a chunked body crosses it; never more
-// than maxBytes held), the same limit on a body streamed through, and the JSON a `body:` key reads.
+// than maxBytes held), the same limit on a body streamed through, the JSON a `body:` key reads, and a
+// body decoded from its Content-Encoding for local models.
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { decodedBody } from '../http/content-decoding.js';
 import { ProxyError } from '../http/errors.js';
 import { inferenceHeaderLength, jsonPart } from '../http/inference-header.js';
 
@@ -97,11 +99,23 @@ export async function* limitedBody(source: AsyncIterable<Buffer>, maxBytes: numb
   if (copy) options.onComplete?.(Buffer.concat(copy, size));
 }
 
-/** The body's JSON value (its JSON part under the binary tensor extension), for a `body:` sticky key; undefined when it is not JSON. */
-export function bodyJson(body: Buffer, inferenceHeader: string | string[] | undefined): unknown {
+/**
+ * The body's JSON value (its JSON part under the binary tensor extension), read through its Content-Encoding
+ * (gzip, deflate, br, up to maxBytes decoded), for a `body:` sticky key; undefined when it is not JSON.
+ */
+export function bodyJson(body: Buffer, inferenceHeader: string | string[] | undefined, contentEncoding: string | undefined, maxBytes: number): unknown {
+  const plain = decodedBody(body, contentEncoding, maxBytes);
+  if (!plain) return undefined;
   try {
-    return JSON.parse(jsonPart(body, inferenceHeaderLength(inferenceHeader, body.length)).toString('utf8'));
+    return JSON.parse(jsonPart(plain, inferenceHeaderLength(inferenceHeader, plain.length)).toString('utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** A whole request body as it was before its Content-Encoding, for a local model to read; one that does not decode is a 400. */
+export function decodedRequestBody(body: Buffer, contentEncoding: string | undefined, maxBytes: number): Buffer {
+  const plain = decodedBody(body, contentEncoding, maxBytes);
+  if (plain) return plain;
+  throw new ProxyError('ABPROXY_MODEL_BAD_INPUT', `request body could not be decoded from Content-Encoding "${contentEncoding ?? ''}" (gzip, deflate and br are read, up to maxBodyBytes decoded)`);
 }

@@ -93,7 +93,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
       return;
     }
     if (!route.needsBody) return dispatch(request, runtime, route, target, {});
-    readStream(stream, maxBodyBytes).then((body) => dispatch(request, runtime, route, target, { body, json: bodyJson(body, request.head.headers[INFERENCE_HEADER]) }), failed);
+    readStream(stream, maxBodyBytes).then((body) => dispatch(request, runtime, route, target, { body, json: bodyJson(body, request.head.headers[INFERENCE_HEADER], request.head.headers['content-encoding'], maxBodyBytes) }), failed);
   }
 
   function dispatch(request: StreamRequest, runtime: Runtime, route: CompiledRoute, target: RequestTarget, read: BodyRead): void {
@@ -124,6 +124,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
         method: request.method,
         hasBody: request.hasBody,
         inferenceHeader: head.headers[INFERENCE_HEADER],
+        contentEncoding: head.headers['content-encoding'],
         encoding: grpcEncodingOf(head.headers['grpc-encoding']),
         exchange,
         model: upstream.model,

@@ -26,6 +26,8 @@ export interface ModelCall {
   hasBody: boolean;
   /** The request's Inference-Header-Content-Length (a REST infer body in the binary tensor extension). */
   inferenceHeader: string | string[] | undefined;
+  /** The request's Content-Encoding: a REST body is decoded before a local model reads it. */
+  contentEncoding: string | undefined;
   /** The call's grpc-encoding: local models read messages uncompressed, so compressed ones are decompressed first. */
   encoding: string | undefined;
   exchange: Exchange;

@@ -66,7 +66,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
   };
 
   function dispatch(req: IncomingMessage, res: ServerResponse, runtime: Runtime, route: CompiledRoute, target: RequestTarget, body: Buffer | undefined, startedAt: number): void {
-    const json = route.needsBody && body ? bodyJson(body, req.headers[INFERENCE_HEADER]) : undefined;
+    const json = route.needsBody && body ? bodyJson(body, req.headers[INFERENCE_HEADER], req.headers['content-encoding'], runtime.config.limits.maxBodyBytes) : undefined;
     const { variant, reason, key } = assignRequest(route, req, target.query, json);
     const requestId = requestIdOf(req);
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };

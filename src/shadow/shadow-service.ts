@@ -11,6 +11,7 @@ import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
 import { grpcEncodingOf, uncompressedBody } from '../grpc/framing.js';
 import { isGrpc } from '../grpc/status.js';
+import { decodedBody } from '../http/content-decoding.js';
 import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
 import type { CompiledRoute, CompiledShadow } from '../routing/route-table.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient, MirroredRequest } from '../server/exchange.js';
@@ -189,7 +190,9 @@ export class ShadowService {
   #sendLocal(shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, model: string, grpc: boolean): Promise<ShadowAnswer> {
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
-    const body = grpc && exchange.body ? (uncompressedBody(exchange.body, grpcEncodingOf(req.headers['grpc-encoding']), maxBytes) ?? exchange.body) : exchange.body;
+    const body = !exchange.body ? undefined
+      : grpc ? (uncompressedBody(exchange.body, grpcEncodingOf(req.headers['grpc-encoding']), maxBytes) ?? exchange.body)
+      : (decodedBody(exchange.body, req.headers['content-encoding'], maxBytes) ?? exchange.body);
     const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
     return sendModelShadow({ client: this.#models(), model, body, jsonLength, timeoutMs, maxBytes, grpcMethod: grpc ? exchange.target.path : undefined }).then((answer) => {
       this.#settled(exchange.route.name, shadow.config.name, answer.outcome, answer.latencyMs);

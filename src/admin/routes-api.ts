@@ -1,10 +1,12 @@
 // The admin API for routes: GET /admin/routes, PUT /admin/routes/{route}/weights (bearer token when
-// adminToken is set; rewrites the config file atomically, then reloads it), GET /admin/assign.
+// adminToken is set; rewrites the config file atomically, then reloads it, in every cluster worker before
+// answering), GET /admin/assign.
 // Never changes the live state except through the config file and the reloader.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AdminRoute } from './admin-server.js';
 import { changeWeights, WeightsError } from '../config/change-weights.js';
+import type { ReloadOthersFn } from '../cluster/reload-everywhere.js';
 import type { ConfigReloader } from '../config/reload.js';
 import { ProxyError } from '../http/errors.js';
 import { variantForKey } from '../routing/assign.js';
@@ -18,6 +20,8 @@ export interface RoutesApiDeps {
   configPath: string;
   holder: RuntimeHolder;
   reloader: ConfigReloader;
+  /** In a cluster worker: has the other workers reload the rewritten file before the answer. */
+  reloadOthers?: ReloadOthersFn | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -71,7 +75,13 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
           if (reload?.result === 'rejected') {
             return sendJson(res, 500, { error: 'the file was written but its reload was rejected', code: 'ABPROXY_RELOAD_REJECTED', problems: reload.problems });
           }
-          sendJson(res, 200, { ...plan, written, dryRun, generation: reload?.generation ?? holder.current.generation });
+          const others = reload && deps.reloadOthers ? await deps.reloadOthers() : undefined;
+          const rejected = others?.reloads.find((other) => other.result === 'rejected');
+          if (rejected) {
+            return sendJson(res, 500, { error: `the file was written but worker ${rejected.slot} rejected its reload`, code: 'ABPROXY_RELOAD_REJECTED', problems: rejected.problems });
+          }
+          const workers = others && { asked: others.asked, reloaded: others.reloads.map(({ slot, result, generation }) => ({ slot, result, generation })) };
+          sendJson(res, 200, { ...plan, written, dryRun, generation: reload?.generation ?? holder.current.generation, ...(workers ? { otherWorkers: workers } : {}) });
         } catch (error) {
           if (!(error instanceof WeightsError)) throw error;
           sendJson(res, error.status, { error: error.message.split('\n')[0], code: error.code, problems: error.problems });

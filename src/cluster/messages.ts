@@ -1,15 +1,15 @@
 // The IPC vocabulary between the cluster primary and its workers: plain JSON objects tagged by `type`.
-// Never carries request data: only readiness, metric snapshots, and which route and variant served a
-// request id (for feedback), each exchange tagged with an id of its own.
+// Never carries request data: only readiness, metric snapshots, and workers' questions to each other (which
+// route and variant served a request id; reload the config), each exchange tagged with an id of its own.
 export const WORKER_READY = 'abproxy:worker-ready';
 export const METRICS_REQUEST = 'abproxy:metrics-request';
 export const METRICS_REPLY = 'abproxy:metrics-reply';
 export const METRICS_COLLECT = 'abproxy:metrics-collect';
 export const METRICS_PART = 'abproxy:metrics-part';
-export const SERVED_LOOKUP = 'abproxy:served-lookup';
-export const SERVED_QUERY = 'abproxy:served-query';
-export const SERVED_ANSWER = 'abproxy:served-answer';
-export const SERVED_REPLY = 'abproxy:served-reply';
+export const FANOUT_ASK = 'abproxy:fanout-ask';
+export const FANOUT_QUESTION = 'abproxy:fanout-question';
+export const FANOUT_ANSWER = 'abproxy:fanout-answer';
+export const FANOUT_REPLY = 'abproxy:fanout-reply';
 
 /** Worker -> primary: the data plane and the admin server (shared in slot 0, private elsewhere) are listening. */
 export interface WorkerReady {
@@ -49,35 +49,40 @@ export interface MetricsPart {
   error?: string;
 }
 
-/** Worker -> primary: which route and variant served this request id? (This worker did not.) */
-export interface ServedLookup {
-  type: typeof SERVED_LOOKUP;
+/** What one worker asks all the others (fanout.ts): which route and variant served a request id; reload the config file. */
+export type WorkerQuestion = { kind: 'served'; requestId: string } | { kind: 'reload' };
+
+/** Worker -> primary: put this question to every other worker; reply with the first answer or all of them, by timeoutMs. */
+export interface FanoutAsk {
+  type: typeof FANOUT_ASK;
   id: number;
-  requestId: string;
+  question: WorkerQuestion;
+  first: boolean;
+  timeoutMs: number;
 }
 
-/** Primary -> every other ready worker: did you serve this request id? */
-export interface ServedQuery {
-  type: typeof SERVED_QUERY;
+/** Primary -> every other listening worker: the question. */
+export interface FanoutQuestion {
+  type: typeof FANOUT_QUESTION;
   id: number;
-  requestId: string;
+  question: WorkerQuestion;
 }
 
-/** Worker -> primary: the route and variant that served the queried id here, or none. */
-export interface ServedAnswer {
-  type: typeof SERVED_ANSWER;
+/** Worker -> primary: this worker's answer, or none. */
+export interface FanoutAnswer {
+  type: typeof FANOUT_ANSWER;
   id: number;
-  servedBy?: { route: string; variant: string };
+  answer?: unknown;
 }
 
-/** Primary -> the asking worker: the first answer that names a route and variant, or none. */
-export interface ServedReply {
-  type: typeof SERVED_REPLY;
+/** Primary -> the asking worker: the answers that arrived. */
+export interface FanoutReply {
+  type: typeof FANOUT_REPLY;
   id: number;
-  servedBy?: { route: string; variant: string };
+  answers: unknown[];
 }
 
-export type ClusterMessage = WorkerReady | MetricsRequest | MetricsReply | MetricsCollect | MetricsPart | ServedLookup | ServedQuery | ServedAnswer | ServedReply;
+export type ClusterMessage = WorkerReady | MetricsRequest | MetricsReply | MetricsCollect | MetricsPart | FanoutAsk | FanoutQuestion | FanoutAnswer | FanoutReply;
 
 export function isClusterMessage(value: unknown): value is ClusterMessage {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && (value as { type: string }).type.startsWith('abproxy:');

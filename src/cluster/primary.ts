@@ -1,13 +1,13 @@
 // The cluster primary of `abproxy serve --workers N`: forks N workers that share the listen sockets, replaces
 // a worker that dies (with bounded backoff), forwards SIGHUP/SIGTERM/SIGINT, answers the admin worker's
-// requests for metrics aggregated over every worker, and relays feedback's request-id lookups between
-// workers. Never serves traffic or loads models itself.
+// requests for metrics aggregated over every worker, and relays the workers' questions to each other
+// (fanout.ts). Never serves traffic or loads models itself.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log/logger.js';
 import { MetricsGatherer } from './aggregate.js';
-import { COUNT_ENV, isClusterMessage, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, SERVED_ANSWER, SERVED_LOOKUP, SLOT_ENV, WORKER_READY, type MetricsReply } from './messages.js';
+import { FanoutRelay } from './fanout.js';
+import { COUNT_ENV, FANOUT_ANSWER, FANOUT_ASK, isClusterMessage, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, SLOT_ENV, WORKER_READY, type MetricsReply } from './messages.js';
 import { clusterWorkerRestarts, clusterWorkers, clusterWorkersConfigured } from './primary-metrics.js';
-import { ServedLookupRelay } from './served-lookup.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -24,7 +24,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   const { logger, workers: count } = options;
   const maxRestartDelayMs = options.maxRestartDelayMs ?? 5_000;
   const gatherer = new MetricsGatherer(options.scrapeTimeoutMs ?? 3_000);
-  const servedLookups = new ServedLookupRelay();
+  const fanout = new FanoutRelay();
   const slotOf = new Map<number, number>();
   const ready = new Map<number, Worker>();
   const recentCrashes: number[] = [];
@@ -54,10 +54,10 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         }
       } else if (message.type === METRICS_PART) {
         gatherer.onPart(worker, message);
-      } else if (message.type === SERVED_LOOKUP) {
-        servedLookups.onLookup(worker, message, [...ready.values()]);
-      } else if (message.type === SERVED_ANSWER) {
-        servedLookups.onAnswer(worker, message);
+      } else if (message.type === FANOUT_ASK) {
+        fanout.onAsk(worker, message, [...ready.values()]);
+      } else if (message.type === FANOUT_ANSWER) {
+        fanout.onAnswer(worker, message);
       } else if (message.type === METRICS_REQUEST) {
         const reply = (fields: Omit<MetricsReply, 'type' | 'id'>) => {
           if (worker.isConnected()) worker.send({ type: METRICS_REPLY, id: message.id, ...fields } satisfies MetricsReply);
@@ -75,7 +75,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       ready.delete(worker.id);
       clusterWorkers.set(ready.size);
       gatherer.forget(worker.id);
-      servedLookups.forget(worker.id);
+      fanout.forget(worker.id);
       if (stopping) {
         // A worker stopped by our SIGTERM before it installed its drain handler had nothing in flight.
         if (code !== 0 && signal !== 'SIGTERM') exitCode = 1;

@@ -1,15 +1,18 @@
 // A cluster worker's side of `serve --workers N`: slot 0 hosts the admin server on the configured address and
 // serves /metrics aggregated by the primary; the other workers keep a private loopback admin port. Every
-// worker answers the primary's requests for its registry snapshot and looks up feedback's request ids in the
-// others (served-lookup.ts). Never aggregates anything itself.
+// worker answers the primary's requests for its registry snapshot, looks up feedback's request ids in the
+// others (served-lookup.ts), and reloads when a weight change asks (reload-everywhere.ts). Never aggregates
+// anything itself.
 import cluster from 'node:cluster';
 import type { AdminRoute } from '../admin/admin-server.js';
+import type { ConfigReloader } from '../config/reload.js';
 import type { RequestVariants } from '../feedback/request-variants.js';
 import { registry } from '../metrics/registry.js';
 import type { MetricsJson } from '../metrics/snapshot.js';
 import type { Abproxy, StartOptions } from '../server/lifecycle.js';
 import { sendJson } from '../server/respond.js';
 import { isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, WORKER_READY, type MetricsPart, type MetricsReply, type MetricsRequest, type WorkerReady } from './messages.js';
+import { reloadAcrossWorkers } from './reload-everywhere.js';
 import { servedAcrossWorkers } from './served-lookup.js';
 import { currentShare, type Share } from './share.js';
 
@@ -25,11 +28,11 @@ export function workerIdentity(): WorkerIdentity | undefined {
  * such as feedback and the report live in one place), with /metrics and the report aggregated over every
  * worker; other workers bind a private loopback admin port of their own.
  */
-export function workerStartOptions(identity: WorkerIdentity, metricsTimeoutMs = 5_000): Pick<StartOptions, 'adminRoutes' | 'adminListen' | 'metricsSource' | 'servedLookup'> {
+export function workerStartOptions(identity: WorkerIdentity, metricsTimeoutMs = 5_000): Pick<StartOptions, 'adminRoutes' | 'adminListen' | 'metricsSource' | 'servedLookup' | 'reloadOthers'> {
   answerMetricsCollection();
-  const servedLookup = (local: RequestVariants) => servedAcrossWorkers(local);
-  if (identity.slot === 0) return { adminRoutes: [aggregatedMetricsRoute(metricsTimeoutMs)], metricsSource: () => clusterMetricsJson(metricsTimeoutMs), servedLookup };
-  return { adminListen: { host: '127.0.0.1', port: 0, exclusive: true }, servedLookup };
+  const everyWorker = { servedLookup: (local: RequestVariants) => servedAcrossWorkers(local), reloadOthers: (reloader: ConfigReloader) => reloadAcrossWorkers(identity, reloader) };
+  if (identity.slot === 0) return { adminRoutes: [aggregatedMetricsRoute(metricsTimeoutMs)], metricsSource: () => clusterMetricsJson(metricsTimeoutMs), ...everyWorker };
+  return { adminListen: { host: '127.0.0.1', port: 0, exclusive: true }, ...everyWorker };
 }
 
 /** Tells the primary this worker is listening. */

@@ -7,6 +7,7 @@ import { startAdminServer, type AdminRoute, type AdminServer } from '../admin/ad
 import { dashboardRoutes } from '../admin/dashboard/serve.js';
 import { seriesSourceOf, TimeSeries } from '../admin/timeseries.js';
 import { timeseriesRoutes } from '../admin/timeseries-route.js';
+import type { ReloadOthersFn } from '../cluster/reload-everywhere.js';
 import type { ServedLookupFn } from '../cluster/served-lookup.js';
 import { isLoopback, parseAddress, type Address } from '../config/address.js';
 import { callLocalModel, streamInferReply } from '../grpc/model-service.js';
@@ -39,6 +40,8 @@ export interface StartOptions {
   metricsSource?: MetricsSource;
   /** How feedback finds which variant served a request id (a cluster worker: also in the other workers); default this process's memory. */
   servedLookup?: (local: RequestVariants) => ServedLookupFn;
+  /** After the admin API applies a weight change here, applies it in the other cluster workers too. */
+  reloadOthers?: (reloader: ConfigReloader) => ReloadOthersFn;
   /** Listen here instead of config.admin (cluster workers that do not host the admin API). */
   adminListen?: { host: string; port: number; exclusive: boolean };
   /** Reload the config file when it changes (default true). */
@@ -127,7 +130,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     ...dashboardRoutes(),
     ...healthRoutes({ notReadyReason }),
     ...experiment.adminRoutes,
-    ...routesApi({ configPath: options.configPath, holder, reloader, env: options.env }),
+    ...routesApi({ configPath: options.configPath, holder, reloader, reloadOthers: options.reloadOthers?.(reloader), env: options.env }),
   ];
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
   const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive);

@@ -1,6 +1,6 @@
 // `serve --workers 2` end to end on real sockets: stickiness across workers, aggregated counters, feedback by
-// request id whichever worker served it, weights changed through the admin API reaching every worker, a
-// killed worker replaced while requests keep succeeding, and SIGTERM draining every worker.
+// request id whichever worker served it, weights changed through the admin API in force in every worker (also
+// with --no-watch), a killed worker replaced while requests keep succeeding, and SIGTERM draining every worker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -201,6 +201,25 @@ test('two workers: stickiness, aggregated counters and report, a weight change, 
     assert.equal(metricValue(text, 'abproxy_cluster_worker_restarts_total'), 1);
     assert.equal(metricValue(text, 'abproxy_cluster_workers'), 2);
   });
+});
+
+test('with --no-watch, a weight change through the admin API is in force in every worker when its answer comes', { timeout: 90_000 }, async (t) => {
+  const upstream = await startUpstream();
+  const configPath = writeConfig(splitConfig(upstream));
+  const cluster = await spawnCluster(configPath, 2, ['--no-watch']);
+  t.after(async () => {
+    await cluster.stop();
+    await upstream.close();
+  });
+  const res = await fetch(`http://127.0.0.1:${cluster.adminPort}/admin/routes/m/weights`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ champion: 0, challenger: 100 }) });
+  assert.equal(res.status, 200);
+  const answer = (await res.json()) as { generation: number; otherWorkers?: { asked: number; reloaded: { slot: number; result: string; generation: number }[] } };
+  assert.deepEqual(answer.otherWorkers, { asked: 1, reloaded: [{ slot: 1, result: 'success', generation: 2 }] });
+  // No wait: both workers serve the new weights as soon as the answer is in (the other worker's file watch is off).
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => get(cluster.dataPort, `now-${i}`)));
+  assert.deepEqual(new Set(answers.map((a) => a.variant)), new Set(['challenger']));
+  const slot1 = requestsTotal(await metricsText(cluster.workers.get(1)!.adminPort));
+  assert.ok(slot1 > 0, `slot 1 answered ${slot1} of them`);
 });
 
 test('SIGTERM drains every worker: in-flight requests complete, then exit 0', { timeout: 90_000 }, async (t) => {

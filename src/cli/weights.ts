@@ -105,9 +105,15 @@ export async function applyWeights(routeName: string, request: WeightsRequest, o
       if (!route.variants.some((v) => v.name === request.promote)) throw new UsageError(`"${request.promote}" is not a variant of route "${routeName}"`);
       weights = Object.fromEntries(route.variants.map((v) => [v.name, v.name === request.promote ? 100 : 0]));
     }
-    const answer = await adminRequest<WeightPlan & { written: boolean; generation: number }>(target, 'PUT', `admin/routes/${encodeURIComponent(routeName)}/weights${options.dryRun ? '?dryRun=true' : ''}`, weights);
+    const answer = await adminRequest<WeightPlan & { written: boolean; generation: number; otherWorkers?: { asked: number; reloaded: unknown[] } }>(
+      target,
+      'PUT',
+      `admin/routes/${encodeURIComponent(routeName)}/weights${options.dryRun ? '?dryRun=true' : ''}`,
+      weights,
+    );
     plan = answer;
-    outcome = options.dryRun ? 'dry run: nothing changed' : answer.written ? `applied by ${options.admin} (generation ${answer.generation})` : 'nothing to change';
+    const workers = answer.otherWorkers ? `, and by ${answer.otherWorkers.reloaded.length} of its ${answer.otherWorkers.asked} other workers` : '';
+    outcome = options.dryRun ? 'dry run: nothing changed' : answer.written ? `applied by ${options.admin} (generation ${answer.generation})${workers}` : 'nothing to change';
   } else {
     const change = changeWeights(options.config, routeName, request, { dryRun: options.dryRun });
     plan = change.plan;

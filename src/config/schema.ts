@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseAddress } from './address.js';
 import { parseTarget } from './target.js';
+import { isToken } from '../http/request-head.js';
 import { isIP } from 'node:net';
 
 const nameSchema = z
@@ -73,8 +74,14 @@ const modelPoolSchema = z.strictObject({
   maxQueued: z.number().int().min(1).max(100_000).default(1024),
 });
 
+/** A request header's name (an RFC 9110 token), matched in any case. */
+const headerNameSchema = z
+  .string()
+  .refine(isToken, "must be a header field name (letters, digits and !#$%&'*+-.^_`|~, no spaces)")
+  .transform((h) => h.toLowerCase());
+
 const stickySourceSchema = z.union([
-  z.strictObject({ header: z.string().min(1).transform((h) => h.toLowerCase()) }),
+  z.strictObject({ header: headerNameSchema }),
   z.strictObject({ cookie: z.string().min(1) }),
   z.strictObject({ query: z.string().min(1) }),
   z.strictObject({ body: z.string().regex(/^[^.]+(\.[^.]+)*$/, 'must be a dotted path such as parameters.session_id') }),
@@ -113,7 +120,7 @@ const routeSchema = z.strictObject({
   sticky: z.array(stickySourceSchema).default([]),
   override: z
     .strictObject({
-      header: z.string().min(1).transform((h) => h.toLowerCase()).default('x-abproxy-variant'),
+      header: headerNameSchema.default('x-abproxy-variant'),
       enabled: z.boolean().default(true),
     })
     .default({ header: 'x-abproxy-variant', enabled: true }),

@@ -1,9 +1,10 @@
 // Sticky-key extraction: header, cookie (RFC 6265 §5.4), query, and a dotted path into a JSON body
 // (the Open Inference Protocol's parameters.session_id); the first source with a non-empty value wins.
+// Header sources are header field names, matched in any case.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cookieValue, extractKey, needsBody, scalarAt } from '../../src/routing/sticky.js';
-import type { StickySource } from '../../src/config/schema.js';
+import { configSchema, type StickySource } from '../../src/config/schema.js';
 
 const SOURCES: StickySource[] = [{ header: 'x-session-id' }, { cookie: 'sid' }, { body: 'parameters.session_id' }, { query: 'user' }];
 
@@ -55,4 +56,17 @@ test('dotted paths into JSON: objects, numeric array indexes, strings and finite
   ];
   for (const [path, want] of rows) assert.equal(scalarAt(body, path), want, path);
   assert.equal(scalarAt(undefined, 'a'), undefined);
+});
+
+test('a header source (and the override header) is a header field name, matched in any case; one that never could match is refused', () => {
+  const route = (sticky: unknown[], override?: unknown) => ({ name: 'r', match: { pathPrefix: '/' }, sticky, ...(override ? { override } : {}), variants: [{ name: 'a', target: 'http://127.0.0.1:1', weight: 1 }] });
+  const parsed = configSchema.parse({ routes: [route([{ header: 'X-Session-Id' }], { header: 'X-Variant' })] });
+  assert.deepEqual(parsed.routes[0]?.sticky, [{ header: 'x-session-id' }]);
+  assert.equal(parsed.routes[0]?.override.header, 'x-variant');
+  for (const header of ['X Session', 'x-session:id', '']) {
+    const result = configSchema.safeParse({ routes: [route([{ header }])] });
+    assert.ok(!result.success, header);
+    assert.match(result.error.issues[0]?.message ?? '', /must be a header field name/);
+  }
+  assert.ok(!configSchema.safeParse({ routes: [route([], { header: 'x variant' })] }).success);
 });

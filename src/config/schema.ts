@@ -82,7 +82,7 @@ const headerNameSchema = z
 
 const stickySourceSchema = z.union([
   z.strictObject({ header: headerNameSchema }),
-  z.strictObject({ cookie: z.string().min(1) }),
+  z.strictObject({ cookie: z.string().refine(isToken, "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~, no spaces)") }),
   z.strictObject({ query: z.string().min(1) }),
   z.strictObject({ body: z.string().regex(/^[^.]+(\.[^.]+)*$/, 'must be a dotted path such as parameters.session_id') }),
 ]);

@@ -58,7 +58,7 @@ test('dotted paths into JSON: objects, numeric array indexes, strings and finite
   assert.equal(scalarAt(undefined, 'a'), undefined);
 });
 
-test('a header source (and the override header) is a header field name, matched in any case; one that never could match is refused', () => {
+test('a header source (and the override header) is a header field name, matched in any case, and a cookie source a cookie name; one that never could match is refused', () => {
   const route = (sticky: unknown[], override?: unknown) => ({ name: 'r', match: { pathPrefix: '/' }, sticky, ...(override ? { override } : {}), variants: [{ name: 'a', target: 'http://127.0.0.1:1', weight: 1 }] });
   const parsed = configSchema.parse({ routes: [route([{ header: 'X-Session-Id' }], { header: 'X-Variant' })] });
   assert.deepEqual(parsed.routes[0]?.sticky, [{ header: 'x-session-id' }]);
@@ -69,4 +69,5 @@ test('a header source (and the override header) is a header field name, matched 
     assert.match(result.error.issues[0]?.message ?? '', /must be a header field name/);
   }
   assert.ok(!configSchema.safeParse({ routes: [route([], { header: 'x variant' })] }).success);
+  for (const cookie of ['session id', 'sid;', '']) assert.ok(!configSchema.safeParse({ routes: [route([{ cookie }])] }).success, `cookie ${cookie}`);
 });

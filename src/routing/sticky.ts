@@ -1,6 +1,6 @@
 // Sticky-key extraction: the first source of a route's list that yields a non-empty value wins.
-// Header, cookie and query sources read only the request head; body sources read a parsed JSON body
-// handed in by the caller. Pure: never reads a stream.
+// Header, cookie and query sources read only the request head (non-ASCII header bytes read as the UTF-8
+// they are); body sources read a parsed JSON body handed in by the caller. Pure: never reads a stream.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { StickySource } from '../config/schema.js';
 
@@ -29,7 +29,27 @@ export function extractKey(sources: readonly StickySource[], input: KeyInput): s
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
+  return asWritten(Array.isArray(value) ? value[0] : value);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header or cookie value as the client wrote it. Node reads header bytes as latin1, but a non-ASCII key is
+ * UTF-8 on the wire, as in a body, a query or `abproxy assign`: read so, it hashes to the same slot there.
+ * Bytes that are not UTF-8 stay as node read them.
+ */
+function asWritten(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) <= 0x7f) continue;
+    try {
+      return utf8.decode(Buffer.from(value, 'latin1'));
+    } catch {
+      return value;
+    }
+  }
+  return value;
 }
 
 /** RFC 6265 §5.4 cookie-string: pairs separated by ";", first occurrence of a name wins. */
@@ -39,7 +59,7 @@ export function cookieValue(header: string | undefined, name: string): string | 
     const eq = pair.indexOf('=');
     if (eq > 0 && pair.slice(0, eq).trim() === name) {
       const raw = pair.slice(eq + 1).trim();
-      return raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw;
+      return asWritten(raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"') ? raw.slice(1, -1) : raw);
     }
   }
   return undefined;

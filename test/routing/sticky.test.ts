@@ -71,3 +71,13 @@ test('a header source (and the override header) is a header field name, matched 
   assert.ok(!configSchema.safeParse({ routes: [route([], { header: 'x variant' })] }).success);
   for (const cookie of ['session id', 'sid;', '']) assert.ok(!configSchema.safeParse({ routes: [route([{ cookie }])] }).success, `cookie ${cookie}`);
 });
+
+test('a non-ASCII key in a header or cookie is read as the UTF-8 it was sent in, so it hashes as the same key in a body, a query or abproxy assign', () => {
+  const onTheWire = (text: string) => Buffer.from(text, 'utf8').toString('latin1'); // what node hands over for UTF-8 header bytes
+  for (const key of ['josé', '東京', 'naïve-1', 'ß3']) {
+    assert.equal(extractKey([{ header: 'x-session-id' }], { headers: { 'x-session-id': onTheWire(key) }, query: '' }), key);
+    assert.equal(extractKey([{ cookie: 'sid' }], { headers: { cookie: `a=1; sid=${onTheWire(key)}` }, query: '' }), key);
+    assert.equal(extractKey([{ query: 'user' }], { headers: {}, query: `user=${encodeURIComponent(key)}` }), key);
+  }
+  assert.equal(extractKey([{ header: 'x-session-id' }], { headers: { 'x-session-id': 'caf\xe9' }, query: '' }), 'caf\xe9', 'bytes that are not UTF-8 stay as read');
+});

@@ -74,15 +74,17 @@ const modelPoolSchema = z.strictObject({
   maxQueued: z.number().int().min(1).max(100_000).default(1024),
 });
 
+const TOKEN_CHARACTERS = "letters, digits and !#$%&'*+-.^_`|~, no spaces";
+
 /** A request header's name (an RFC 9110 token), matched in any case. */
 const headerNameSchema = z
   .string()
-  .refine(isToken, "must be a header field name (letters, digits and !#$%&'*+-.^_`|~, no spaces)")
+  .refine(isToken, `must be a header field name (${TOKEN_CHARACTERS})`)
   .transform((h) => h.toLowerCase());
 
 const stickySourceSchema = z.union([
   z.strictObject({ header: headerNameSchema }),
-  z.strictObject({ cookie: z.string().refine(isToken, "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~, no spaces)") }),
+  z.strictObject({ cookie: z.string().refine(isToken, `must be a cookie name (${TOKEN_CHARACTERS})`) }),
   z.strictObject({ query: z.string().min(1) }),
   z.strictObject({ body: z.string().regex(/^[^.]+(\.[^.]+)*$/, 'must be a dotted path such as parameters.session_id') }),
 ]);

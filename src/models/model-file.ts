@@ -1,15 +1,14 @@
-// Reads a model file's bytes. Only a regular file is read: a FIFO, socket or device at the path is
-// refused at once (opened without blocking, then checked), since reading one could hold a thread, and
-// with it the start and the process's exit, forever.
+// Reads a model file's bytes, from a regular file only (files/regular-file.ts): a FIFO, socket or device at
+// the path is refused at once instead of holding the start.
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { openRegularFile } from '../files/regular-file.js';
 
 export async function readModelFile(path: string): Promise<Buffer> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const file = await openRegularFile(path, constants.O_RDONLY);
+  if (!file) throw new Error('not a regular file');
   try {
-    if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
-    return await handle.readFile();
+    return await file.handle.readFile();
   } finally {
-    await handle.close();
+    await file.handle.close();
   }
 }

@@ -8,9 +8,10 @@ import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { openRegularFile } from '../files/regular-file.js';
 import { makeDirectory } from './log-directory.js';
 
-const APPEND_NONBLOCKING = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
+const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
 
 export interface ShadowLogOptions {
   path: string;
@@ -142,16 +143,13 @@ export class ShadowLog {
   async #open(): Promise<FileHandle> {
     if (this.#handle) return this.#handle;
     await makeDirectory(dirname(this.path));
-    // Non-blocking, so a FIFO without a reader fails at once instead of holding a thread (and the worker's exit) forever.
-    const handle = await open(this.path, APPEND_NONBLOCKING);
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      await handle.close();
-      throw new Error(`${this.path} is not a regular file`);
-    }
-    this.#fileBytes = stat.size;
+    // Opened without blocking: a FIFO without a reader fails at once (ENXIO) instead of holding a thread and the worker's exit.
+    const file = await openRegularFile(this.path, APPEND);
+    if (!file) throw new Error(`${this.path} is not a regular file`);
+    const { handle, size } = file;
+    this.#fileBytes = size;
     // A line cut short (a crash mid-write) is ended first, so the next record starts a line of its own.
-    if (stat.size > 0 && !(await endsWithNewline(this.path, stat.size))) {
+    if (size > 0 && !(await endsWithNewline(this.path, size))) {
       await handle.write('\n');
       this.#fileBytes++;
     }

@@ -4,14 +4,14 @@
 // worker before the admin API answers both go this way. Only small JSON travels.
 import type { Worker } from 'node:cluster';
 import { FANOUT_ANSWER, FANOUT_ASK, FANOUT_QUESTION, FANOUT_REPLY, isClusterMessage, type FanoutAnswer, type FanoutAsk, type FanoutQuestion, type FanoutReply, type WorkerQuestion } from './messages.js';
+import { PendingReplies } from './pending-replies.js';
 
 /** How long the worker waits beyond the primary's deadline for the reply itself. */
 const REPLY_SLACK_MS = 200;
 
 type Handler = (question: WorkerQuestion) => unknown;
 const handlers = new Map<WorkerQuestion['kind'], Handler>();
-const waiting = new Map<number, (answers: unknown[]) => void>();
-let nextId = 1;
+const replies = new PendingReplies<unknown[]>();
 let listening = false;
 
 function listen(): void {
@@ -23,7 +23,7 @@ function listen(): void {
       const handler = handlers.get(message.question.kind);
       const answer = handler ? handler(message.question) : undefined;
       process.send?.({ type: FANOUT_ANSWER, id: message.id, ...(answer === undefined ? {} : { answer }) } satisfies FanoutAnswer);
-    } else if (message.type === FANOUT_REPLY) waiting.get(message.id)?.(message.answers);
+    } else if (message.type === FANOUT_REPLY) replies.settle(message.id, message.answers);
   });
 }
 
@@ -36,17 +36,8 @@ export function answerQuestions<K extends WorkerQuestion['kind']>(kind: K, handl
 /** The other workers' answers to `question`: the first one (`first`), or all that arrive within timeoutMs. */
 export function askOtherWorkers(question: WorkerQuestion, options: { first: boolean; timeoutMs: number }): Promise<unknown[]> {
   listen();
-  const id = nextId++;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => settle([]), options.timeoutMs + REPLY_SLACK_MS);
-    function settle(answers: unknown[]): void {
-      clearTimeout(timer);
-      waiting.delete(id);
-      resolve(answers);
-    }
-    waiting.set(id, settle);
-    process.send?.({ type: FANOUT_ASK, id, question, first: options.first, timeoutMs: options.timeoutMs } satisfies FanoutAsk);
-  });
+  const send = (id: number) => process.send?.({ type: FANOUT_ASK, id, question, first: options.first, timeoutMs: options.timeoutMs } satisfies FanoutAsk);
+  return replies.ask(send, options.timeoutMs + REPLY_SLACK_MS, []);
 }
 
 interface Pending {

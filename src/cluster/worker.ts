@@ -12,6 +12,7 @@ import type { MetricsJson } from '../metrics/snapshot.js';
 import type { Abproxy, StartOptions } from '../server/lifecycle.js';
 import { sendJson } from '../server/respond.js';
 import { isClusterMessage, METRICS_COLLECT, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, WORKER_READY, type MetricsPart, type MetricsReply, type MetricsRequest, type WorkerReady } from './messages.js';
+import { PendingReplies } from './pending-replies.js';
 import { reloadAcrossWorkers } from './reload-everywhere.js';
 import { servedAcrossWorkers } from './served-lookup.js';
 import { currentShare, type Share } from './share.js';
@@ -58,8 +59,7 @@ function answerMetricsCollection(): void {
 }
 
 type Reply = Pick<MetricsReply, 'text' | 'metrics' | 'error'>;
-const waiting = new Map<number, (reply: Reply) => void>();
-let nextRequestId = 1;
+const metricsReplies = new PendingReplies<Reply>();
 let listening = false;
 
 /** Asks the primary for every worker's metrics, merged; resolves with an error reply after timeoutMs. */
@@ -67,19 +67,11 @@ function askPrimary(format: MetricsRequest['format'], timeoutMs: number): Promis
   if (!listening) {
     listening = true;
     process.on('message', (message: unknown) => {
-      if (isClusterMessage(message) && message.type === METRICS_REPLY) waiting.get(message.id)?.(message);
+      if (isClusterMessage(message) && message.type === METRICS_REPLY) metricsReplies.settle(message.id, message);
     });
   }
-  const id = nextRequestId++;
-  return new Promise<Reply>((resolve) => {
-    const timer = setTimeout(() => settle({ error: `the cluster primary did not answer within ${timeoutMs} ms` }), timeoutMs);
-    function settle(reply: Reply): void {
-      clearTimeout(timer);
-      waiting.delete(id);
-      resolve(reply);
-    }
-    waiting.set(id, settle);
-    process.send?.({ type: METRICS_REQUEST, id, format } satisfies MetricsRequest);
+  return metricsReplies.ask((id) => process.send?.({ type: METRICS_REQUEST, id, format } satisfies MetricsRequest), timeoutMs, {
+    error: `the cluster primary did not answer within ${timeoutMs} ms`,
   });
 }
 

@@ -1,5 +1,5 @@
-// Pure parts of the cluster: the worker count (with a cgroup CPU quota), how worker snapshots merge, and
-// each worker's share of a bound.
+// Pure parts of the cluster: the worker count (with a cgroup CPU quota), how worker snapshots merge, each
+// worker's share of a bound, and replies matched to requests by id.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { cgroupCpuLimit, resolveWorkerCount } from '../../src/cluster/worker-count.js';
 import { aggregate } from '../../src/cluster/aggregate.js';
 import { currentShare, perWorkerLimit } from '../../src/cluster/share.js';
+import { PendingReplies } from '../../src/cluster/pending-replies.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'abproxy-cgroup-'));
 function cpuMax(text: string): string {
@@ -55,4 +56,19 @@ test('per-worker shares of a concurrency bound', () => {
   assert.equal(perWorkerLimit(64, two(1)), 32);
   assert.equal(perWorkerLimit(3, two(0)), 1);
   assert.equal(perWorkerLimit(1, two(1)), 1, 'never below one');
+});
+
+test('pending replies: each resolves with the reply carrying its id, or with the stand-in at its timeout; a late reply is let go', async () => {
+  const replies = new PendingReplies<string>();
+  const sent: number[] = [];
+  const first = replies.ask((id) => sent.push(id), 5_000, 'timed out');
+  const second = replies.ask((id) => sent.push(id), 20, 'timed out');
+  assert.equal(sent.length, 2);
+  assert.notEqual(sent[0], sent[1]);
+  replies.settle(sent[0] ?? -1, 'first reply');
+  assert.equal(await first, 'first reply');
+  assert.equal(await second, 'timed out');
+  replies.settle(sent[1] ?? -1, 'too late');
+  replies.settle(sent[0] ?? -1, 'again');
+  assert.equal(await first, 'first reply');
 });

@@ -1,10 +1,12 @@
-// The data-plane request pipeline: normalise target -> local endpoints -> route -> (bounded body) ->
-// sticky key (a body key from the JSON part of a binary-extension body) -> assignment -> forward (undici
-// pool, sent again after a reset where the retry policy allows; or local model) -> metrics and hooks.
+// The data-plane request pipeline: normalise target (absolute-form to origin-form) -> local endpoints ->
+// route -> (bounded body) -> sticky key (a body key from the JSON part of a binary-extension body) ->
+// assignment -> forward (undici pool, sent again after a reset where the retry policy allows; or local
+// model) -> metrics and hooks.
 // Reads the runtime generation once per request; never awaits a shadow.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
+import { adoptAbsoluteForm } from '../http/absolute-form.js';
 import { classifyTransportError, ProxyError } from '../http/errors.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
@@ -42,14 +44,14 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       res.shouldKeepAlive = false;
       return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'), true);
     }
-    const headProblem = requestHeadProblem(req.httpVersion, req.rawHeaders);
+    const headProblem = requestHeadProblem(req.httpVersion, req.rawHeaders) ?? adoptAbsoluteForm(req);
     if (headProblem !== undefined) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_BAD_REQUEST', headProblem), true);
     const runtime = holder.current;
     const { maxBodyBytes } = runtime.config.limits;
     if (declaredLengthTooLarge(req, maxBodyBytes)) return finishUnrouted(res, startedAt, tooLargeError(maxBodyBytes), true);
     const target = normalizeTarget(req.url ?? '');
     if (!target) {
-      return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_BAD_REQUEST', 'request target must be an absolute path (origin-form)'), true);
+      return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_BAD_REQUEST', 'request target must be an absolute path or an http(s) URL'), true);
     }
     for (const local of hooks.localHandlers) if (local(req, res, target, runtime)) return;
     const route = runtime.routes.match(target.path);

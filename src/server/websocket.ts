@@ -9,6 +9,7 @@ import { request as httpRequest, ServerResponse, type IncomingMessage } from 'no
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { adoptAbsoluteForm } from '../http/absolute-form.js';
 import { classifyTransportError, ProxyError, upstreamError } from '../http/errors.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { normalizeTarget } from '../http/path.js';
@@ -42,6 +43,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
   function onUpgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer): void {
     socket.on('error', () => socket.destroy());
     const runtime = deps.holder.current;
+    adoptAbsoluteForm(req); // a target it refuses stays absolute-form, and the plain handler answers it 400
     const target = normalizeTarget(req.url ?? '');
     const route = target && runtime.routes.match(target.path);
     const tunnelled = route && target && route.config.websocket && isWebSocketHandshake(req) && !deps.state.draining && requestHeadProblem(req.httpVersion, req.rawHeaders) === undefined;

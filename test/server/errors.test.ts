@@ -84,9 +84,11 @@ async function expectJsonError(bytes: string, status: number, code: string): Pro
   return reply;
 }
 
-test('400: HTTP/1.1 without Host, absolute-form target, malformed framing', async () => {
+test('400: HTTP/1.1 without Host, a target that is neither a path nor an http(s) URL, malformed framing', async () => {
   await expectJsonError('GET /good HTTP/1.1\r\n\r\n', 400, 'ABPROXY_BAD_REQUEST');
-  await expectJsonError('GET http://evil.example/good HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', 400, 'ABPROXY_BAD_REQUEST');
+  for (const target of ['ftp://a.example/good', 'http://user@a.example/good', 'http:///good', 'http://a.example:80x/good', 'good']) {
+    await expectJsonError(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 400, 'ABPROXY_BAD_REQUEST');
+  }
   await expectJsonError('POST /good HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 400, 'ABPROXY_BAD_REQUEST');
   const ok = await rawRequest(proxy.port, 'GET /good HTTP/1.0\r\n\r\n');
   assert.equal(ok.status, 200, 'HTTP/1.0 may omit Host');

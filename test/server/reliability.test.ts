@@ -1,6 +1,6 @@
 // Reliability cases 1, 2, 3, 5, 6 and 13 of the house rules, on raw sockets against the real proxy
 // and recording upstreams: hop-by-hop both ways, Trailer, x-forwarded-* trust, body limits with
-// upstream abort, Host and Expect: 100-continue, and path tricks.
+// upstream abort, Host and Expect: 100-continue, absolute-form targets, and path tricks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -242,6 +242,26 @@ test('case 13: path tricks are routed and forwarded as one normalised path and c
       } else assert.equal(fresh.length, 0, `${target}: reached an upstream it does not name`);
     });
   }
+});
+
+test('RFC 9112 §3.2.2: an absolute-form target is routed by its path, and its authority replaces Host', async () => {
+  const rows: [string, TestUpstream, string, string][] = [
+    ['http://models.example/public/a?x=1', echo, '/public/a?x=1', 'models.example'],
+    ['HTTPS://models.example:8443/public/../internal/b', internal, '/internal/b', 'models.example:8443'],
+  ];
+  for (const [target, upstream, path, authority] of rows) {
+    const reply = await rawRequest(proxy.port, `GET ${target} HTTP/1.1\r\nHost: other.example\r\nConnection: close\r\n\r\n`);
+    assert.equal(reply.status, 200, target);
+    const seen = upstream.received.at(-1);
+    assert.equal(seen?.url, path, target);
+    assert.equal(seen?.headers.host, authority, target);
+    assert.equal(seen?.headers['x-forwarded-host'], authority, target);
+  }
+  const bare = parseResponse((await rawRequest(proxy.port, 'GET http://[::1]:9000?q HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).text);
+  assert.equal(json(bare.body).error, 'no route matches /', 'an empty path is "/"');
+  const plain = await rawRequest(proxy.port, 'GET http://models.example/public/c HTTP/1.0\r\n\r\n');
+  assert.equal(plain.status, 200, 'HTTP/1.0 absolute-form without Host');
+  assert.equal(echo.received.at(-1)?.headers.host, 'models.example');
 });
 
 test('case 4: bad framing is answered 400 with a close, and U never receives a complete request', async () => {

@@ -83,8 +83,9 @@ export function allocate(type: OrtType, count: number): TensorData {
 
 /**
  * Writes one JSON element into `out[index]`; returns a problem text when the value does not fit the type.
- * Numbers must be finite and, for integers, whole and within range (FP16 rounds to the nearest binary16,
- * ties to even); BOOL takes true/false (or 0/1).
+ * Numbers must be finite in the tensor's type (a double that FP32 or FP16 would round to infinity is
+ * refused, as an out-of-range integer is) and, for integers, whole and within range (FP16 rounds to the
+ * nearest binary16, ties to even); BOOL takes true/false (or 0/1).
  */
 export function writeElement(type: OrtType, out: TensorData, index: number, value: unknown): string | undefined {
   if (type === 'string') {
@@ -106,7 +107,11 @@ export function writeElement(type: OrtType, out: TensorData, index: number, valu
     else (out as Int32Array)[index] = value;
     return undefined;
   }
-  if (type === 'float16') (out as Uint16Array)[index] = numberToHalf(value);
+  if (type === 'float16') {
+    const bits = numberToHalf(value);
+    if ((bits & 0x7fff) === 0x7c00) return `${value} is beyond FP16's range (±65504)`;
+    (out as Uint16Array)[index] = bits;
+  } else if (type === 'float32' && !Number.isFinite(Math.fround(value))) return `${value} is beyond FP32's range (±3.4028235e38)`;
   else (out as Float32Array)[index] = value;
   return undefined;
 }

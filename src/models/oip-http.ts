@@ -13,6 +13,8 @@ import { errorAnswer, type OipAnswer, type OipService } from './oip-service.js';
 
 export type OipPath =
   | { kind: 'live' | 'ready' | 'server'; anchor: string }
+  /** A /v2/ path under a model route that names no OIP endpoint (/v2/models/fraud/foo). */
+  | { kind: 'unknown'; anchor: string }
   | { kind: 'model'; model: string; version: string | undefined; op: 'metadata' | 'ready' | 'infer'; anchor: string };
 
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer))?\/?$/;
@@ -58,10 +60,15 @@ export function oipServeModel(service: OipService) {
   };
 }
 
-/** The endpoint a request routed to a `model:NAME` variant stands for: the route names the model as the client knows it; the variant's model answers whatever the path says. */
+/**
+ * The endpoint a request routed to a `model:NAME` variant stands for: the route names the model as the
+ * client knows it; the variant's model answers whatever the path says. A path outside /v2/ (a route at
+ * /score) is the model's infer (POST) or metadata; one under /v2/ must be an OIP endpoint.
+ */
 export function variantOp(path: string, method: string, model: string): OipPath {
   const parsed = parseOipPath(path);
   if (parsed?.kind === 'model') return { ...parsed, model };
+  if (path.startsWith('/v2/')) return { kind: 'unknown', anchor: path };
   return { kind: 'model', model, version: undefined, op: method === 'POST' ? 'infer' : path.endsWith('/ready') ? 'ready' : 'metadata', anchor: path };
 }
 
@@ -70,6 +77,7 @@ export function variantOp(path: string, method: string, model: string): OipPath 
  * Inference-Header-Content-Length; a method the endpoint does not take is 405 with the one to use (`allow`).
  */
 export async function oipEndpointAnswer(service: OipService, path: OipPath, method: string, body: Buffer | undefined, inferenceHeader: string | string[] | undefined, requestId?: string): Promise<{ answer: OipAnswer; allow?: string }> {
+  if (path.kind === 'unknown') return { answer: errorAnswer(new ProxyError('ABPROXY_NO_ROUTE', `${path.anchor} is not an Open Inference Protocol endpoint`)) };
   const wanted = path.kind === 'model' && path.op === 'infer' ? 'POST' : 'GET';
   if (method !== wanted && !(wanted === 'GET' && method === 'HEAD')) {
     const error = new ProxyError('ABPROXY_BAD_REQUEST', `method ${method} is not allowed on ${path.kind === 'model' ? `the ${path.op} endpoint` : 'this endpoint'}; use ${wanted}`);

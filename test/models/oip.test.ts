@@ -104,43 +104,52 @@ test('08 KServe iris: nested data, answers [1, 1]; 10 parameters request echoes 
   assert.deepEqual((echo.json.outputs as unknown[])[0], output);
 });
 
+/** Three values of every datatype, for the identity model's in_DATATYPE inputs. */
+const IDENTITY_VALUES: Record<string, unknown[]> = {
+  BOOL: [true, false, true],
+  INT8: [-128, 0, 127],
+  INT16: [-32768, 1, 32767],
+  INT32: [-2147483648, 2, 2147483647],
+  INT64: [-9007199254740991, 3, 9007199254740991],
+  UINT8: [0, 1, 255],
+  UINT16: [0, 2, 65535],
+  UINT32: [0, 3, 4294967295],
+  UINT64: [0, 4, 9007199254740991],
+  FP16: [0.5, -1.25, 65504],
+  FP32: [0.5, -1.25, 3],
+  FP64: [0.1, -1e300, 2.5e-300],
+  BYTES: ['a', 'éé', ''],
+};
+
+/** The identity model's request with every input, `datatype`'s data replaced by `data`. */
+function identityRequest(datatype: string, data: unknown[]): string {
+  return JSON.stringify({ inputs: Object.entries(IDENTITY_VALUES).map(([type, values]) => ({ name: `in_${type}`, shape: [3], datatype: type, data: type === datatype ? data : values })) });
+}
+
 test('every datatype round-trips, flat and nested', async () => {
-  const values: Record<string, unknown[]> = {
-    BOOL: [true, false, true],
-    INT8: [-128, 0, 127],
-    INT16: [-32768, 1, 32767],
-    INT32: [-2147483648, 2, 2147483647],
-    INT64: [-9007199254740991, 3, 9007199254740991],
-    UINT8: [0, 1, 255],
-    UINT16: [0, 2, 65535],
-    UINT32: [0, 3, 4294967295],
-    UINT64: [0, 4, 9007199254740991],
-    FP16: [0.5, -1.25, 65504],
-    FP32: [0.5, -1.25, 3],
-    FP64: [0.1, -1e300, 2.5e-300],
-    BYTES: ['a', 'éé', ''],
-  };
-  const inputs = Object.entries(values).map(([datatype, data], i) => ({ name: `in_${datatype}`, shape: [3], datatype, data: i % 2 ? data : [[data[0]], [data[1], [data[2]]]] }));
+  const inputs = Object.entries(IDENTITY_VALUES).map(([datatype, data], i) => ({ name: `in_${datatype}`, shape: [3], datatype, data: i % 2 ? data : [[data[0]], [data[1], [data[2]]]] }));
   const { status, json } = await call('POST', '/v2/models/identity/infer', JSON.stringify({ inputs }));
   assert.equal(status, 200, JSON.stringify(json));
   for (const output of json.outputs as { name: string; datatype: string; shape: number[]; data: unknown[] }[]) {
     const datatype = output.name.slice('out_'.length);
     assert.equal(output.datatype, datatype);
     assert.deepEqual(output.shape, [3]);
-    assert.deepEqual(output.data, values[datatype], datatype);
+    assert.deepEqual(output.data, IDENTITY_VALUES[datatype], datatype);
   }
 });
 
 test('out-of-range, non-integer and wrong-kind elements are 400 naming the input and element', async () => {
   const base = (datatype: string, data: unknown[]) => JSON.stringify({ inputs: [{ name: 'input-0', shape: [1, 3], datatype, data }] });
-  const cases: [string, RegExp][] = [
-    [base('INT32', [1, 2.5, 3]), /element 1: expected an integer/],
-    [base('INT32', [1, 2, 2 ** 31]), /element 2: expected an integer in \[-2147483648, 2147483647\]/],
-    [base('INT32', [1, '2', 3]), /element 1: expected a number, got "2"/],
-    [base('INT32', [1, null, 3]), /element 1: expected a number, got null/],
+  const cases: [string, string, RegExp][] = [
+    ['sum-model', base('INT32', [1, 2.5, 3]), /element 1: expected an integer/],
+    ['sum-model', base('INT32', [1, 2, 2 ** 31]), /element 2: expected an integer in \[-2147483648, 2147483647\]/],
+    ['sum-model', base('INT32', [1, '2', 3]), /element 1: expected a number, got "2"/],
+    ['sum-model', base('INT32', [1, null, 3]), /element 1: expected a number, got null/],
+    ['identity', identityRequest('FP32', [1, -1e39, 3]), /input "in_FP32" element 1: -1e\+39 is beyond FP32's range/],
+    ['identity', identityRequest('FP16', [1, 2, 65520]), /input "in_FP16" element 2: 65520 is beyond FP16's range \(±65504\)/],
   ];
-  for (const [body, message] of cases) {
-    const { status, json } = await call('POST', '/v2/models/sum-model/infer', body);
+  for (const [model, body, message] of cases) {
+    const { status, json } = await call('POST', `/v2/models/${model}/infer`, body);
     assert.equal(status, 400);
     assert.match(String(json.error), message);
   }
@@ -177,13 +186,21 @@ test('health endpoints answer locally; paths of unknown models go to the route',
   assert.equal(upstream.received.length, before + 1, 'a model that is not local is proxied');
 });
 
-test('unknown model with no route is 404; a model not loaded yet is 503', async () => {
+test('unknown model with no route is 404, as is a /v2/ path under a model route that is no OIP endpoint; a model not loaded yet is 503', async () => {
   const dir = modelDir();
   const local = await startProxy({
     models: { 'sum-model': { path: sumModel(dir) } },
-    routes: [{ name: 'other', match: { pathPrefix: '/other' }, variants: [{ name: 'a', target: 'model:sum-model', weight: 1 }] }],
+    routes: [
+      { name: 'other', match: { pathPrefix: '/other' }, variants: [{ name: 'a', target: 'model:sum-model', weight: 1 }] },
+      { name: 'served', match: { pathPrefix: '/v2/models/served' }, variants: [{ name: 'a', target: 'model:sum-model', weight: 1 }] },
+    ],
   });
   try {
+    const notOip = await fetch(`${local.url}/v2/models/served/foo`);
+    assert.equal(notOip.status, 404, 'a /v2/ path under a model route that names no endpoint');
+    assert.deepEqual(await notOip.json(), { error: '/v2/models/served/foo is not an Open Inference Protocol endpoint', code: 'ABPROXY_NO_ROUTE' });
+    assert.equal(((await (await fetch(`${local.url}/v2/models/served/versions/v0`)).json()) as { error: string }).error, 'model "sum-model" has no version "v0"');
+    assert.equal(((await (await fetch(`${local.url}/other/anything`)).json()) as { name: string }).name, 'sum-model', 'outside /v2/ a path is the model');
     const res = await fetch(`${local.url}/v2/models/my-model/versions/v0/infer`, { method: 'POST', body: example('02-mlserver-sum-model.request.json') });
     assert.equal(res.status, 404);
     assert.ok(((await res.json()) as { error: string }).error.length > 0);

@@ -1,6 +1,6 @@
 // The admin HTTP server: a tiny method+path router over the endpoints registered by admin modules
-// (/metrics, /healthz, /readyz, and the admin API); CONNECT is refused with an answer. Binds to loopback
-// unless a token is configured.
+// (/metrics, /healthz, /readyz, and the admin API); HEAD is answered as GET without the body, CONNECT
+// is refused with an answer. Binds to loopback unless a token is configured.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
@@ -28,9 +28,11 @@ export async function startAdminServer(routes: readonly AdminRoute[], host: stri
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const matching = routes.filter((route) => (route.path.endsWith('/*') ? url.pathname.startsWith(route.path.slice(0, -1)) : url.pathname === route.path));
-    const route = matching.find((r) => r.method === req.method);
+    const method = req.method === 'HEAD' ? 'GET' : req.method; // RFC 9110 §9.3.2: GET's head, no body (node drops it)
+    const route = matching.find((r) => r.method === method);
     if (!route) {
-      if (matching.length > 0) return sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}`, code: 'ABPROXY_METHOD_NOT_ALLOWED' }, ['allow', matching.map((r) => r.method).join(', ')]);
+      const allowed = matching.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]));
+      if (matching.length > 0) return sendJson(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}`, code: 'ABPROXY_METHOD_NOT_ALLOWED' }, ['allow', allowed.join(', ')]);
       return sendJson(res, 404, { error: `no admin endpoint ${url.pathname}`, code: 'ABPROXY_NOT_FOUND' });
     }
     Promise.resolve()

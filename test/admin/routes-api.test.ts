@@ -1,6 +1,6 @@
 // The admin routes API on a real proxy: listing routes, assignment lookups that agree with the data
 // plane, weight changes that need the bearer token, validate, rewrite the file and apply at once, and a
-// CONNECT answered.
+// CONNECT answered, and HEAD answered as GET without its body.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -137,6 +137,23 @@ test('CONNECT on the admin address is answered 400 and closed, not dropped unans
     assert.equal(reply.status, 400);
     assert.deepEqual(json(reply.body), { error: CONNECT_REFUSED, code: 'ABPROXY_BAD_REQUEST' });
     assert.ok(raw.closed, 'the connection is closed');
+  } finally {
+    await teardown(env);
+  }
+});
+
+test('HEAD on an admin GET endpoint answers its head without a body; the 405 Allow lists HEAD', async () => {
+  const env = await setup();
+  try {
+    for (const path of ['/metrics', '/healthz', '/admin/routes']) {
+      const [head, get] = await Promise.all([fetch(`${env.proxy.adminUrl}${path}`, { method: 'HEAD' }), fetch(`${env.proxy.adminUrl}${path}`)]);
+      assert.equal(head.status, 200, path);
+      assert.equal(head.headers.get('content-type'), get.headers.get('content-type'), path);
+      assert.equal(await head.text(), '', path);
+    }
+    const raw = parseResponse((await rawRequest(env.proxy.proxy.admin.address.port, 'DELETE /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text);
+    assert.equal(raw.status, 405);
+    assert.equal(raw.headers.get('allow'), 'GET, HEAD');
   } finally {
     await teardown(env);
   }

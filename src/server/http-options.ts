@@ -25,6 +25,7 @@ export function serverOptions(limits: Limits): ServerOptions {
 const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   HPE_HEADER_OVERFLOW: { code: 'ABPROXY_HEADERS_TOO_LARGE', message: 'request headers are too large' },
   ERR_HTTP_REQUEST_TIMEOUT: { code: 'ABPROXY_REQUEST_TIMEOUT', message: 'request was not received in time' },
+  HPE_PAUSED_H2_UPGRADE: { code: 'ABPROXY_BAD_REQUEST', message: 'this port speaks HTTP/1.1; HTTP/2 with prior knowledge is served on the http2.listen port' },
 };
 
 export type ClientErrorCounter = (code: ErrorCode) => void;

@@ -1,14 +1,17 @@
 // The optional HTTP/2 listener (cleartext with prior knowledge, as gRPC clients speak to Triton and
-// KServe; or TLS with ALPN h2 when http2.tls is set, its certificate rotated without a restart):
+// KServe, and HTTP/1.1 on the same port; or TLS with ALPN h2 when http2.tls is set, its certificate
+// rotated without a restart):
 // node:http2 with bounded streams and header lists, idle sessions closed after limits.keepAliveTimeoutMs,
 // and a drain that sends GOAWAY, lets open streams finish up to the grace period, then cuts what is left.
 import { once } from 'node:events';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConfigWatcher } from '../config/watch.js';
 import type { Config, Limits } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createStreamHandler } from './http2-handler.js';
+import { serveHttp1Too } from './protocol-sniff.js';
 import type { DataPlaneDeps } from './request-handler.js';
 import { readPair, rotateCertificates, type CertificateFiles, type CertificatePair } from './tls-rotation.js';
 
@@ -19,8 +22,11 @@ export interface Http2Plane {
   drain(graceMs: number): Promise<void>;
 }
 
-/** `rotation`: watch the TLS certificate and key files and load new ones (logged there); undefined: read them once. */
-export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number, rotation: { logger: Logger } | undefined): Promise<Http2Plane> {
+/**
+ * `rotation`: watch the TLS certificate and key files and load new ones (logged there); undefined: read them once.
+ * `http1`: the HTTP/1.1 data plane, which serves cleartext connections that do not start with HTTP/2's preface.
+ */
+export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number, rotation: { logger: Logger } | undefined, http1: HttpServer): Promise<Http2Plane> {
   const serverOptions: SecureServerOptions = {
     settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
     maxSessionInvalidFrames: 100,
@@ -33,7 +39,10 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
     const secure = secureServer(serverOptions, options.tls, pair);
     watcher = rotation && rotateCertificates(secure, options.tls, pair, rotation.logger);
     server = secure;
-  } else server = createServer(serverOptions);
+  } else {
+    server = createServer(serverOptions);
+    serveHttp1Too(server, http1, limits.headersTimeoutMs);
+  }
   server.on('stream', createStreamHandler(deps));
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {

@@ -110,7 +110,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const deps = { holder, pools, state, hooks };
   await shadows.ready();
   const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port);
-  const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port, options.watch === false ? undefined : { logger }).catch(async (error: unknown) => {
+  const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port, options.watch === false ? undefined : { logger }, dataPlane.server).catch(async (error: unknown) => {
     await dataPlane.drain(0);
     await shadows.close();
     await pools.closeAll();

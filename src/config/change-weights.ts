@@ -2,12 +2,12 @@
 // plan it, edit the text, validate the result, then write it atomically (unless a dry run).
 // Never writes a file that does not validate; never touches the running proxy (the reload does).
 import { ConfigError, loadConfigFile, parseConfigText } from './load.js';
-import { editWeights, writeFileAtomic } from './edit.js';
+import { editWeights, SharedYamlError, writeFileAtomic } from './edit.js';
 import { planWeights, weightsOf, type WeightPlan } from '../routing/weight-plan.js';
 
-export type WeightsErrorCode = 'ABPROXY_UNKNOWN_ROUTE' | 'ABPROXY_BAD_WEIGHTS' | 'ABPROXY_CONFIG_INVALID' | 'ABPROXY_CONFIG_READ_ONLY';
+export type WeightsErrorCode = 'ABPROXY_UNKNOWN_ROUTE' | 'ABPROXY_BAD_WEIGHTS' | 'ABPROXY_CONFIG_INVALID' | 'ABPROXY_CONFIG_READ_ONLY' | 'ABPROXY_CONFIG_SHARED';
 
-const STATUS: Record<WeightsErrorCode, number> = { ABPROXY_UNKNOWN_ROUTE: 404, ABPROXY_BAD_WEIGHTS: 400, ABPROXY_CONFIG_INVALID: 409, ABPROXY_CONFIG_READ_ONLY: 409 };
+const STATUS: Record<WeightsErrorCode, number> = { ABPROXY_UNKNOWN_ROUTE: 404, ABPROXY_BAD_WEIGHTS: 400, ABPROXY_CONFIG_INVALID: 409, ABPROXY_CONFIG_READ_ONLY: 409, ABPROXY_CONFIG_SHARED: 409 };
 
 /** Errors of a file that may not be written (a read-only mount such as a Kubernetes ConfigMap, or permissions). */
 const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
@@ -56,11 +56,17 @@ export function changeWeights(path: string, routeName: string, request: WeightsR
 
   const plan = planWeights(route, requested);
   if (plan.unchanged) return { plan, written: false };
-  const text = editWeights(loaded.text, path, {
-    routeIndex,
-    weights: route.variants.map((v) => (requested[v.name] === v.weight ? undefined : requested[v.name])),
-    previous: weightsOf(route.variants),
-  });
+  let text: string;
+  try {
+    text = editWeights(loaded.text, path, {
+      routeIndex,
+      weights: route.variants.map((v) => (requested[v.name] === v.weight ? undefined : requested[v.name])),
+      previous: weightsOf(route.variants),
+    });
+  } catch (error) {
+    if (!(error instanceof SharedYamlError)) throw error;
+    throw new WeightsError('ABPROXY_CONFIG_SHARED', `route "${routeName}"'s weights are shared with another place in ${path} through a YAML anchor (${error.message}), so a change would change both; write this route's variants out in full`);
+  }
   try {
     parseConfigText(text, path, env);
   } catch (error) {

@@ -1,10 +1,11 @@
 // Rewrites a route's weights in the config text and appends the old weights to its weightHistory, so
 // every replica replays the same minimal slot transition. YAML edits splice only the changed bytes
-// (comments, quoting and alignment survive); JSON is re-serialised. Never changes any other value.
+// (comments, quoting and alignment survive); JSON is re-serialised. Never changes any other value: a
+// weight shared with another place through a YAML anchor and alias is refused, not written.
 import { closeSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isMap, isScalar, isSeq, parse, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
+import { isAlias, isCollection, isMap, isScalar, isSeq, parse, parseDocument, visit, type Document, type Node, type YAMLMap } from 'yaml';
 import type { WeightStep } from './schema.js';
 
 export interface WeightEdit {
@@ -30,8 +31,12 @@ function editJson(text: string, edit: WeightEdit): string {
   return JSON.stringify(root, null, indent) + (text.endsWith('\n') ? '\n' : '');
 }
 
+/** A weight or history the edit would write is shared through a YAML anchor and alias, so writing it would change another place too. */
+export class SharedYamlError extends Error {}
+
 function editYaml(text: string, edit: WeightEdit): string {
   const expected = parseDocument(text);
+  refuseShared(expected, edit);
   applyWithDocumentApi(expected, edit);
   const spliced = spliceYaml(text, parseDocument(text), edit);
   if (spliced !== undefined && sameData(spliced, expected)) return spliced;
@@ -55,6 +60,36 @@ function applyWithDocumentApi(doc: Document, edit: WeightEdit): void {
   const history = route.get('weightHistory', true);
   if (isSeq(history)) history.add(step);
   else route.set('weightHistory', doc.createNode([step]));
+}
+
+/**
+ * Throws SharedYamlError when a node the edit writes through (the route, its variants, a changed
+ * variant and its weight, the weightHistory) is an alias, or carries an anchor some alias repeats.
+ */
+function refuseShared(doc: Document, edit: WeightEdit): void {
+  const aliased = new Set<string>();
+  visit(doc, { Alias: (_key, alias) => void aliased.add(alias.source) });
+  const at = ['routes', edit.routeIndex];
+  const paths = [[...at], [...at, 'variants'], [...at, 'weightHistory']];
+  edit.weights.forEach((weight, v) => {
+    if (weight !== undefined) paths.push([...at, 'variants', v], [...at, 'variants', v, 'weight']);
+  });
+  for (const path of paths) {
+    let node: unknown = doc.contents;
+    for (const [depth, key] of path.entries()) {
+      const where = pathText(path.slice(0, depth));
+      if (isAlias(node)) throw new SharedYamlError(`${where} is the alias *${node.source}`);
+      if (!isCollection(node)) break;
+      node = node.get(key, true);
+    }
+    if (isAlias(node)) throw new SharedYamlError(`${pathText(path)} is the alias *${node.source}`);
+    const anchor = (node as Node | undefined)?.anchor;
+    if (anchor !== undefined && aliased.has(anchor)) throw new SharedYamlError(`${pathText(path)} has the anchor &${anchor}, which an alias repeats`);
+  }
+}
+
+function pathText(path: readonly (string | number)[]): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? key : `.${key}`)).join('');
 }
 
 interface Splice {

@@ -1,7 +1,8 @@
 // Weight edits on the config text: only the changed bytes move in YAML (comments, quoting and alignment
 // survive, and so does a weight left unchanged, ${VAR} and all), weightHistory gets the old weights, JSON
 // stays JSON, and writes are atomic and keep symlinks.
-// A file its mount or permissions will not let us write is refused with where to change it instead.
+// A file its mount or permissions will not let us write is refused with where to change it instead, and
+// weights a YAML anchor shares with another place are refused rather than changed in both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -76,6 +77,32 @@ test('changeWeights rewrites only the weights that change: an untouched ${VAR} w
   assert.match(text, /weight: "\$\{CHAMPION_WEIGHT:-80\}" \} {2}# current model/, 'the champion weight, asked to stay 70, keeps its expression');
   assert.match(text, /candidate, {2}target: "http:\/\/127\.0\.0\.1:9003", weight: 20 \}/);
   assert.deepEqual(parseConfigText(text, path, env).routes[0]?.variants.map((v) => v.weight), [70, 10, 20]);
+});
+
+test('weights shared through a YAML anchor and alias are refused with 409 ABPROXY_CONFIG_SHARED, and the file is left as it was', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-edit-'));
+  const variant = (name: string, port: number, weight: string) => `{ name: ${name}, target: "http://127.0.0.1:${port}", weight: ${weight} }`;
+  const route = (name: string, variants: string) => `  - name: ${name}\n    match: { pathPrefix: /${name} }\n    variants: ${variants}\n`;
+  const layouts: [string, string, string, RegExp][] = [
+    ['a shared variants list, from its anchor', route('a', `&shared [${variant('x', 1, '50')}, ${variant('y', 2, '50')}]`) + route('b', '*shared'), 'a', /routes\[0\]\.variants has the anchor &shared, which an alias repeats/],
+    ['a shared variants list, from its alias', route('a', `&shared [${variant('x', 1, '50')}, ${variant('y', 2, '50')}]`) + route('b', '*shared'), 'b', /routes\[1\]\.variants is the alias \*shared/],
+    ['a shared weight', route('a', `[${variant('x', 1, '&w 50')}, ${variant('y', 2, '50')}]`) + route('b', `[${variant('x', 1, '*w')}, ${variant('y', 2, '50')}]`), 'a', /routes\[0\]\.variants\[0\]\.weight has the anchor &w/],
+  ];
+  for (const [layout, routes, name, where] of layouts) {
+    const path = join(dir, 'abproxy.yaml');
+    const text = `routes:\n${routes}`;
+    writeFileSync(path, text);
+    assert.equal(parseConfigText(text, path).routes.length, 2, `${layout}: the file is valid`);
+    assert.throws(
+      () => changeWeights(path, name, { weights: { x: 90, y: 10 } }),
+      (error: unknown) => error instanceof WeightsError && error.status === 409 && error.code === 'ABPROXY_CONFIG_SHARED' && where.test(error.message),
+      layout,
+    );
+    assert.equal(readFileSync(path, 'utf8'), text, `${layout}: unchanged`);
+  }
+  const unshared = join(dir, 'unshared.yaml');
+  writeFileSync(unshared, `routes:\n${route('a', `&only [${variant('x', 1, '50')}, ${variant('y', 2, '50')}]`)}`);
+  assert.ok(changeWeights(unshared, 'a', { weights: { x: 90, y: 10 } }).written, 'an anchor no alias repeats is no obstacle');
 });
 
 test('a JSON edit keeps JSON, its indentation and its trailing newline', () => {

@@ -37,9 +37,14 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let raw: unknown;
   try {
-    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { strict: true, uniqueKeys: true });
+    const yamlOptions = { strict: true, uniqueKeys: true };
+    if (file.endsWith('.json')) {
+      raw = JSON.parse(text);
+      parseYaml(text, yamlOptions); // JSON is YAML: this finds the duplicate keys JSON.parse lets through
+    } else raw = parseYaml(text, yamlOptions);
   } catch (error) {
-    throw new ConfigError(file, [`cannot parse: ${(error as Error).message.split('\n')[0]}`]);
+    // yaml's first line ends "at line L, column C:" before a code frame
+    throw new ConfigError(file, [`cannot parse: ${(error as Error).message.split('\n')[0]?.replace(/:$/, '')}`]);
   }
   const whole = new WholeExpansions();
   const tree = interpolate(raw ?? {}, env, whole.record);

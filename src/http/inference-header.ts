@@ -14,6 +14,14 @@ export function inferenceHeaderLength(value: string | string[] | undefined, body
   return length <= bodyBytes ? length : undefined;
 }
 
+/** Why a field that is present cannot frame a body of `bodyBytes`, or undefined when it can (or is absent). */
+export function inferenceHeaderProblem(value: string | string[] | undefined, bodyBytes: number): string | undefined {
+  if (value === undefined || inferenceHeaderLength(value, bodyBytes) !== undefined) return undefined;
+  const text = Array.isArray(value) ? value.join(', ') : value;
+  if (!/^\d{1,15}$/.test(text)) return `Inference-Header-Content-Length ${JSON.stringify(text.slice(0, 40))} is not a byte count`;
+  return `Inference-Header-Content-Length ${text} is beyond the body's ${bodyBytes} bytes`;
+}
+
 /** The JSON part of a body: its first `length` bytes under the extension, else the whole body. */
 export function jsonPart(body: Buffer, length: number | undefined): Buffer {
   return length === undefined ? body : body.subarray(0, length);

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
 import { ProxyError } from '../http/errors.js';
-import { INFERENCE_HEADER, inferenceHeaderLength } from '../http/inference-header.js';
+import { INFERENCE_HEADER, inferenceHeaderLength, inferenceHeaderProblem } from '../http/inference-header.js';
 import { declaredLengthTooLarge, decodedRequestBody, readBody, tooLargeError } from '../server/body.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
 import type { Runtime } from '../server/runtime.js';
@@ -87,6 +87,8 @@ export async function oipEndpointAnswer(service: OipService, path: OipPath, meth
   if (path.op === 'metadata') return { answer: service.modelMetadata(path.model, path.version) };
   if (path.op === 'ready') return { answer: service.modelReady(path.model, path.version) };
   const bytes = body ?? Buffer.alloc(0);
+  const framing = inferenceHeaderProblem(inferenceHeader, bytes.length);
+  if (framing !== undefined) return { answer: errorAnswer(new ProxyError('ABPROXY_MODEL_BAD_INPUT', framing)) };
   return { answer: await service.infer(path.model, path.version, bytes, { fallbackId: requestId, jsonLength: inferenceHeaderLength(inferenceHeader, bytes.length) }) };
 }
 

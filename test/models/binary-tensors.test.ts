@@ -68,7 +68,7 @@ test('binary inputs parse like JSON ones, beside JSON inputs; sizes that do not 
   assert.throws(() => parseInferRequest(counted.body, counted.jsonLength), /shape \[3\] needs 3 elements, data has 2/);
 });
 
-test('through the proxy: a binary request to a model: variant and a model: shadow answers as its JSON twin does', async (t) => {
+test('through the proxy: a binary request to a model: variant and a model: shadow answers as its JSON twin does; a field that cannot frame the body is a 400 saying so', async (t) => {
   const model = (name: string) => fileURLToPath(new URL(`../../models/${name}.onnx`, import.meta.url));
   const logPath = join(mkdtempSync(join(tmpdir(), 'abproxy-binary-model-')), 'shadow.jsonl');
   const proxy = await startProxy({
@@ -105,4 +105,14 @@ test('through the proxy: a binary request to a model: variant and a model: shado
     assert.deepEqual([record.shadows[0]?.status, record.shadows[0]?.comparison?.kind], [200, 'oip'], 'the local shadow scored the binary request too');
   }
   assert.deepEqual(records[0]?.shadows[0]?.output?.json, records[1]?.shadows[0]?.output?.json, 'the shadow answered both forms alike');
+
+  const framings: [string, string][] = [
+    [String(binary.body.length + 1), `Inference-Header-Content-Length ${binary.body.length + 1} is beyond the body's ${binary.body.length} bytes`],
+    ['-5', 'Inference-Header-Content-Length "-5" is not a byte count'],
+  ];
+  for (const [field, error] of framings) {
+    const refused = await fetch(`${proxy.url}/v2/models/fraud/infer`, { method: 'POST', headers: { 'inference-header-content-length': field }, body: binary.body });
+    assert.equal(refused.status, 400, field);
+    assert.deepEqual(await refused.json(), { error, code: 'ABPROXY_MODEL_BAD_INPUT' }, 'said as the field, not as malformed JSON');
+  }
 });

@@ -62,9 +62,10 @@ class UsageError extends Error {}
 export function parseAssignments(assignments: readonly string[]): Record<string, number> {
   const weights: Record<string, number> = {};
   for (const item of assignments) {
-    const match = /^([^=\s]+)=(.+)$/.exec(item);
+    const match = /^([^=\s]+)=((?:\d+(?:\.\d*)?|\.\d+)(?:e\+?\d+)?)$/i.exec(item); // decimal only: no 0x10, no -1
     const weight = Number(match?.[2]);
-    if (!match?.[1] || !Number.isFinite(weight) || weight < 0) throw new UsageError(`"${item}" is not NAME=WEIGHT with a number >= 0`);
+    if (!match?.[1] || !Number.isFinite(weight)) throw new UsageError(`"${item}" is not NAME=WEIGHT with a decimal number >= 0`);
+    if (match[1] in weights) throw new UsageError(`"${match[1]}" is given twice`);
     weights[match[1]] = weight;
   }
   return weights;

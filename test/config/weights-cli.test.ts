@@ -75,11 +75,13 @@ test('promote sends 100% to one variant; a JSON config stays JSON', { timeout: 3
 
 test('a broken hand edit is explained by validate and refused by weights; bad arguments exit 1', { timeout: 300_000 }, async () => {
   const path = tempConfig(COMMENTED.replace('weight: 80', 'weight: 0').replaceAll('weight: 10', 'weight: 0'));
-  const [validate, weights, unknown, malformed] = await Promise.all([
+  const [validate, weights, unknown, malformed, hex, twice] = await Promise.all([
     runCli(['validate', '-c', path], CLI_TIMEOUT_MS),
     runCli(['weights', 'fraud', 'champion=1', '-c', path], CLI_TIMEOUT_MS),
     runCli(['weights', 'fraud', 'nobody=1', '-c', tempConfig(COMMENTED)], CLI_TIMEOUT_MS),
     runCli(['weights', 'fraud', 'champion=lots', '-c', tempConfig(COMMENTED)], CLI_TIMEOUT_MS),
+    runCli(['weights', 'fraud', 'champion=0x10', '-c', tempConfig(COMMENTED)], CLI_TIMEOUT_MS),
+    runCli(['weights', 'fraud', 'champion=5', 'champion=6', '-c', tempConfig(COMMENTED)], CLI_TIMEOUT_MS),
   ]);
   assert.equal(validate.code, 1);
   assert.match(validate.stderr, /routes\[0\]\.variants: weights must sum to more than 0/);
@@ -89,6 +91,10 @@ test('a broken hand edit is explained by validate and refused by weights; bad ar
   assert.match(unknown.stderr, /nobody: not a variant of route "fraud"/);
   assert.equal(malformed.code, 1);
   assert.match(malformed.stderr, /"champion=lots" is not NAME=WEIGHT/);
+  assert.equal(hex.code, 1);
+  assert.match(hex.stderr, /"champion=0x10" is not NAME=WEIGHT with a decimal number >= 0/);
+  assert.equal(twice.code, 1, 'a variant given twice is refused, not settled by the last');
+  assert.match(twice.stderr, /"champion" is given twice/);
 });
 
 test('--admin changes a running proxy with the token, and is refused without it', { timeout: 300_000 }, async () => {

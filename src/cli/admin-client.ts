@@ -14,8 +14,15 @@ function unreachable(admin: string, error: unknown, timeoutMs: number): AdminReq
   return new AdminRequestError(`cannot reach the admin API at ${admin}: ${why}`);
 }
 
+/** `path` under the admin address; an address that is not an http(s) URL is said as the flag it came from. */
+function adminUrl(admin: string, path: string): URL {
+  const base = URL.canParse(admin) ? new URL(admin.endsWith('/') ? admin : `${admin}/`) : undefined;
+  if (base?.protocol !== 'http:' && base?.protocol !== 'https:') throw new AdminRequestError(`--admin ${JSON.stringify(admin)} is not an http(s) URL such as ${DEFAULT_ADMIN}`);
+  return new URL(path, base);
+}
+
 export async function getJson<T>(admin: string, path: string, timeoutMs = 10_000): Promise<T> {
-  const url = new URL(path, admin.endsWith('/') ? admin : `${admin}/`);
+  const url = adminUrl(admin, path);
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -46,7 +53,7 @@ export async function adminRequest<T>(target: AdminTarget, method: 'GET' | 'PUT'
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const url = new URL(path, target.admin.endsWith('/') ? target.admin : `${target.admin}/`);
+  const url = adminUrl(target.admin, path);
   let response: Response;
   try {
     response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });

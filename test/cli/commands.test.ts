@@ -1,5 +1,6 @@
-// The CLI as users run it: `validate` lists every problem with its path and exits 1; `assign` prints
-// the variant a key gets; two separately spawned `serve` processes from one config file agree on every key.
+// The CLI as users run it: `validate` lists every problem with its path and exits 1; unusable flags are
+// refused with what they take; `assign` prints the variant a key gets; two separately spawned `serve`
+// processes from one config file agree on every key.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -76,6 +77,23 @@ test('validate: a file with three distinct mistakes prints all three with their 
 
   assert.equal(good.code, 0, good.stderr);
   assert.match(good.stdout, /ok/);
+});
+
+test('flags that cannot be used are refused with what they take, before anything starts or is asked', async () => {
+  const [drain, negative, notUrl, hostPort] = await Promise.all([
+    runCli(['serve', '--drain-ms', 'abc', '-c', configPath]),
+    runCli(['serve', '--drain-ms', '-1', '-c', configPath]),
+    runCli(['status', '--admin', 'notaurl']),
+    runCli(['weights', 'fraud', 'a=1', '--admin', '127.0.0.1:9901']),
+  ]);
+  for (const result of [drain, negative]) {
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /--drain-ms <ms>' argument '-?\w+' is invalid\. must be a whole number of milliseconds/);
+  }
+  assert.equal(notUrl.code, 1);
+  assert.equal(notUrl.stderr, 'abproxy: --admin "notaurl" is not an http(s) URL such as http://127.0.0.1:9901\n', 'said, not a stack trace');
+  assert.equal(hostPort.code, 1);
+  assert.match(hostPort.stderr, /--admin "127\.0\.0\.1:9901" is not an http\(s\) URL/);
 });
 
 test('assign prints the variant a key gets, as the assignment function does', async () => {

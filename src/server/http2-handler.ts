@@ -183,15 +183,25 @@ async function* prefixed(first: readonly Buffer[], stream: ServerHttp2Stream): A
   yield* stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }
 
-/** The request's own fields without HTTP/2 pseudo-headers, with Host from :authority (RFC 9113 §8.3.1). */
+/**
+ * The request's own fields without HTTP/2 pseudo-headers, with Host from :authority (RFC 9113 §8.3.1), and
+ * Cookie fields (which HTTP/2 clients send one crumb per field) joined into one with "; ", as they must be
+ * before an HTTP/1.1 hop (RFC 9113 §8.2.3).
+ */
 function regularFields(rawHeaders: readonly string[], host: string | undefined): string[] {
   const fields: string[] = [];
   let hasHost = false;
+  let cookieAt = -1;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
+    const value = rawHeaders[i + 1] ?? '';
     if (name.startsWith(':')) continue;
     if (name === 'host') hasHost = true;
-    fields.push(name, rawHeaders[i + 1] ?? '');
+    if (name === 'cookie' && cookieAt !== -1) fields[cookieAt] += `; ${value}`;
+    else {
+      if (name === 'cookie') cookieAt = fields.length + 1;
+      fields.push(name, value);
+    }
   }
   if (!hasHost && host !== undefined) fields.push('host', host);
   return fields;

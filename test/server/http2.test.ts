@@ -56,7 +56,7 @@ after(async () => {
 });
 
 /** One raw HTTP/2 request through the proxy (no :path when `path` is empty, as for CONNECT): the response head, body and trailers. */
-async function h2Request(path: string, headers: Record<string, string>, body?: Buffer): Promise<{ headers: IncomingHttpHeaders; body: string; trailers: IncomingHttpHeaders }> {
+async function h2Request(path: string, headers: Record<string, string | string[]>, body?: Buffer): Promise<{ headers: IncomingHttpHeaders; body: string; trailers: IncomingHttpHeaders }> {
   const session: ClientHttp2Session = connect(`http://${h2Address}`);
   try {
     const stream = session.request({ ...(path ? { ':path': path } : {}), ':method': body ? 'POST' : 'GET', ...headers }, { endStream: !body });
@@ -164,7 +164,7 @@ test("the proxy's own failures are gRPC statuses with a message", async () => {
   assert.match(String(refused.headers['grpc-message']), /refused/);
 });
 
-test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its connection fields; a Host that differs from :authority, and CONNECT, are 400', async () => {
+test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its connection fields and with one Cookie field; a Host that differs from :authority, and CONNECT, are 400', async () => {
   const { headers, body } = await h2Request('/rest/predict?v=1', { 'x-session-id': 'u' });
   assert.equal(headers[':status'], constants.HTTP_STATUS_OK);
   assert.equal(headers['x-abproxy-variant'], 'only');
@@ -184,6 +184,9 @@ test('other HTTP/2 requests are forwarded to HTTP/1.1 upstreams, without its con
   const connectRequest = await h2Request('', { ':method': 'CONNECT', ':authority': 'a.example:443' });
   assert.equal(connectRequest.headers[':status'], 400);
   assert.deepEqual(JSON.parse(connectRequest.body), { error: CONNECT_REFUSED, code: 'ABPROXY_BAD_REQUEST' });
+  await h2Request('/rest/crumbs', { cookie: ['a=1', 'sid=u42'] });
+  const cookies = (plain.received.at(-1)?.rawHeaders ?? []).filter((_v, i, all) => i % 2 === 1 && all[i - 1]?.toLowerCase() === 'cookie');
+  assert.deepEqual(cookies, ['a=1; sid=u42'], 'cookie crumbs reach HTTP/1.1 as one field (RFC 9113 §8.2.3)');
   const notFound = await h2Request('/nowhere', {});
   assert.equal(notFound.headers[':status'], 404);
   assert.deepEqual(JSON.parse(notFound.body), { error: 'no route matches /nowhere', code: 'ABPROXY_NO_ROUTE' });

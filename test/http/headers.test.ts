@@ -74,7 +74,7 @@ test('x-forwarded-*: client values replaced unless the peer is trusted (RFC 7239
   for (const { input, want } of rows) assert.deepEqual(forwardedHeaders({ ...base, ...input }), want, JSON.stringify(input));
 });
 
-test('RFC 3986 §5.2.4 dot-segment removal and RFC 9112 §3.2 origin-form', () => {
+test('RFC 3986 §5.2.4 dot-segment removal, §6.2.2.2 unreserved escapes decoded, and RFC 9112 §3.2 origin-form', () => {
   const rows: [string, string | undefined, string?][] = [
     ['/a/b/c/./../../g', '/a/g'],
     ['/v1/%2E%2E/admin', '/admin'],
@@ -89,6 +89,9 @@ test('RFC 3986 §5.2.4 dot-segment removal and RFC 9112 §3.2 origin-form', () =
     ['/a/...', '/a/...'],
     ['/models/iris.v1/infer?q=.', '/models/iris.v1/infer', 'q=.'],
     ['/a%2Fb/..', '/'],
+    ['/v2/models/fr%61ud/infer', '/v2/models/fraud/infer'],
+    ['/v2/models/fr%61ud', '/v2/models/fraud'],
+    ['/a%7e%5F%2d%30/b%2f%25%20c', '/a~_-0/b%2f%25%20c'],
     ['/x?', '/x', ''],
     ['http://evil.example/x', undefined],
     ['*', undefined],

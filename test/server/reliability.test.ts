@@ -228,6 +228,7 @@ test('case 13: path tricks are routed and forwarded as one normalised path and c
     ['/based/../../etc/passwd', 404, undefined, undefined],
     ['/based/a/%2E%2E/%2E%2E/%2E%2E/based/b', 200, based, '/base/based/b'],
     ['/public/./a//b', 200, echo, '/public/a/b'],
+    ['/intern%61l/secret', 200, internal, '/internal/secret'],
   ];
   for (const [target, status, upstream, path] of rows) {
     const counts = [echo, internal, based].map((u) => u.received.length);

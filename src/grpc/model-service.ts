@@ -6,7 +6,7 @@
 // its error_message, as Triton does, and the stream goes on). Health and metadata methods answer from
 // the same service.
 import { frameMessage, grpcMessages } from './framing.js';
-import { contentsData, parametersJson, type Parameters, type TensorMessage } from './oip-messages.js';
+import { contentsData, inputContentsProblem, parametersJson, type Parameters, type TensorMessage } from './oip-messages.js';
 import { decodeMessage, OIP_SERVICE, oipType } from './oip-schema.js';
 import { GRPC_STATUS, grpcStatusOf } from './status.js';
 import type { OipAnswer, OipService } from '../models/oip-service.js';
@@ -83,6 +83,7 @@ async function infer(service: OipService, model: string, message: Buffer, reques
 /** A ModelInferRequest run on the model: the ModelInferResponse as an object, or the failure. Throws when the request does not decode. */
 async function inferResponse(service: OipService, model: string, message: Buffer, requestId: string | undefined): Promise<{ response: object } | { failure: GrpcAnswer }> {
   const request = restRequest(decodeMessage(INFER_REQUEST, message));
+  if ('problem' in request) return { failure: failure(GRPC_STATUS.INVALID_ARGUMENT, request.problem) };
   const answer = await service.infer(model, undefined, request.body, { fallbackId: requestId, jsonLength: request.jsonLength });
   if (answer.status !== 200) return { failure: errorOf(answer) };
   const jsonLength = Number(answer.fields.inferenceHeader ?? answer.body.length);
@@ -117,11 +118,14 @@ interface RestAnswer {
 /**
  * The REST binary-extension body of a decoded ModelInferRequest: inputs with raw contents become binary
  * inputs (their bytes after the JSON part), typed contents become JSON data; every output is asked for
- * as binary data.
+ * as binary data. Tensor data the protocol does not allow is the problem instead.
  */
-function restRequest(decoded: Record<string, unknown>): { body: Buffer; jsonLength: number } {
+function restRequest(decoded: Record<string, unknown>): { body: Buffer; jsonLength: number } | { problem: string } {
   const raw = (decoded.raw_input_contents as Uint8Array[] | undefined) ?? [];
-  const inputs = ((decoded.inputs as TensorMessage[] | undefined) ?? []).map((tensor, i) => {
+  const tensors = (decoded.inputs as TensorMessage[] | undefined) ?? [];
+  const problem = inputContentsProblem(tensors, raw.length);
+  if (problem !== undefined) return { problem };
+  const inputs = tensors.map((tensor, i) => {
     const bytes = raw[i];
     const parameters = tensor.parameters ? parametersJson(tensor.parameters) : {};
     const base = { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape ?? [] };
@@ -135,7 +139,7 @@ function restRequest(decoded: Record<string, unknown>): { body: Buffer; jsonLeng
     ...(outputs && outputs.length > 0 ? { outputs } : {}),
   };
   const head = Buffer.from(JSON.stringify(json));
-  return { body: Buffer.concat([head, ...raw.slice(0, inputs.length)]), jsonLength: head.length };
+  return { body: Buffer.concat([head, ...raw]), jsonLength: head.length };
 }
 
 /**

@@ -2,6 +2,7 @@
 // compares and logs like a REST one and a request's fields serve a `body:` sticky key: tensors from typed
 // `contents` or from `raw_*_contents` (little-endian bytes), parameters as plain values. Never throws.
 import { tensorData } from '../models/binary-tensors.js';
+import { isOipDatatype } from '../models/datatypes.js';
 import { grpcMessages } from './framing.js';
 import { decodeMessage, MODEL_INFER, MODEL_STREAM_INFER, OIP_SERVICE, oipType } from './oip-schema.js';
 
@@ -129,6 +130,27 @@ function tensorJson(tensor: TensorMessage, raw: Uint8Array | undefined): Record<
   if (tensor.parameters) json.parameters = parametersJson(tensor.parameters);
   json.data = raw ? tensorData(tensor.datatype, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)) : contentsData(tensor);
   return json;
+}
+
+/**
+ * Why a ModelInferRequest's tensor data breaks the protocol's rules, or undefined: raw_input_contents
+ * holds one entry per input and then no input has contents; otherwise each input's values are in its
+ * datatype's contents field.
+ */
+export function inputContentsProblem(inputs: readonly TensorMessage[], rawCount: number): string | undefined {
+  const filled = (tensor: TensorMessage) => Object.entries(tensor.contents ?? {}).filter(([, values]) => (values?.length ?? 0) > 0).map(([field]) => field);
+  if (rawCount > 0) {
+    if (rawCount !== inputs.length) return `raw_input_contents has ${rawCount} entries for ${inputs.length} input${inputs.length === 1 ? '' : 's'}; it takes one per input`;
+    const both = inputs.find((tensor) => filled(tensor).length > 0);
+    return both && `input "${both.name}" has contents beside raw_input_contents; send one or the other`;
+  }
+  for (const tensor of inputs) {
+    if (!isOipDatatype(tensor.datatype)) continue; // the model's checks name the datatype itself
+    const wanted = CONTENTS_OF[tensor.datatype];
+    const other = filled(tensor).find((field) => field !== wanted);
+    if (other !== undefined) return `input "${tensor.name}": datatype ${tensor.datatype} takes ${wanted ?? 'raw_input_contents'}, not ${other}`;
+  }
+  return undefined;
 }
 
 /** A tensor's typed contents as a JSON array (empty when the datatype's field is unset). */

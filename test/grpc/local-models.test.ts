@@ -1,8 +1,8 @@
 // Local ONNX models answering gRPC calls (a real @grpc/grpc-js client, the Open Inference Protocol's gRPC
 // service) on the Wallaroo fraud models: ModelInfer with typed or raw inputs gives the tutorial's
 // expected output as raw_output_contents; health and metadata methods answer; ModelStreamInfer answers
-// each message as it arrives; bad input and unknown methods are gRPC errors; a local model shadowing a
-// gRPC call is compared tensor by tensor in the shadow log.
+// each message as it arrives; bad input, tensor data against the protocol's rules and unknown methods
+// are gRPC errors; a local model shadowing a gRPC call is compared tensor by tensor in the shadow log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -94,6 +94,24 @@ test('bad input is a gRPC error with a message', async () => {
     assert.match(error.details, /shape/);
     return true;
   });
+});
+
+test('tensor data the protocol does not allow is INVALID_ARGUMENT saying what is wrong, not run', async () => {
+  const raw = rawInput('r');
+  const tensor = raw.inputs?.[0];
+  assert.ok(tensor && raw.raw_input_contents?.[0]);
+  const cases: [string, InferRequest, string][] = [
+    ['contents beside raw bytes', { ...raw, inputs: [{ ...tensor, contents: { fp32_contents: smoke.tensor.flat() } }] }, 'input "tensor" has contents beside raw_input_contents; send one or the other'],
+    ['more raw entries than inputs', { ...raw, raw_input_contents: [raw.raw_input_contents[0], Buffer.alloc(4)] }, 'raw_input_contents has 2 entries for 1 input; it takes one per input'],
+    ["another datatype's contents", { ...typedInput('t'), inputs: [{ ...tensor, contents: { fp64_contents: smoke.tensor.flat() } }] }, 'input "tensor": datatype FP32 takes fp32_contents, not fp64_contents'],
+  ];
+  for (const [what, request, message] of cases) {
+    await assert.rejects(modelInfer(client, request), (error: grpc.ServiceError) => {
+      assert.equal(error.code, grpc.status.INVALID_ARGUMENT, what);
+      assert.equal(error.details, message, what);
+      return true;
+    });
+  }
 });
 
 test('ModelStreamInfer: each message is answered as it arrives, a failed one in error_message, and the stream goes on', async () => {

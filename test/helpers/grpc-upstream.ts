@@ -15,7 +15,7 @@ export interface InferRequest {
   model_name: string;
   id: string;
   parameters?: Record<string, { string_param: string }>;
-  inputs?: { name: string; datatype: string; shape: number[]; contents?: { fp32_contents: number[] } }[];
+  inputs?: { name: string; datatype: string; shape: number[]; contents?: { fp32_contents?: number[]; fp64_contents?: number[] } }[];
   raw_input_contents?: Buffer[];
 }
 

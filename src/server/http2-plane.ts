@@ -1,6 +1,6 @@
 // The optional HTTP/2 listener (cleartext with prior knowledge, as gRPC clients speak to Triton and
-// KServe, and HTTP/1.1 on the same port; or TLS with ALPN h2 when http2.tls is set, its certificate
-// rotated without a restart):
+// KServe; or TLS with ALPN h2 when http2.tls is set, its certificate rotated without a restart), which
+// also serves HTTP/1.1 on its port:
 // node:http2 with bounded streams and header lists, idle sessions closed after limits.keepAliveTimeoutMs,
 // and a drain that sends GOAWAY, lets open streams finish up to the grace period, then cuts what is left.
 import { once } from 'node:events';
@@ -11,7 +11,7 @@ import type { ConfigWatcher } from '../config/watch.js';
 import type { Config, Limits } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createStreamHandler } from './http2-handler.js';
-import { serveHttp1Too } from './protocol-sniff.js';
+import { ALPN_H2_OR_HTTP1, serveHttp1OnCleartext, serveHttp1OnTls } from './shared-port.js';
 import type { DataPlaneDeps } from './request-handler.js';
 import { readPair, rotateCertificates, type CertificateFiles, type CertificatePair } from './tls-rotation.js';
 
@@ -24,7 +24,7 @@ export interface Http2Plane {
 
 /**
  * `rotation`: watch the TLS certificate and key files and load new ones (logged there); undefined: read them once.
- * `http1`: the HTTP/1.1 data plane, which serves cleartext connections that do not start with HTTP/2's preface.
+ * `http1`: the HTTP/1.1 data plane, which serves the connections that do not speak HTTP/2 (shared-port.ts).
  */
 export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number, rotation: { logger: Logger } | undefined, http1: HttpServer): Promise<Http2Plane> {
   const serverOptions: SecureServerOptions = {
@@ -37,11 +37,12 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
   if (options.tls) {
     const pair = readPair(options.tls); // at start, a file that cannot be read stops the start, naming it
     const secure = secureServer(serverOptions, options.tls, pair);
+    serveHttp1OnTls(secure, http1);
     watcher = rotation && rotateCertificates(secure, options.tls, pair, rotation.logger);
     server = secure;
   } else {
     server = createServer(serverOptions);
-    serveHttp1Too(server, http1, limits.headersTimeoutMs);
+    serveHttp1OnCleartext(server, http1, limits.headersTimeoutMs);
   }
   server.on('stream', createStreamHandler(deps));
   const sessions = new Set<ServerHttp2Session>();
@@ -73,7 +74,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
 /** The TLS server with the pair: one that does not parse stops the start, naming the files. */
 function secureServer(serverOptions: SecureServerOptions, tls: CertificateFiles, pair: CertificatePair): Http2SecureServer {
   try {
-    return createSecureServer({ ...serverOptions, ...pair, allowHTTP1: false });
+    return createSecureServer({ ...serverOptions, ...pair, ...ALPN_H2_OR_HTTP1, allowHTTP1: false });
   } catch (error) {
     throw new Error(`http2.tls: ${tls.certFile} and ${tls.keyFile} are not a usable PEM certificate and key: ${(error as Error).message}`, { cause: error });
   }

@@ -1,10 +1,12 @@
 // The HTTP/2 listener over TLS (`http2.tls`, ALPN h2): a real gRPC client with the test CA calls through
-// it, the upstream sees x-forwarded-proto https; a certificate that cannot be read or parsed stops the
-// start with the file's name; a new pair renamed over the files serves new connections without a
-// restart, and a pair that does not load leaves the one in use.
+// it, the upstream sees x-forwarded-proto https; HTTP/1.1 over TLS is served on the same port; a
+// certificate that cannot be read or parsed stops the start with the file's name; a new pair renamed
+// over the files serves new connections without a restart, and a pair that does not load leaves the
+// one in use.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import { copyFileSync, readFileSync, renameSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +16,7 @@ import { pino } from 'pino';
 import { startAbproxy } from '../../src/server/lifecycle.js';
 import { grpcClient, modelInfer, startGrpcUpstream } from '../helpers/grpc-upstream.js';
 import { startProxy, writeConfig } from '../helpers/proxy.js';
+import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const TLS = resolve('test/fixtures/tls');
@@ -33,6 +36,31 @@ test('gRPC calls over TLS reach the variant, which sees https as the forwarded p
   assert.equal(response.model_name, 'champion');
   assert.deepEqual(headers.get('x-abproxy-variant'), ['champion']);
   assert.deepEqual(upstream.calls.at(-1)?.metadata.get('x-forwarded-proto'), ['https']);
+});
+
+test('HTTP/1.1 over TLS on the same port (ALPN http/1.1, or none) is proxied with https as the forwarded protocol; a client offering neither h2 nor http/1.1 is refused', async (t) => {
+  const upstream = await startUpstream();
+  const proxy = await startProxy({ http2: { listen: '127.0.0.1:0', tls }, routes: [route(upstream.url)] });
+  t.after(async () => {
+    await proxy.close();
+    await upstream.close();
+  });
+  const port = proxy.proxy.http2Plane?.address.port ?? 0;
+  const ca = readFileSync(tls.certFile);
+  for (const ALPNProtocols of [['http/1.1'], undefined]) {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, ...(ALPNProtocols ? { ALPNProtocols } : {}) });
+    await once(socket, 'secureConnect');
+    assert.equal(socket.alpnProtocol, ALPNProtocols ? 'http/1.1' : false);
+    socket.write('GET /v2/models/fraud/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    let text = '';
+    for await (const chunk of socket) text += String(chunk);
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/, String(ALPNProtocols));
+    assert.match(text, /\r\nx-abproxy-variant: champion\r\n/i);
+    assert.equal(upstream.received.at(-1)?.headers['x-forwarded-proto'], 'https');
+  }
+  const refused = tlsConnect({ host: '127.0.0.1', port, ca, ALPNProtocols: ['spdy/3'] });
+  const [error] = (await once(refused, 'error')) as [Error & { code?: string }];
+  assert.match(error.code ?? error.message, /NO_APPLICATION_PROTOCOL/);
 });
 
 test('a certificate that cannot be read or parsed stops the start, naming the file', async () => {

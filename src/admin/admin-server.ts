@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { CONNECT_REFUSED } from '../http/errors.js';
-import { answerHalfClosed, answerOnSocket } from '../server/http-options.js';
+import { answerOnSocket } from '../server/http-options.js';
 import { sendJson } from '../server/respond.js';
 
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
@@ -25,7 +25,7 @@ export interface AdminServer {
 
 /** `exclusive`: in a cluster worker, bind a port of its own instead of sharing the primary's listener. */
 export async function startAdminServer(routes: readonly AdminRoute[], host: string, port: number, onError: (error: unknown) => void, exclusive = false): Promise<AdminServer> {
-  const server = answerHalfClosed(createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const matching = routes.filter((route) => (route.path.endsWith('/*') ? url.pathname.startsWith(route.path.slice(0, -1)) : url.pathname === route.path));
     const method = req.method === 'HEAD' ? 'GET' : req.method; // RFC 9110 §9.3.2: GET's head, no body (node drops it)
@@ -42,7 +42,7 @@ export async function startAdminServer(routes: readonly AdminRoute[], host: stri
         if (!res.headersSent) sendJson(res, 500, { error: (error as Error).message, code: 'ABPROXY_ADMIN_ERROR' });
         else res.destroy();
       });
-  }));
+  });
   server.on('connect', (_req: IncomingMessage, socket: Socket) => answerOnSocket(socket, 'ABPROXY_BAD_REQUEST', CONNECT_REFUSED));
   server.listen({ host, port, exclusive });
   await once(server, 'listening');

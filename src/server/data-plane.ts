@@ -9,7 +9,7 @@ import { recordRequest } from '../metrics/request-metrics.js';
 import { CONNECT_REFUSED, ProxyError, STATUS_OF } from '../http/errors.js';
 import { declaredLengthTooLarge } from './body.js';
 import { sendError } from './respond.js';
-import { answerClientError, answerHalfClosed, answerOnSocket, serverOptions } from './http-options.js';
+import { answerClientError, answerOnSocket, serverOptions } from './http-options.js';
 import { createRequestHandler, type DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
 import { createUpgradeHandler } from './websocket.js';
@@ -23,7 +23,7 @@ export interface DataPlane {
 
 export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: string, port: number): Promise<DataPlane> {
   const handler = createRequestHandler(deps);
-  const server = answerHalfClosed(createServer(serverOptions(limits), handler));
+  const server = createServer(serverOptions(limits), handler);
   // Expect: 100-continue (RFC 9110 §10.1.1): a body the proxy will refuse is refused before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     if (!deps.state.draining && !declaredLengthTooLarge(req, deps.holder.current.config.limits.maxBodyBytes)) res.writeContinue();

@@ -1,8 +1,8 @@
-// Hardened node:http options (half-closed clients answered too) and the clientError answers for requests
-// node's parser rejects (malformed framing or smuggling attempts -> 400, oversized head -> 431, slow
-// head/body -> 408), and the raw answer for sockets node hands over unanswered (CONNECT). Installing a
-// clientError listener means node no longer answers these itself: this file does.
-import type { Server, ServerOptions } from 'node:http';
+// Hardened node:http options and the clientError answers for requests node's parser rejects
+// (malformed framing or smuggling attempts -> 400, oversized head -> 431, slow head/body -> 408), and
+// the raw answer for sockets node hands over unanswered (CONNECT). Installing a clientError listener
+// means node no longer answers these itself: this file does.
+import type { ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
 import { errorBody, type ErrorCode, STATUS_OF } from '../http/errors.js';
@@ -20,16 +20,6 @@ export function serverOptions(limits: Limits): ServerOptions {
     insecureHTTPParser: false,
     joinDuplicateHeaders: false,
   };
-}
-
-/**
- * A client may half-close after its requests (printf | ncat, nc -N): they are answered, then the
- * connection closed, as nginx does. By default node aborts them unanswered; `httpAllowHalfOpen` is the
- * field node's https.Server sets for the same choice.
- */
-export function answerHalfClosed<T extends Server>(server: T): T {
-  (server as T & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  return server;
 }
 
 const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {

@@ -74,6 +74,7 @@ test('bad files are rejected whole: traffic unchanged, counted, every problem lo
       ['an unknown key', good.replace('routes:', 'retries: 3\nroutes:'), /\(root\): unknown key "retries"/],
       ['duplicate names', good.replace('name: b', 'name: a'), /routes\[0\]\.variants\[1\]\.name: duplicate variant name "a"/],
       ['YAML that does not parse', `${good}\n  - : [`, /cannot parse/],
+      ['a head timeout past the request timeout', good.replace('routes:', 'limits: { requestTimeoutMs: 5000 }\nroutes:'), /limits\.headersTimeoutMs: 10000 must be at most requestTimeoutMs, 5000/],
     ];
     for (const [what, text, logged] of bad) {
       const rejectedBefore = await reloads('rejected');

@@ -1,4 +1,5 @@
-// Parses listen addresses of the form host:port ([::1]:port for IPv6). Pure; never binds anything.
+// Parses listen addresses of the form host:port ([::1]:port for IPv6) and tells when two would collide.
+// Pure; never binds anything.
 import { isIP } from 'node:net';
 
 export interface Address {
@@ -19,4 +20,10 @@ export function parseAddress(value: string): { address?: Address; problem?: stri
 /** True for addresses that only this machine can reach. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** True when two listeners could not both bind: the same port (not 0, which picks a free one) on the same host or a wildcard. */
+export function addressesCollide(a: Address, b: Address): boolean {
+  const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+  return a.port !== 0 && a.port === b.port && (a.host === b.host || wildcard(a.host) || wildcard(b.host));
 }

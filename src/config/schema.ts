@@ -1,7 +1,7 @@
 // The config file's one schema: every field with its default, unit and bound. Types are derived from it.
 // Cross-field rules (unique names, dangling model references, positive total weight) live here too.
 import { z } from 'zod';
-import { parseAddress } from './address.js';
+import { addressesCollide, parseAddress } from './address.js';
 import { parseTarget } from './target.js';
 import { isToken } from '../http/request-head.js';
 import { isIP } from 'node:net';
@@ -183,6 +183,15 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     const flag = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const listeners = [
+      { path: ['listen'], value: config.listen },
+      { path: ['admin'], value: config.admin },
+      ...(config.http2 ? [{ path: ['http2', 'listen'], value: config.http2.listen }] : []),
+    ].map((listener) => ({ ...listener, address: parseAddress(listener.value).address }));
+    listeners.forEach(({ path, value, address }, i) => {
+      const earlier = address && listeners.slice(0, i).find((other) => other.address && addressesCollide(address, other.address));
+      if (earlier) flag(path, `${value} is also ${earlier.path.join('.')}'s address; each listener needs its own port`);
+    });
     const routeNames = new Set<string>();
     const prefixes = new Set<string>();
     config.routes.forEach((route, r) => {

@@ -24,6 +24,7 @@ import { oipEndpointAnswer, oipLocalHandler, oipServeModel, variantOp } from '..
 import { OipService } from '../models/oip-service.js';
 import { ShadowService } from '../shadow/shadow-service.js';
 import { PoolSet } from '../upstream/pools.js';
+import { bindFailure } from './bind-failure.js';
 import { startDataPlane, type DataPlane } from './data-plane.js';
 import { startHttp2Plane, type Http2Plane } from './http2-plane.js';
 import type { DataPlaneHooks, LocalModelClient } from './exchange.js';
@@ -109,12 +110,15 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const reloader = new ConfigReloader({ path: options.configPath, holder, logger, started: loaded, env: options.env });
   const deps = { holder, pools, state, hooks };
   await shadows.ready();
-  const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port);
+  const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port).catch(async (error: unknown) => {
+    await shadows.close();
+    throw bindFailure('listen', config.listen, error);
+  });
   const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port, options.watch === false ? undefined : { logger }, dataPlane.server).catch(async (error: unknown) => {
     await dataPlane.drain(0);
     await shadows.close();
     await pools.closeAll();
-    throw error;
+    throw (error as { syscall?: string }).syscall === 'listen' ? bindFailure('http2.listen', config.http2?.listen ?? '', error) : error;
   }) : undefined;
   const drainAll = (graceMs: number) => Promise.all([dataPlane.drain(graceMs), http2Plane?.drain(graceMs)]);
   const notReadyReason = () => {
@@ -133,7 +137,12 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     ...routesApi({ configPath: options.configPath, holder, reloader, reloadOthers: options.reloadOthers?.(reloader), env: options.env }),
   ];
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
-  const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive);
+  const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive).catch(async (error: unknown) => {
+    await drainAll(0);
+    await shadows.close();
+    await pools.closeAll();
+    throw bindFailure('admin', `${adminListen.host}:${adminListen.port}`, error);
+  });
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
   if (http2Plane) logger.info({ address: `${http2Plane.address.address}:${http2Plane.address.port}` }, 'HTTP/2 data plane listening');
   logger.info({ address: `${admin.address.address}:${admin.address.port}` }, 'admin listening');

@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -146,6 +149,24 @@ test('a reload that drops adminToken is rejected while the bound admin address i
 test('the proxy refuses to start with a non-loopback admin address and no adminToken', async () => {
   const configPath = writeConfig({ admin: '0.0.0.0:0', routes: [{ name: 'r', match: { pathPrefix: '/r' }, variants: [{ name: 'a', target: 'http://127.0.0.1:1', weight: 1 }] }] });
   await assert.rejects(startAbproxy({ configPath, logger: pino({ level: 'silent' }) }), /not loopback: set adminToken/);
+});
+
+test('a listener that cannot bind stops the start naming its config field, and leaves no listener behind; validate catches two listeners on one port', async (t) => {
+  const taken = createServer();
+  taken.listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  t.after(() => taken.close());
+  const busy = `127.0.0.1:${(taken.address() as AddressInfo).port}`;
+  const routes = [{ name: 'r', match: { pathPrefix: '/r' }, variants: [{ name: 'a', target: 'http://127.0.0.1:1', weight: 1 }] }];
+  const servers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPServerWrap').length;
+  const before = servers();
+  for (const [field, config] of [['listen', { listen: busy }], ['admin', { admin: busy }], ['http2.listen', { http2: { listen: busy } }]] as const) {
+    const configPath = writeConfig({ ...config, routes });
+    await assert.rejects(startAbproxy({ configPath, logger: pino({ level: 'silent' }), watch: false }), new RegExp(`^Error: ${field.replace('.', '\\.')}: cannot listen on ${busy}: the address is in use by another process$`));
+    assert.ok(await waitFor(() => servers() === before, 2_000), `${field}: the listeners that did start are closed`);
+  }
+  const clash = writeConfig({ listen: '127.0.0.1:18123', admin: '0.0.0.0:18123', adminToken: 'x', routes });
+  assert.throws(() => loadConfigFile(clash), /admin: 0\.0\.0\.0:18123 is also listen's address; each listener needs its own port/);
 });
 
 test('abproxy serve --no-watch reloads on SIGHUP and exits 0 on SIGTERM', { timeout: 300_000 }, async () => {

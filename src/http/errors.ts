@@ -69,6 +69,7 @@ export function classifyTransportError(error: unknown): UpstreamFailure {
   const code = (error as { code?: string } | null)?.code ?? '';
   // undici's HTTPParserError (a response that is not HTTP/1.1) does not always carry an HPE_ code.
   if (!code && (error as { name?: string } | null)?.name === 'HTTPParserError') return 'invalid';
+  if (code === 'UND_ERR_SOCKET' && unaskedAnswer(error) !== undefined) return 'invalid';
   switch (code) {
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
@@ -133,9 +134,20 @@ const DETAILED_MESSAGE: Record<string, string> = {
   UND_ERR_HEADERS_OVERFLOW: 'upstream response head is over maxHeaderBytes',
 };
 
+/**
+ * undici's SocketErrors for answers it will not take, said as what the upstream did: a 100 Continue to a
+ * request that did not ask for one ("bad response"; abproxy never forwards Expect), or a 101 unasked.
+ */
+function unaskedAnswer(error: unknown): string | undefined {
+  const message = (error as { message?: string } | null)?.message;
+  if (message === 'bad response') return 'upstream sent an interim or unsolicited response (a 100 Continue nobody asked for)';
+  if (message === 'bad upgrade') return 'upstream switched protocols without being asked';
+  return undefined;
+}
+
 export function upstreamError(error: unknown): ProxyError {
   const kind = classifyTransportError(error);
   const code = (error as { code?: string } | null)?.code ?? '';
-  const message = DETAILED_MESSAGE[code] ?? tlsFailureMessage(code) ?? FAILURE_MESSAGE[kind];
+  const message = DETAILED_MESSAGE[code] ?? (code === 'UND_ERR_SOCKET' ? unaskedAnswer(error) : undefined) ?? tlsFailureMessage(code) ?? FAILURE_MESSAGE[kind];
   return new ProxyError(FAILURE_CODE[kind], message, { cause: error });
 }

@@ -64,6 +64,11 @@ test('transport-error table, row by row', () => {
   assert.equal(message('ERR_SSL_WRONG_VERSION_NUMBER'), 'upstream did not answer in TLS (is the target http:// rather than https://?)');
   const parserError = Object.assign(new Error('Response does not match the HTTP/1.1 protocol (Invalid status code)'), { name: 'HTTPParserError' });
   assert.equal(classifyTransportError(parserError), 'invalid');
+  for (const [socketMessage, said] of [['bad response', /a 100 Continue nobody asked for/], ['bad upgrade', /switched protocols without being asked/]] as const) {
+    const unasked = Object.assign(new Error(socketMessage), { code: 'UND_ERR_SOCKET' });
+    assert.equal(classifyTransportError(unasked), 'invalid', socketMessage);
+    assert.match(upstreamError(unasked).message, said);
+  }
   assert.equal(classifyTransportError(null), 'other');
   assert.equal(classifyTransportError('string'), 'other');
 });

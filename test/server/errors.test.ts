@@ -21,6 +21,7 @@ const UPSTREAM_TIMEOUT_MS = 1_500;
 let good: TestUpstream;
 let silent: RawUpstream;
 let invalid: RawUpstream;
+let continuing: RawUpstream;
 let resetting: RawUpstream;
 let resettingChunked: RawUpstream;
 let secure: HttpsServer;
@@ -39,6 +40,7 @@ before(async () => {
   await once(secure, 'listening');
   silent = await startRawUpstream(() => undefined);
   invalid = await startRawUpstream((socket) => socket.end('HTTP/1.1 abc Broken\r\ncontent-length: 0\r\n\r\n'));
+  continuing = await startRawUpstream((socket) => socket.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
   resetting = await startRawUpstream((socket) => {
     socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 100\r\n\r\n0123456789');
     setTimeout(() => socket.resetAndDestroy(), 50);
@@ -53,6 +55,7 @@ before(async () => {
       route('good', good.url),
       route('silent', silent.url),
       route('invalid', invalid.url),
+      route('continuing', continuing.url),
       route('reset', resetting.url),
       route('reset-chunked', resettingChunked.url),
       route('refused', `http://127.0.0.1:${await closedPort()}`),
@@ -65,7 +68,7 @@ before(async () => {
 after(async () => {
   await proxy.close();
   secure.close();
-  await Promise.all([good.close(), silent.close(), invalid.close(), resetting.close(), resettingChunked.close()]);
+  await Promise.all([good.close(), silent.close(), invalid.close(), continuing.close(), resetting.close(), resettingChunked.close()]);
 });
 
 function get(path: string, extra = ''): string {
@@ -140,8 +143,10 @@ test('502 that says what to fix when TLS to an https:// upstream fails: a certif
   assert.equal(json(plain.body).error, 'upstream did not answer in TLS (is the target http:// rather than https://?)');
 });
 
-test('502 when the upstream sends an invalid status line', async () => {
+test('502 when the upstream sends an invalid status line, or a 100 Continue nobody asked for (said as such)', async () => {
   await expectJsonError(get('/invalid'), 502, 'ABPROXY_UPSTREAM_INVALID');
+  const reply = await expectJsonError(get('/continuing'), 502, 'ABPROXY_UPSTREAM_INVALID');
+  assert.equal(json(reply.body).error, 'upstream sent an interim or unsolicited response (a 100 Continue nobody asked for)');
 });
 
 test('504 at upstreamTimeoutMs when the upstream never answers', async () => {

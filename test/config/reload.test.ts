@@ -163,7 +163,7 @@ test('a listener that cannot bind stops the start naming its config field, and l
   for (const [field, config] of [['listen', { listen: busy }], ['admin', { admin: busy }], ['http2.listen', { http2: { listen: busy } }]] as const) {
     const configPath = writeConfig({ ...config, routes });
     await assert.rejects(startAbproxy({ configPath, logger: pino({ level: 'silent' }), watch: false }), new RegExp(`^Error: ${field.replace('.', '\\.')}: cannot listen on ${busy}: the address is in use by another process$`));
-    await waitFor(() => servers() === before, `${field}: the listeners that did start to close`, 2_000);
+    await waitFor(() => servers() <= before, `${field}: the listeners that did start to close`, 2_000);
   }
   const clash = writeConfig({ listen: '127.0.0.1:18123', admin: '0.0.0.0:18123', adminToken: 'x', routes });
   assert.throws(() => loadConfigFile(clash), /admin: 0\.0\.0\.0:18123 is also listen's address; each listener needs its own port/);

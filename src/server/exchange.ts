@@ -19,6 +19,9 @@ export interface Exchange {
   readonly reason: AssignmentReason;
   readonly key: string | undefined;
   readonly requestId: string;
+  readonly method: string;
+  /** The peer's address (the client, or the last proxy before abproxy). */
+  readonly client: string | undefined;
   readonly target: RequestTarget;
   /** The whole request body, when a body sticky source or a shadow needed it. */
   readonly body: Buffer | undefined;
@@ -29,6 +32,20 @@ export interface Exchange {
 /** What the primary answer was, handed to shadows and access logs when the exchange ends. */
 export interface ExchangeResult extends RelayResult {
   latencyMs: number;
+}
+
+/** A request answered before it reached a variant: no route, a malformed head or target, a body over the limit, a drain. */
+export interface RefusedRequest {
+  readonly runtime: Runtime;
+  readonly method: string;
+  /** The normalised path, or the target as sent (without its query) when it did not normalise. */
+  readonly path: string;
+  readonly client: string | undefined;
+  /** The route's name, or "none". */
+  readonly route: string;
+  readonly status: number;
+  readonly error: string;
+  readonly latencyMs: number;
 }
 
 /** Answers a request the proxy serves itself; returns true when it took the request. */
@@ -70,4 +87,6 @@ export interface DataPlaneHooks {
   captureBytes?(route: CompiledRoute): number;
   /** Called once per routed request when it ends. */
   onExchangeEnd?(exchange: Exchange, result: ExchangeResult): void;
+  /** Called once per request answered before it reached a variant. */
+  onRefused?(refused: RefusedRequest): void;
 }

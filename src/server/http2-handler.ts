@@ -26,6 +26,7 @@ import { assignRequest, requestIdOf, upstreamHeaders, type RequestHead } from '.
 import type { DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
 import { settledStatus } from './settle.js';
+import { recordRefusal } from './refusal.js';
 import { ShadowStart } from './shadow-start.js';
 import { sendStreamError } from './stream-respond.js';
 
@@ -40,6 +41,8 @@ interface StreamRequest {
   /** False when the client ended the stream with its headers. */
   hasBody: boolean;
   startedAt: number;
+  /** Answers the request with `error` before it reaches a variant, and records the refusal. */
+  fail: (error: ProxyError, route?: string) => void;
 }
 
 export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
@@ -49,9 +52,13 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const startedAt = performance.now();
     stream.on('error', ignore); // a reset stream is seen by whoever reads or writes it
     const grpc = isGrpc(headers['content-type']);
-    const fail = (error: ProxyError): void => refuse(stream, grpc, startedAt, error, 'none');
-    if (state.draining) return fail(new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'));
     const method = headers[':method'] ?? 'GET';
+    const client = stream.session?.socket.remoteAddress;
+    const fail = (error: ProxyError, route = 'none'): void => {
+      sendStreamError(stream, error, grpc);
+      recordRefusal(hooks, holder.current, { method, target: headers[':path'] ?? '', client, route, error, startedAt });
+    };
+    if (state.draining) return fail(new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'));
     if (method === 'CONNECT') return fail(new ProxyError('ABPROXY_BAD_REQUEST', CONNECT_REFUSED));
     const target = normalizeTarget(headers[':path'] ?? '');
     if (!target) return fail(new ProxyError('ABPROXY_BAD_REQUEST', 'request target must be an absolute path (origin-form)'));
@@ -65,9 +72,9 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     }
     headers.host ??= authority;
     // The session's socket stands in for the connection; `encrypted` marks TLS, as on a TLSSocket.
-    const socket = { remoteAddress: stream.session?.socket.remoteAddress, ...(stream.session?.encrypted ? { encrypted: true } : {}) };
+    const socket = { remoteAddress: client, ...(stream.session?.encrypted ? { encrypted: true } : {}) };
     const head: RequestHead = { headers, rawHeaders: regularFields(rawHeaders, headers.host), socket };
-    const request: StreamRequest = { stream, head, method, grpc, hasBody: !stream.endAfterHeaders, startedAt };
+    const request: StreamRequest = { stream, head, method, grpc, hasBody: !stream.endAfterHeaders, startedAt, fail };
     const route = runtime.routes.match(target.path);
     if (route) return routed(request, runtime, route, target, undefined);
     if (!grpc || !request.hasBody) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`));
@@ -84,7 +91,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
   function routed(request: StreamRequest, runtime: Runtime, route: CompiledRoute, target: RequestTarget, first: FirstMessage | undefined): void {
     const { stream, grpc } = request;
     const { maxBodyBytes } = runtime.config.limits;
-    const failed = (error: ProxyError) => refuse(stream, grpc, request.startedAt, error, route.name);
+    const failed = (error: ProxyError) => request.fail(error, route.name);
     if (!request.hasBody) return dispatch(request, runtime, route, target, {});
     if (grpc) {
       // Without a body key too: a unary call is whole by then, and goes upstream as one buffer.
@@ -101,7 +108,7 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const { body, json, chunks = [] } = read;
     const { variant, reason, key } = assignRequest(route, head, target.query, json);
     const requestId = requestIdOf(head);
-    const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
+    const exchange: Exchange = { runtime, route, variant, reason, key, requestId, method: request.method, client: head.socket.remoteAddress, target, body, startedAt };
     const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
     const mirrored = { ...head, method: request.method };
     const shadows = hooks.wantsShadows?.(route) === true ? new ShadowStart(exchange, mirrored, hooks) : undefined;
@@ -154,12 +161,6 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const path = basePath + target.path + (target.query ? `?${target.query}` : '');
     deps.pools.get(origin, grpc).dispatch({ origin, path, method: request.method, headers, body: body ?? streamed }, relay);
   }
-}
-
-/** Answers a request the pipeline turns down before it has a variant, and counts it. */
-function refuse(stream: ServerHttp2Stream, grpc: boolean, startedAt: number, error: ProxyError, routeName: string): void {
-  sendStreamError(stream, error, grpc);
-  recordRequest(routeName, 'none', error.status, (performance.now() - startedAt) / 1000);
 }
 
 /** What the pipeline read of a body before forwarding: all of it (a REST `body:` key, a unary gRPC call), or as far as a streaming call's first message. */

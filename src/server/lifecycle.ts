@@ -94,6 +94,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     answerModelRest: (model, path, method, body, inferenceHeader, requestId) => oipEndpointAnswer(oip, variantOp(path, method, model), method, body, inferenceHeader, requestId),
     ...shadows.hooks(),
     onExchangeEnd: experiment.onExchangeEnd,
+    onRefused: experiment.onRefused,
   };
 
   publishGauges(holder.current);

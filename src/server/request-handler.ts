@@ -18,6 +18,7 @@ import { ResponseRelay, type RelayResult } from '../upstream/relay.js';
 import { isRetryableFailure, mayRetry } from '../upstream/retry-policy.js';
 import { bodyJson, declaredLengthTooLarge, hasBody, limitedBody, readBody, tooLargeError } from './body.js';
 import type { DataPlaneHooks, Exchange, ExchangeResult } from './exchange.js';
+import { recordRefusal } from './refusal.js';
 import { assignRequest, requestIdOf, upstreamHeaders } from './request-context.js';
 import { settledStatus } from './settle.js';
 import { sendError } from './respond.js';
@@ -71,7 +72,8 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const json = route.needsBody && body ? bodyJson(body, req.headers[INFERENCE_HEADER], req.headers['content-encoding'], runtime.config.limits.maxBodyBytes) : undefined;
     const { variant, reason, key } = assignRequest(route, req, target.query, json);
     const requestId = requestIdOf(req);
-    const exchange: Exchange = { runtime, route, variant, reason, key, requestId, target, body, startedAt };
+    const method = req.method ?? 'GET';
+    const exchange: Exchange = { runtime, route, variant, reason, key, requestId, method, client: req.socket.remoteAddress, target, body, startedAt };
     const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
     const onShadowPrimary = hooks.startShadows?.(exchange, req);
 
@@ -98,7 +100,6 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       : Readable.from(limitedBody(req, runtime.config.limits.maxBodyBytes));
     const headers = upstreamHeaders(req, runtime, requestId);
     const { origin, basePath } = variant.target;
-    const method = req.method ?? 'GET';
     const request = { origin, path: basePath + target.path + (target.query ? `?${target.query}` : ''), method, headers, body: body ?? streamedBody ?? null };
     const pool = deps.pools.get(origin);
     const captureBytes = hooks.captureBytes?.(route) ?? 0;
@@ -118,9 +119,10 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     pool.dispatch(request, new ResponseRelay({ res, extraHeaders, onFinish, captureBytes }));
   }
 
-  function finishUnrouted(res: ServerResponse, startedAt: number, error: ProxyError, close: boolean, routeName = 'none'): void {
+  function finishUnrouted(res: ServerResponse, startedAt: number, error: ProxyError, close: boolean, route = 'none'): void {
     sendError(res, error, [], close);
-    recordRequest(routeName, 'none', error.status, (performance.now() - startedAt) / 1000);
+    const { req } = res;
+    recordRefusal(hooks, holder.current, { method: req.method ?? 'GET', target: req.url ?? '', client: req.socket.remoteAddress, route, error, startedAt });
   }
 }
 

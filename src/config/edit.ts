@@ -76,13 +76,11 @@ function refuseShared(doc: Document, edit: WeightEdit): void {
   });
   for (const path of paths) {
     let node: unknown = doc.contents;
-    for (const [depth, key] of path.entries()) {
-      const where = pathText(path.slice(0, depth));
-      if (isAlias(node)) throw new SharedYamlError(`${where} is the alias *${node.source}`);
-      if (!isCollection(node)) break;
-      node = node.get(key, true);
+    for (let depth = 0; depth <= path.length; depth++) {
+      if (isAlias(node)) throw new SharedYamlError(`${pathText(path.slice(0, depth))} is the alias *${node.source}`);
+      if (depth === path.length || !isCollection(node)) break;
+      node = node.get(path[depth], true);
     }
-    if (isAlias(node)) throw new SharedYamlError(`${pathText(path)} is the alias *${node.source}`);
     const anchor = (node as Node | undefined)?.anchor;
     if (anchor !== undefined && aliased.has(anchor)) throw new SharedYamlError(`${pathText(path)} has the anchor &${anchor}, which an alias repeats`);
   }

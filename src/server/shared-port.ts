@@ -18,10 +18,8 @@ export function serveHttp1OnCleartext(http2: Http2Server, http1: HttpServer, tim
   http2.on('connection', (socket: Socket) => {
     let head: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), timeoutMs);
-    const fail = () => {
-      clearTimeout(timer);
-      socket.destroy();
-    };
+    socket.once('close', () => clearTimeout(timer));
+    const fail = () => socket.destroy();
     const onData = (chunk: Buffer) => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       const protocol = protocolOf(head);

@@ -10,6 +10,7 @@ import type { ReloadOthersFn } from '../cluster/reload-everywhere.js';
 import type { ConfigReloader } from '../config/reload.js';
 import { ProxyError } from '../http/errors.js';
 import { variantForKey } from '../routing/assign.js';
+import { EMPTY_KEY } from '../routing/sticky.js';
 import { keySlot } from '../routing/hash.js';
 import type { CompiledRoute } from '../routing/route-table.js';
 import { readBody } from '../server/body.js';
@@ -46,6 +47,7 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
         const routeName = url.searchParams.get('route');
         const key = url.searchParams.get('key');
         if (!routeName || key === null) return sendJson(res, 400, { error: 'route and key query parameters are required', code: 'ABPROXY_BAD_REQUEST' });
+        if (key === '') return sendJson(res, 400, { error: EMPTY_KEY, code: 'ABPROXY_BAD_REQUEST' });
         const { generation, routes } = holder.current;
         const route = routes.byName.get(routeName);
         if (!route) return sendJson(res, 404, { error: `no route named "${routeName}"`, code: 'ABPROXY_UNKNOWN_ROUTE' });

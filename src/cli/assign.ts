@@ -4,6 +4,7 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { keySlot } from '../routing/hash.js';
 import { variantForKey } from '../routing/assign.js';
 import { RouteTable } from '../routing/route-table.js';
+import { EMPTY_KEY } from '../routing/sticky.js';
 import { CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG } from './defaults.js';
 
 export function registerAssign(program: Command): void {
@@ -17,8 +18,9 @@ export function registerAssign(program: Command): void {
     .action((routeName: string, key: string, options: { config: string; json?: boolean }) => {
       try {
         const route = new RouteTable(loadConfigFile(options.config).config).byName.get(routeName);
-        if (!route) {
-          process.stderr.write(`abproxy: no route named "${routeName}"\n`);
+        const refusal = !route ? `no route named "${routeName}"` : key === '' ? EMPTY_KEY : undefined;
+        if (!route || refusal) {
+          process.stderr.write(`abproxy: ${refusal}\n`);
           process.exitCode = 1;
           return;
         }

@@ -16,6 +16,9 @@ export interface KeyInput {
   json?: unknown;
 }
 
+/** Why a lookup of the empty key answers nothing: extractKey passes over empty values, so such requests are unkeyed. */
+export const EMPTY_KEY = 'an empty key is no key: the data plane assigns such requests at random (abproxy_unkeyed_requests_total)';
+
 export function extractKey(sources: readonly StickySource[], input: KeyInput): string | undefined {
   for (const source of sources) {
     const value =

@@ -121,6 +121,9 @@ test('GET /admin/assign names the variant the data plane serves for a key', asyn
       await served.arrayBuffer();
     }
     assert.equal((await fetch(`${env.proxy.adminUrl}/admin/assign?route=fraud`)).status, 400);
+    const empty = await fetch(`${env.proxy.adminUrl}/admin/assign?route=fraud&key=`);
+    assert.equal(empty.status, 400, 'an empty key is no key: the data plane picks at random, so no variant can be named');
+    assert.match(((await empty.json()) as { error: string }).error, /an empty key is no key/);
     assert.equal((await fetch(`${env.proxy.adminUrl}/admin/assign?route=nope&key=k`)).status, 404);
     // Without a configured token (loopback admin), writes are open.
     assert.equal((await put(env.proxy, { challenger: 20 })).status, 200);

@@ -97,10 +97,11 @@ test('flags that cannot be used are refused with what they take, before anything
 });
 
 test('assign prints the variant a key gets, as the assignment function does', async () => {
-  const [plain, asJson, missing] = await Promise.all([
+  const [plain, asJson, missing, empty] = await Promise.all([
     runCli(['assign', 'fraud', 'user-7', '-c', configPath]),
     runCli(['assign', 'fraud', 'user-42', '-c', configPath, '--json']),
     runCli(['assign', 'nope', 'k', '-c', configPath]),
+    runCli(['assign', 'fraud', '', '-c', configPath]),
   ]);
   assert.equal(plain.code, 0, plain.stderr);
   assert.equal(plain.stdout, `${expected('user-7')}\n`);
@@ -109,6 +110,8 @@ test('assign prints the variant a key gets, as the assignment function does', as
   assert.ok(Number.isInteger(parsed.slot) && parsed.slot >= 0 && parsed.slot < 10_000);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no route named "nope"/);
+  assert.equal(empty.code, 1, 'an empty key gets no variant: the data plane assigns it at random');
+  assert.match(empty.stderr, /an empty key is no key/);
 });
 
 test('two separately spawned serve processes from the same config file agree on every key', async () => {

@@ -97,7 +97,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const streamedBody =
       body !== undefined || !hasBody(req) ? undefined
       : req.headers['content-length'] !== undefined ? req
-      : Readable.from(limitedBody(req, runtime.config.limits.maxBodyBytes));
+      : Readable.from(limitedBody(req.iterator({ destroyOnReturn: false }), runtime.config.limits.maxBodyBytes)); // kept open past the limit: a 413 lingers (linger.ts)
     const headers = upstreamHeaders(req, runtime, requestId);
     const { origin, basePath } = variant.target;
     const request = { origin, path: basePath + target.path + (target.query ? `?${target.query}` : ''), method, headers, body: body ?? streamedBody ?? null };

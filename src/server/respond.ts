@@ -1,7 +1,9 @@
 // Writes the proxy's own answers: JSON errors `{"error", "code"}` with the status of their code.
-// When the request body was not consumed, the connection is closed so no stray bytes are parsed.
+// When the request body was not consumed, the connection is closed so no stray bytes are parsed (after
+// a 413, once the refused body itself is read: linger.ts).
 import type { ServerResponse } from 'node:http';
 import { errorBody, type ProxyError } from '../http/errors.js';
+import { lingerBeforeClose } from './linger.js';
 
 export function sendError(res: ServerResponse, error: ProxyError, extraHeaders: readonly string[] = [], close = false): void {
   if (res.headersSent) {
@@ -11,6 +13,7 @@ export function sendError(res: ServerResponse, error: ProxyError, extraHeaders: 
   const body = errorBody(error.code, error.message);
   const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), ...extraHeaders];
   if (close) headers.push('connection', 'close');
+  if (close && error.status === 413) lingerBeforeClose(res.req);
   res.writeHead(error.status, headers);
   res.end(body);
 }

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
@@ -189,6 +189,30 @@ test('case 5: a chunked body is cut off with 413 as soon as it crosses maxBodyBy
       assert.ok(seen.bytes <= 1024, `${path}: the upstream got ${seen.bytes} bytes`);
     }
   }
+});
+
+test('case 5: a client that writes its whole over-limit body before it reads (fetch, Python http.client) still reads the 413', async () => {
+  const big = Buffer.alloc(8 * 1024 * 1024, 97);
+  for (const path of ['/stream/x', '/keyed/x', '/public/x']) {
+    const res = await fetch(`${proxy.url}${path}`, { method: 'POST', body: big }); // fetch reads only once its body is sent
+    assert.equal(res.status, 413, path);
+    assert.equal(((await res.json()) as { code: string }).code, 'ABPROXY_BODY_TOO_LARGE');
+  }
+  const socket = connect(proxy.port, '127.0.0.1');
+  await once(socket, 'connect');
+  const chunk = Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(0x10000, 98), Buffer.from('\r\n')]);
+  const sent = new Promise<void>((resolve) => {
+    socket.write('POST /stream/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n');
+    for (let i = 0; i < 128; i++) socket.write(chunk); // 8 MiB, chunked, all written before reading
+    socket.write('0\r\n\r\n', () => resolve());
+  });
+  let text = '';
+  socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+  const ended = once(socket, 'end'); // the answer's end comes long before the upload's
+  await sent;
+  await ended;
+  socket.destroy();
+  assert.match(text, /^HTTP\/1\.1 413 /, 'the answer reached the client after its whole upload');
 });
 
 test('case 6: HTTP/1.1 without Host is 400; a duplicate Host is 400', async () => {

@@ -77,6 +77,8 @@ export interface LimitedBodyOptions {
   onComplete?: (body: Buffer) => void;
   /** Called instead of failing the stream when the body crosses the limit, which then just ends (see http2-handler.ts). */
   onTooLarge?: (error: ProxyError) => void;
+  /** Called when the reader lets go before the end for another reason than the limit (an early answer, a failure). */
+  onAbandoned?: () => void;
 }
 
 /**
@@ -85,16 +87,23 @@ export interface LimitedBodyOptions {
  */
 export async function* limitedBody(source: AsyncIterable<Buffer>, maxBytes: number, options: LimitedBodyOptions = {}): AsyncGenerator<Buffer> {
   let size = 0;
+  let settled = false;
   const copy: Buffer[] | undefined = options.onComplete && [];
-  for await (const chunk of source) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      if (!options.onTooLarge) throw tooLargeError(maxBytes);
-      options.onTooLarge(tooLargeError(maxBytes));
-      return;
+  try {
+    for await (const chunk of source) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        settled = true;
+        if (!options.onTooLarge) throw tooLargeError(maxBytes);
+        options.onTooLarge(tooLargeError(maxBytes));
+        return;
+      }
+      copy?.push(chunk);
+      yield chunk;
     }
-    copy?.push(chunk);
-    yield chunk;
+    settled = true;
+  } finally {
+    if (!settled) options.onAbandoned?.();
   }
   if (copy) options.onComplete?.(Buffer.concat(copy, size));
 }

@@ -97,7 +97,8 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const streamedBody =
       body !== undefined || !hasBody(req) ? undefined
       : req.headers['content-length'] !== undefined ? req
-      : Readable.from(limitedBody(req.iterator({ destroyOnReturn: false }), runtime.config.limits.maxBodyBytes)); // kept open past the limit: a 413 lingers (linger.ts)
+      // Kept open past the limit, where the 413 lingers (linger.ts); let go of before its end otherwise, it closes.
+      : Readable.from(limitedBody(req.iterator({ destroyOnReturn: false }), runtime.config.limits.maxBodyBytes, { onAbandoned: () => req.destroy() }));
     const headers = upstreamHeaders(req, runtime, requestId);
     const { origin, basePath } = variant.target;
     const request = { origin, path: basePath + target.path + (target.query ? `?${target.query}` : ''), method, headers, body: body ?? streamedBody ?? null };

@@ -1,6 +1,7 @@
 // Reliability cases 1, 2, 3, 5, 6 and 13 of the house rules, on raw sockets against the real proxy
 // and recording upstreams: hop-by-hop both ways, Trailer, x-forwarded-* trust, body limits with
-// upstream abort, Host and Expect: 100-continue, absolute-form targets, and path tricks.
+// upstream abort (and the 413 read by clients that upload before they read), an upload answered early,
+// Host and Expect: 100-continue, absolute-form targets, and path tricks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -213,6 +214,24 @@ test('case 5: a client that writes its whole over-limit body before it reads (fe
   await ended;
   socket.destroy();
   assert.match(text, /^HTTP\/1\.1 413 /, 'the answer reached the client after its whole upload');
+});
+
+test('a chunked upload the upstream answers early, unread, gets the answer, and its connection closes as the upload goes on', async (t) => {
+  const early = createServer((_req, res) => res.end('early'));
+  early.listen(0, '127.0.0.1');
+  await once(early, 'listening');
+  const own = await startProxy({ routes: [{ name: 'early', match: { pathPrefix: '/early' }, variants: [{ name: 'v', target: `http://127.0.0.1:${(early.address() as AddressInfo).port}`, weight: 1 }] }] });
+  t.after(async () => {
+    await own.close();
+    early.closeAllConnections();
+    early.close();
+  });
+  const talk = await converse(own.port);
+  talk.write('POST /early/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+  await talk.waitFor(/\r\n\r\nearly$/);
+  talk.write('5\r\nworld\r\n'); // the upload goes on after the answer: nobody takes it, so the connection closes
+  await talk.waitClosed(2_000);
+  assert.equal(parseResponse(talk.text).status, 200);
 });
 
 test('case 6: HTTP/1.1 without Host is 400; a duplicate Host is 400', async () => {

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile } from '../config/load.js';
-import { readLatestRecords } from '../shadow/log-reader.js';
+import { LogReadError, readLatestRecords } from '../shadow/log-reader.js';
 import { renderTable } from '../shadow/log-table.js';
 import { CONFIG_FLAG, CONFIG_HELP, DEFAULT_CONFIG } from './defaults.js';
 
@@ -43,7 +43,15 @@ export function registerShadowLog(program: Command): void {
           return;
         }
       }
-      const records = readLatestRecords(path, { limit, ...(route ? { route } : {}), mismatchesOnly: options.mismatches === true });
+      let records;
+      try {
+        records = readLatestRecords(path, { limit, ...(route ? { route } : {}), mismatchesOnly: options.mismatches === true });
+      } catch (error) {
+        if (!(error instanceof LogReadError)) throw error;
+        process.stderr.write(`abproxy: ${error.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       process.stdout.write(options.json ? records.map((r) => `${JSON.stringify(r)}\n`).join('') : renderTable(records));
     });
 }

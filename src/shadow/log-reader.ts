@@ -1,7 +1,7 @@
 // Reads the newest shadow log records from every file of the log (live and rotated, one pair per
 // cluster worker slot) from the end backwards in fixed-size chunks, so showing the last few records
-// never loads a large log whole. Read-only.
-import { closeSync, existsSync, openSync, readSync, fstatSync } from 'node:fs';
+// never loads a large log whole. Read-only; a path that is not a regular file is refused, not waited on.
+import { closeSync, constants, existsSync, openSync, readSync, fstatSync } from 'node:fs';
 import { logFiles } from './log-files.js';
 import type { ShadowLogRecord } from './log-record.js';
 
@@ -33,11 +33,21 @@ export function readLatestRecords(path: string, options: ReadOptions): ShadowLog
   return records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).slice(-options.limit);
 }
 
-/** Yields a file's lines last to first. */
+/** Thrown for a log path that cannot be read as a log: a directory, a FIFO, a file without permission. */
+export class LogReadError extends Error {}
+
+/** Yields a file's lines last to first; a path that is not a regular file is refused (opened without blocking: a FIFO would wait for a writer). */
 function* linesFromEnd(file: string): Generator<string> {
-  const fd = openSync(file, 'r');
+  let fd: number;
   try {
-    let position = fstatSync(fd).size;
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new LogReadError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new LogReadError(`${file} is not a regular file`);
+    let position = stat.size;
     let carry = Buffer.alloc(0);
     while (position > 0) {
       const size = Math.min(CHUNK_BYTES, position);

@@ -1,8 +1,9 @@
 // `abproxy shadow-log`: the newest records of the log the config names, as a table or JSON lines,
-// read across rotation and cluster worker files; run as a real child process.
+// read across rotation and cluster worker files; run as a real child process. A path that is not a
+// regular file is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { readLatestRecords } from '../../src/shadow/log-reader.js';
 import type { ShadowLogRecord } from '../../src/shadow/log-record.js';
 import { renderTable } from '../../src/shadow/log-table.js';
 import type { Answer } from '../../src/shadow/answer.js';
+import { runCli } from '../helpers/cli.js';
 import { writeConfig } from '../helpers/proxy.js';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
@@ -125,6 +127,17 @@ test('cluster workers write one file each (shadow-wN.jsonl, a share of maxBytes)
     await log.close();
   }
   assert.deepEqual(readLatestRecords(path, { limit: 4 }).map((r) => r.requestId), ['t5', 't6', 't7', 't8']);
+});
+
+test('abproxy shadow-log refuses a log path that is a directory or a FIFO, at once, saying so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'abproxy-shadow-cli-'));
+  const fifo = join(dir, 'fifo.jsonl');
+  execFileSync('mkfifo', [fifo]); // opening a FIFO for reading waits for a writer: it must not be opened so
+  for (const path of [dir, fifo]) {
+    const result = await runCli(['shadow-log', '--file', path], 10_000);
+    assert.equal(result.code, 1, path);
+    assert.equal(result.stderr, `abproxy: ${path} is not a regular file\n`);
+  }
 });
 
 test('the table shows KServe V1 predictions as values, with their difference', () => {

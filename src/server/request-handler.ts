@@ -97,7 +97,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const streamedBody =
       body !== undefined || !hasBody(req) ? undefined
       : req.headers['content-length'] !== undefined ? req
-      // Kept open past the limit, where the 413 lingers (linger.ts); let go of before its end otherwise, it closes.
+      // The request outlives the limit so that its 413 can linger (linger.ts); dropped for any other reason, it is destroyed.
       : Readable.from(limitedBody(req.iterator({ destroyOnReturn: false }), runtime.config.limits.maxBodyBytes, { onAbandoned: () => req.destroy() }));
     const headers = upstreamHeaders(req, runtime, requestId);
     const { origin, basePath } = variant.target;

@@ -70,7 +70,10 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
           const status = error instanceof ProxyError ? error.status : 400;
           return sendJson(res, status, { error: (error as Error).message, code: error instanceof ProxyError ? error.code : 'ABPROXY_BAD_WEIGHTS' });
         }
-        const dryRun = ['1', 'true'].includes(url.searchParams.get('dryRun') ?? '');
+        const dryRunParam = url.searchParams.get('dryRun');
+        const dryRun = dryRunParam === null ? false : DRY_RUN_VALUES[dryRunParam.toLowerCase()];
+        // A dry run asked for in a form not understood must not write the file.
+        if (dryRun === undefined) return sendJson(res, 400, { error: `dryRun must be true or false (or 1 or 0), got ${JSON.stringify(dryRunParam)}`, code: 'ABPROXY_BAD_REQUEST' });
         try {
           const { plan, written } = changeWeights(deps.configPath, match[1] ?? '', { weights }, { dryRun, env: deps.env });
           const reload = written ? deps.reloader.reload('admin') : undefined;
@@ -92,6 +95,8 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
     },
   ];
 }
+
+const DRY_RUN_VALUES: Readonly<Record<string, boolean>> = { true: true, '1': true, '': true, false: false, '0': false };
 
 function describeRoute(route: CompiledRoute) {
   return {

@@ -92,6 +92,7 @@ test('PUT weights rejects bad requests with a coded error and leaves everything 
       [[1, 2], 400, 'ABPROXY_BAD_WEIGHTS'],
       [{ champion: 5 }, 404, 'ABPROXY_UNKNOWN_ROUTE', '/admin/routes/nope/weights'],
       [{ champion: 5 }, 404, 'ABPROXY_NOT_FOUND', '/admin/routes/fraud/other'],
+      [{ champion: 5 }, 400, 'ABPROXY_BAD_REQUEST', '/admin/routes/fraud/weights?dryRun=yes'], // not understood: no write
       [`{"champion": ${'1'.repeat(70_000)}}`, 413, 'ABPROXY_BODY_TOO_LARGE'],
     ];
     for (const [body, status, code, path] of cases) {
@@ -99,6 +100,8 @@ test('PUT weights rejects bad requests with a coded error and leaves everything 
       assert.equal(res.status, status, JSON.stringify(body).slice(0, 60));
       assert.equal(((await res.json()) as { code: string }).code, code);
     }
+    const planned = (await (await put(env.proxy, { champion: 5 }, auth, '/admin/routes/fraud/weights?dryRun=TRUE')).json()) as { dryRun: boolean; written: boolean };
+    assert.deepEqual([planned.dryRun, planned.written], [true, false], 'dryRun=TRUE plans only');
     const zero = (await (await put(env.proxy, { champion: 0, challenger: 0, candidate: 0 }, auth)).json()) as { problems: string[] };
     assert.deepEqual(zero.problems, ['routes[0].variants: weights must sum to more than 0']);
     assert.equal(readFileSync(env.proxy.configPath, 'utf8'), before);

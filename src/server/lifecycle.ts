@@ -110,17 +110,20 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
 
   const reloader = new ConfigReloader({ path: options.configPath, holder, logger, started: loaded, env: options.env });
   const deps = { holder, pools, state, hooks };
+  // What a start that fails part-way closes again, newest first.
+  const undo: (() => unknown)[] = [];
+  const failStart = async (error: unknown): Promise<never> => {
+    for (const step of undo.reverse()) await step();
+    throw error;
+  };
   await shadows.ready();
-  const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port).catch(async (error: unknown) => {
-    await shadows.close();
-    throw bindFailure('listen', config.listen, error);
-  });
-  const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port, options.watch === false ? undefined : { logger }, dataPlane.server).catch(async (error: unknown) => {
-    await dataPlane.drain(0);
-    await shadows.close();
-    await pools.closeAll();
-    throw (error as { syscall?: string }).syscall === 'listen' ? bindFailure('http2.listen', config.http2?.listen ?? '', error) : error;
-  }) : undefined;
+  undo.push(() => pools.closeAll(), () => shadows.close());
+  const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port).catch((error: unknown) => failStart(bindFailure('listen', config.listen, error)));
+  undo.push(() => dataPlane.drain(0));
+  const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port, options.watch === false ? undefined : { logger }, dataPlane.server).catch((error: unknown) =>
+    failStart((error as { syscall?: string }).syscall === 'listen' ? bindFailure('http2.listen', config.http2?.listen ?? '', error) : error),
+  ) : undefined;
+  if (http2Plane) undo.push(() => http2Plane.drain(0));
   const drainAll = (graceMs: number) => Promise.all([dataPlane.drain(graceMs), http2Plane?.drain(graceMs)]);
   const notReadyReason = () => {
     if (state.draining) return 'draining';
@@ -138,27 +141,16 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     ...routesApi({ configPath: options.configPath, holder, reloader, reloadOthers: options.reloadOthers?.(reloader), env: options.env }),
   ];
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
-  const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive).catch(async (error: unknown) => {
-    await drainAll(0);
-    await shadows.close();
-    await pools.closeAll();
-    throw bindFailure('admin', `${adminListen.host}:${adminListen.port}`, error);
-  });
+  const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive).catch((error: unknown) =>
+    failStart(bindFailure('admin', `${adminListen.host}:${adminListen.port}`, error)),
+  );
+  undo.push(() => admin.close());
   logger.info({ address: `${dataPlane.address.address}:${dataPlane.address.port}` }, 'data plane listening');
   if (http2Plane) logger.info({ address: `${http2Plane.address.address}:${http2Plane.address.port}` }, 'HTTP/2 data plane listening');
   logger.info({ address: `${admin.address.address}:${admin.address.port}` }, 'admin listening');
   series.start((error) => logger.warn({ err: error }, 'time-series sample failed'));
-  try {
-    await models.start(config.models);
-  } catch (error) {
-    series.stop();
-    await drainAll(0);
-    await shadows.close();
-    await admin.close();
-    await pools.closeAll();
-    await models.close();
-    throw error;
-  }
+  undo.push(() => series.stop(), () => models.close());
+  await models.start(config.models).catch(failStart);
   if (Object.keys(config.models).length > 0) logger.info({ models: models.names() }, 'local models loaded');
   const watcher =
     options.watch === false ? undefined : watchConfig(options.configPath, () => reloader.reload('watch'), { onError: (error) => logger.warn({ err: error }, 'config watch') });

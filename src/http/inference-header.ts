@@ -4,12 +4,15 @@
 
 export const INFERENCE_HEADER = 'inference-header-content-length';
 
+/** A plain decimal byte count, as the field must be. */
+const BYTE_COUNT = /^\d{1,15}$/;
+
 /**
  * The JSON length the field declares, when it is a plain decimal within a body of `bodyBytes`;
  * undefined when the field is absent or unusable (then the whole body is taken as it is).
  */
 export function inferenceHeaderLength(value: string | string[] | undefined, bodyBytes: number): number | undefined {
-  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return undefined;
+  if (typeof value !== 'string' || !BYTE_COUNT.test(value)) return undefined;
   const length = Number(value);
   return length <= bodyBytes ? length : undefined;
 }
@@ -18,7 +21,7 @@ export function inferenceHeaderLength(value: string | string[] | undefined, body
 export function inferenceHeaderProblem(value: string | string[] | undefined, bodyBytes: number): string | undefined {
   if (value === undefined || inferenceHeaderLength(value, bodyBytes) !== undefined) return undefined;
   const text = Array.isArray(value) ? value.join(', ') : value;
-  if (!/^\d{1,15}$/.test(text)) return `Inference-Header-Content-Length ${JSON.stringify(text.slice(0, 40))} is not a byte count`;
+  if (!BYTE_COUNT.test(text)) return `Inference-Header-Content-Length ${JSON.stringify(text.slice(0, 40))} is not a byte count`;
   return `Inference-Header-Content-Length ${text} is beyond the body's ${bodyBytes} bytes`;
 }
 

@@ -7,7 +7,7 @@ import { ProxyError } from '../http/errors.js';
 import { INFERENCE_HEADER, inferenceHeaderLength, inferenceHeaderProblem } from '../http/inference-header.js';
 import { declaredLengthTooLarge, decodedRequestBody, readBody, tooLargeError } from '../server/body.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
-import { lingerBeforeClose } from '../server/linger.js';
+import { closeAfterAnswer } from '../server/respond.js';
 import type { Runtime } from '../server/runtime.js';
 import type { RelayResult } from '../upstream/relay.js';
 import { errorAnswer, type OipAnswer, type OipService } from './oip-service.js';
@@ -126,8 +126,7 @@ function write(res: ServerResponse, answer: OipAnswer, extraHeaders: readonly st
   }
   const headers = ['content-type', fields.contentType ?? 'application/json', 'content-length', String(body.length), ...extraHeaders];
   if (fields.inferenceHeader !== undefined) headers.push(INFERENCE_HEADER, fields.inferenceHeader);
-  if (close) headers.push('connection', 'close');
-  if (close && status === 413) lingerBeforeClose(res.req);
+  if (close) closeAfterAnswer(res, status, headers);
   res.writeHead(status, headers);
   res.end(body);
   finish({ status, headersSent: true, body, fields });

@@ -12,10 +12,15 @@ export function sendError(res: ServerResponse, error: ProxyError, extraHeaders: 
   }
   const body = errorBody(error.code, error.message);
   const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), ...extraHeaders];
-  if (close) headers.push('connection', 'close');
-  if (close && error.status === 413) lingerBeforeClose(res.req);
+  if (close) closeAfterAnswer(res, error.status, headers);
   res.writeHead(error.status, headers);
   res.end(body);
+}
+
+/** Makes the answer the connection's last (`connection: close`); after a 413 the refused body is read first (linger.ts). */
+export function closeAfterAnswer(res: ServerResponse, status: number, headers: string[]): void {
+  headers.push('connection', 'close');
+  if (status === 413) lingerBeforeClose(res.req);
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, extraHeaders: readonly string[] = []): void {

@@ -5,7 +5,7 @@
 // the champion keeps when the shadow worker yields the CPU, and how many copies that sheds.
 import { join } from 'node:path';
 import { startAbproxyProcess } from '../lib/abproxy.js';
-import { shareNote } from '../lib/requests.js';
+import { mirrorCheck, shareNote } from '../lib/requests.js';
 import type { BenchEnv, Scenario } from '../lib/types.js';
 import { splitRoute } from './abproxy-split.js';
 
@@ -62,10 +62,7 @@ function abproxyShadow(workers: number, priority: 'equal' | 'yield'): Scenario {
         url: proxy.url,
         request: env.splitRequest,
         pid: proxy.proc.pid,
-        check: async () => {
-          const counts = await env.upstreams.takeCounts();
-          return `${shareNote(counts, ['champion', 'challenger'], 'challenger')}; shadow got ${counts.shadow ?? 0}; ${await shadowOutcomes(proxy.adminUrl)}`;
-        },
+        check: async () => `${await mirrorCheck(env.upstreams)}; ${await shadowOutcomes(proxy.adminUrl)}`,
         close: () => proxy.close(),
       };
     },

@@ -1,7 +1,7 @@
 // Reference for abproxy's split + 100% shadow: nginx split_clients 90/10 plus `mirror` of every request
 // (with its body) to the shadow upstream, with one and with two worker processes.
 import { nginxPath, startNginx } from '../lib/nginx.js';
-import { shareNote } from '../lib/requests.js';
+import { mirrorCheck } from '../lib/requests.js';
 import type { Scenario } from '../lib/types.js';
 import { splitHttpBlock } from './nginx-split.js';
 
@@ -34,10 +34,7 @@ function nginxMirror(workers: number): Scenario {
         url: nginx.url,
         request: env.splitRequest,
         pid: nginx.proc.pid,
-        check: async () => {
-          const counts = await env.upstreams.takeCounts();
-          return `${shareNote(counts, ['champion', 'challenger'], 'challenger')}; shadow got ${counts.shadow ?? 0}`;
-        },
+        check: () => mirrorCheck(env.upstreams),
         close: () => nginx.close(),
       };
     },

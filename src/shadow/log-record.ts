@@ -2,7 +2,8 @@
 // every shadow's status, latency, output and comparison. recordLine writes it; the types below are what
 // readers get back. A JSON body is written as its own text (it was parsed once, for comparison or here,
 // and is never re-serialized); a gRPC call and answer as their OIP messages read as JSON (the answer
-// with its grpc-status); bodies are left out when captureBodies is off. Pure.
+// with its grpc-status); bodies are left out when captureBodies is off. Pure (it remembers the last time it
+// wrote as text).
 import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { grpcRequestBodyJson } from '../grpc/oip-messages.js';
@@ -81,7 +82,7 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   const body = input.body ?? EMPTY;
   const capture = input.captureBodies;
   const { primary } = input;
-  const head = JSON.stringify({ time: now.toISOString(), route: input.route, requestId: input.requestId, key: input.key ?? null, variant: input.variant, method: input.method, path: input.path });
+  const head = JSON.stringify({ time: isoTime(now.getTime()), route: input.route, requestId: input.requestId, key: input.key ?? null, variant: input.variant, method: input.method, path: input.path });
   const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, input.path, input.grpcEncoding)}` : ''}}`;
   const primaryJson = withFields(
     JSON.stringify({ variant: input.variant, status: primary.status, latencyMs: round(primary.latencyMs), failure: primary.failure }),
@@ -89,6 +90,15 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   );
   const shadows = input.shadows.map((entry) => shadowJson(entry, capture, input.path)).join(',');
   return withFields(head, `,"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]`);
+}
+
+/** The last millisecond written and its ISO text: the records of one batch mostly share their millisecond. */
+let lastTime = { ms: Number.NaN, iso: '' };
+
+/** `ms` as an ISO 8601 UTC time (Date#toISOString), the last one remembered. */
+function isoTime(ms: number): string {
+  if (ms !== lastTime.ms) lastTime = { ms, iso: new Date(ms).toISOString() };
+  return lastTime.iso;
 }
 
 /** First 16 hex digits of the body's SHA-256: equal inputs share a digest. */

@@ -34,7 +34,8 @@ export class ShadowLog {
   readonly #maxQueueBytes: number;
   readonly #onError: (error: Error) => void;
   readonly #onCount: (result: 'written' | 'dropped', count: number) => void;
-  #queue: string[] = [];
+  /** Lines waiting for the disk, each already encoded (its newline included): a line leaves the JavaScript heap at once. */
+  #queue: Buffer[] = [];
   #queuedBytes = 0;
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -57,9 +58,11 @@ export class ShadowLog {
 
   /** Queues one record (a line of JSON without its newline); returns at once. False when the record was dropped. */
   append(record: string): boolean {
-    const line = `${record}\n`;
-    const bytes = Buffer.byteLength(line);
+    const bytes = Buffer.byteLength(record) + 1;
     if (this.#closed || bytes > this.#segmentBytes || this.#queuedBytes + bytes > this.#maxQueueBytes) return this.#drop(1);
+    const line = Buffer.allocUnsafe(bytes);
+    line.write(record);
+    line[bytes - 1] = 0x0a;
     this.#queue.push(line);
     this.#queuedBytes += bytes;
     if (!this.#flushing && !this.#timer) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
@@ -96,10 +99,10 @@ export class ShadowLog {
     while (this.#queue.length > 0) {
       const lines = this.#queue;
       this.#queue = [];
-      let chunk: string[] = [];
+      let chunk: Buffer[] = [];
       let chunkBytes = 0;
       for (const line of lines) {
-        const bytes = Buffer.byteLength(line);
+        const bytes = line.length;
         if (chunkBytes > 0 && this.#fileBytes + chunkBytes + bytes > this.#segmentBytes) {
           await this.#write(chunk, chunkBytes);
           chunk = [];
@@ -113,7 +116,7 @@ export class ShadowLog {
   }
 
   /** Writes one chunk (at most one segment); a failed write drops and counts its records. */
-  async #write(lines: string[], bytes: number): Promise<void> {
+  async #write(lines: Buffer[], bytes: number): Promise<void> {
     if (lines.length === 0) return;
     try {
       await this.#append(lines, bytes);
@@ -127,14 +130,14 @@ export class ShadowLog {
   }
 
   /** Appends lines, rotating first when the live file would pass its bound. */
-  async #append(lines: string[], bytes: number): Promise<void> {
+  async #append(lines: Buffer[], bytes: number): Promise<void> {
     let handle = await this.#open();
     if (this.#fileBytes + bytes > this.#segmentBytes) {
       await this.#rotate();
       handle = await this.#open();
       if (this.#fileBytes + bytes > this.#segmentBytes) throw new Error(`${this.path} could not be rotated`);
     }
-    await handle.write(lines.join(''));
+    await handle.write(Buffer.concat(lines, bytes));
     this.#fileBytes += bytes;
     this.written += lines.length;
     this.#onCount('written', lines.length);

@@ -33,7 +33,7 @@ export async function splitCheck(upstreams: Upstreams, names: readonly string[],
   return shareNote(stats.counts, names, of, stats.connections);
 }
 
-/** splitCheck for rows that mirror every request: the split, then how many copies the shadow upstream got. */
+/** The check note of rows that mirror every request: the split (shareNote, without connection counts), then how many copies the shadow upstream got. */
 export async function mirrorCheck(upstreams: Upstreams): Promise<string> {
   const counts = await upstreams.takeCounts();
   return `${shareNote(counts, ['champion', 'challenger'], 'challenger')}; shadow got ${counts.shadow ?? 0}`;

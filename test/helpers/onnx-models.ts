@@ -94,9 +94,10 @@ export function echoModel(dir: string): string {
 /**
  * x FP32 [1] -> y FP32 [1, 1]: squares a size x size matrix scaled by x (input-dependent, so never
  * constant-folded). size 900 (two 900 x 900 matrix products) ran 35-60 ms a request on an idle 2-core
- * machine; 680 ran 16-21 ms there, too close to the scheduling noise the isolation test must tell apart.
+ * machine, but only 23-25 ms on a faster one, under the 25 ms the isolation test needs to tell blocking
+ * apart from scheduling noise; 1200 (2.4x the work) ran 69 ms a request there.
  */
-export function slowModel(dir: string, size = 900): string {
+export function slowModel(dir: string, size = 1200): string {
   const values = Float32Array.from({ length: size * size }, (_, i) => ((i * 7919) % 101) / 101 - 0.5);
   return write(dir, `slow-${size}.onnx`, {
     name: 'slow',

@@ -19,7 +19,7 @@ import {
 /** Statuses a variant commonly answers with; others appear on first use. */
 export const COMMON_VARIANT_CODES = ['200', '400', '404', '429', '500', '502', '503', '504'] as const;
 /** Statuses the proxy answers itself before a route or variant is chosen. */
-export const UNROUTED_CODES = ['400', '404', '408', '413', '431', '503'] as const;
+export const UNROUTED_CODES = ['400', '404', '408', '413', '414', '431', '503'] as const;
 export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['refused', 'reset', 'timeout', 'invalid', 'other'];
 export const FEEDBACK_REJECTIONS = ['bad_request', 'too_large', 'unknown_route', 'unknown_variant', 'unknown_request_id'] as const;
 

@@ -1,11 +1,12 @@
 // Hardened node:http options and the clientError answers for requests node's parser rejects
-// (malformed framing or smuggling attempts -> 400, oversized head -> 431, slow head/body -> 408), and
-// the raw answer for sockets node hands over unanswered (CONNECT). Installing a clientError listener
-// means node no longer answers these itself: this file does.
+// (malformed framing or smuggling attempts -> 400, an overlong request-target -> 414, an oversized head
+// otherwise -> 431, slow head/body -> 408), and the raw answer for sockets node hands over unanswered
+// (CONNECT). Installing a clientError listener means node no longer answers these itself: this file does.
 import type { ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
 import { errorBody, type ErrorCode, STATUS_OF } from '../http/errors.js';
+import { requestTargetOverflowed } from '../http/head-overflow.js';
 
 export function serverOptions(limits: Limits): ServerOptions {
   return {
@@ -28,15 +29,21 @@ const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   HPE_PAUSED_H2_UPGRADE: { code: 'ABPROXY_BAD_REQUEST', message: 'this port speaks HTTP/1.1; HTTP/2 with prior knowledge is served on the http2.listen port' },
 };
 
+/** node reports an overlong request-target as HPE_HEADER_OVERFLOW too; http/head-overflow.ts tells it apart. */
+const TARGET_OVERFLOW = { code: 'ABPROXY_URI_TOO_LONG', message: 'request URL is too long' } as const;
+
+/** The extra fields node puts on a parser error (node:http 'clientError'). */
+type ParserError = Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number };
+
 export type ClientErrorCounter = (code: ErrorCode) => void;
 
-export function answerClientError(error: Error & { code?: string }, socket: Socket, count?: ClientErrorCounter): void {
+export function answerClientError(error: ParserError, socket: Socket, count?: ClientErrorCounter): void {
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
     socket.destroy();
     return;
   }
-  const known = PARSER_ERRORS[error.code ?? ''];
+  const known = error.code === 'HPE_HEADER_OVERFLOW' && requestTargetOverflowed(error.rawPacket, error.bytesParsed) ? TARGET_OVERFLOW : PARSER_ERRORS[error.code ?? ''];
   const code: ErrorCode = known?.code ?? 'ABPROXY_BAD_REQUEST';
   count?.(code);
   answerOnSocket(socket, code, known?.message ?? `malformed request (${error.code ?? 'parse error'})`);
@@ -52,4 +59,4 @@ export function answerOnSocket(socket: Socket, code: ErrorCode, message: string)
   socket.destroySoon();
 }
 
-const REASON: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+const REASON: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 414: 'URI Too Long', 431: 'Request Header Fields Too Large' };

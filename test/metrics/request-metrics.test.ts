@@ -41,6 +41,7 @@ test('requests_total, request_duration_seconds, upstream_errors_total and unkeye
       assert.equal(sampleValue(before, 'abproxy_feedback_reward_count', { route: 'exact', variant }), 0);
     }
     assert.equal(sampleValue(before, 'abproxy_unkeyed_requests_total', { route: 'solo' }), 0);
+    for (const code of ['414', '431']) assert.equal(sampleValue(before, 'abproxy_requests_total', { route: 'none', variant: 'none', code }), 0, `unrouted ${code} at zero`);
     assert.equal(sampleValue(before, 'abproxy_config_reloads_total', { result: 'rejected' }), 0);
 
     const send = async (path: string, headers: Record<string, string>) => {

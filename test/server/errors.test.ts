@@ -14,8 +14,10 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { closedPort, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js';
-import { json, parseResponse } from '../helpers/conversation.js';
+import { converse, json, parseResponse } from '../helpers/conversation.js';
+import { metricValue } from '../helpers/metric-value.js';
 import { CONNECT_REFUSED } from '../../src/http/errors.js';
+import { requestsTotal } from '../../src/metrics/registry.js';
 
 const UPSTREAM_TIMEOUT_MS = 1_500;
 let good: TestUpstream;
@@ -124,6 +126,29 @@ test('431: a 20 000-byte header', async () => {
   const reply = parseResponse(raw.text);
   assert.equal(reply.status, 431);
   assert.equal(json(reply.body).code, 'ABPROXY_HEADERS_TOO_LARGE');
+});
+
+test('414: a 20 000-byte URL, also as the second request on a keep-alive connection; a URL just under the limit plus a header is still 431', async () => {
+  const received = good.received.length;
+  const counted = { route: 'none', variant: 'none', code: '414' };
+  const countedBefore = await metricValue(requestsTotal, counted);
+  const raw = await rawRequest(proxy.port, get(`/good/${'a'.repeat(20_000)}`), 5_000);
+  assert.ok(raw.closed, 'connection closed');
+  assert.equal(raw.text.split('\r\n')[0], 'HTTP/1.1 414 URI Too Long');
+  assert.deepEqual(json(parseResponse(raw.text).body), { error: 'request URL is too long', code: 'ABPROXY_URI_TOO_LONG' });
+  assert.equal(await metricValue(requestsTotal, counted), countedBefore + 1);
+
+  const keptAlive = await converse(proxy.port);
+  keptAlive.write('GET /good HTTP/1.1\r\nHost: a\r\n\r\n');
+  await keptAlive.waitFor(/"bytes":0\}$/);
+  keptAlive.write(get(`/good/${'a'.repeat(20_000)}`));
+  await keptAlive.waitClosed();
+  assert.match(keptAlive.text, /^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 414 URI Too Long\r\n/);
+
+  const under = await rawRequest(proxy.port, get(`/good/${'a'.repeat(16_300)}`, `X-Big: ${'b'.repeat(2_000)}\r\n`), 5_000);
+  assert.equal(under.status, 431);
+  assert.equal(json(parseResponse(under.text).body).code, 'ABPROXY_HEADERS_TOO_LARGE');
+  assert.equal(good.received.length, received + 1, 'only the keep-alive connection\'s first request reached the upstream');
 });
 
 test('417: an expectation other than 100-continue', async () => {

@@ -1,7 +1,7 @@
 // The cleartext HTTP/2 port also serves HTTP/1.1, told apart by HTTP/2's connection preface (as Envoy's
 // codec_type AUTO and nginx's `http2 on` do): both protocols on one port, prefaces and request lines
-// that arrive a byte at a time, a connection that stalls before it can be told apart, and the HTTP/1.1
-// port's answer to an HTTP/2 preface.
+// that arrive a byte at a time, a connection that stalls before it can be told apart, an oversized URL
+// or header told apart there too (414, 431), and the HTTP/1.1 port's answer to an HTTP/2 preface.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -88,6 +88,15 @@ test('a connection that stalls before it can be told apart is closed after heade
   talk.write('PRI * HT');
   await talk.waitClosed(HEADERS_TIMEOUT_MS * 10);
   assert.equal(talk.text, '');
+});
+
+test('HTTP/1.1 on the HTTP/2 port, whose first bytes are put back before the parser reads them: a 20 000-byte URL is 414, a 20 000-byte header 431', async () => {
+  const url = await rawRequest(h2Port, `GET /rest/${'a'.repeat(20_000)} HTTP/1.1\r\nHost: a\r\n\r\n`, 5_000);
+  assert.equal(url.status, 414, url.text.slice(0, 200));
+  assert.equal(json(parseResponse(url.text).body).code, 'ABPROXY_URI_TOO_LONG');
+  const header = await rawRequest(h2Port, `GET /rest HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 5_000);
+  assert.equal(header.status, 431, header.text.slice(0, 200));
+  assert.equal(json(parseResponse(header.text).body).code, 'ABPROXY_HEADERS_TOO_LARGE');
 });
 
 test('the HTTP/1.1 port answers an HTTP/2 preface 400, naming the port that speaks HTTP/2', async () => {

@@ -1,8 +1,9 @@
 // Hardened node:http options and the clientError answers for requests node's parser rejects
 // (malformed framing or smuggling attempts -> 400, an overlong request-target -> 414, an oversized head
 // otherwise -> 431, slow head/body -> 408), and the raw answer for sockets node hands over unanswered
-// (CONNECT). Installing a clientError listener means node no longer answers these itself: this file does.
-import type { ServerOptions } from 'node:http';
+// (CONNECT). Installing a clientError listener means node no longer answers these itself: this file does,
+// and never before the answers to requests pipelined ahead of the refused one (RFC 9112 §9.3.2).
+import type { ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
 import { errorBody, type ErrorCode, STATUS_OF } from '../http/errors.js';
@@ -37,20 +38,57 @@ type ParserError = Error & { code?: string; rawPacket?: Buffer; bytesParsed?: nu
 
 export type ClientErrorCounter = (code: ErrorCode) => void;
 
+/** Sockets with a clientError answer written or waiting: node reports the failed parse again on every later read, and a head timeout for it. */
+const answering = new WeakSet<Socket>();
+
 export function answerClientError(error: ParserError, socket: Socket, count?: ClientErrorCounter): void {
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+  if (answering.has(socket)) return;
+  if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
+  answering.add(socket);
   const known = error.code === 'HPE_HEADER_OVERFLOW' && requestTargetOverflowed(error.rawPacket, error.bytesParsed) ? TARGET_OVERFLOW : PARSER_ERRORS[error.code ?? ''];
   const code: ErrorCode = known?.code ?? 'ABPROXY_BAD_REQUEST';
-  count?.(code);
-  answerOnSocket(socket, code, known?.message ?? `malformed request (${error.code ?? 'parse error'})`);
+  afterEarlierAnswers(socket, () => {
+    // A response still being written now is the refused request's own (its body broke the framing or came too slowly): once started, cut it off.
+    if (writingResponse(socket)?.headersSent === true) return void socket.destroy();
+    count?.(code);
+    writeAnswer(socket, code, known?.message ?? `malformed request (${error.code ?? 'parse error'})`);
+  });
 }
 
-/** Writes a JSON error answer straight to a socket node's server no longer answers on, and closes it. */
+/** Writes a JSON error answer straight to a socket node's server no longer answers on, after the answers to earlier requests, and closes it. */
 export function answerOnSocket(socket: Socket, code: ErrorCode, message: string): void {
+  afterEarlierAnswers(socket, () => writeAnswer(socket, code, message));
+}
+
+/** The response node is writing on `socket`; node queues the responses to later pipelined requests behind it. */
+function writingResponse(socket: Socket): ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+}
+
+/**
+ * Runs `then` once the responses to the requests read whole before the refused one have been written
+ * (at once when there are none). It waits as long as they take: upstreamTimeoutMs bounds each one's head
+ * (or model run) and each stall of its body, not a client that stops reading. node hands the socket to
+ * the next queued response in its own 'finish' listener, which runs before this one; a connection that
+ * closes first runs nothing.
+ */
+function afterEarlierAnswers(socket: Socket, then: () => void): void {
+  const earlier = writingResponse(socket);
+  if (earlier?.req.complete !== true) return then();
+  const onFinish = () => {
+    socket.off('close', onClose);
+    afterEarlierAnswers(socket, then);
+  };
+  const onClose = () => earlier.off('finish', onFinish);
+  earlier.once('finish', onFinish);
+  socket.once('close', onClose);
+}
+
+function writeAnswer(socket: Socket, code: ErrorCode, message: string): void {
+  if (!socket.writable) return; // an earlier answer ended the connection (`connection: close`): nothing more is said on it
   const body = errorBody(code, message);
   const status = STATUS_OF[code];
   socket.end(

@@ -1,7 +1,8 @@
 // The cleartext HTTP/2 port also serves HTTP/1.1, told apart by HTTP/2's connection preface (as Envoy's
 // codec_type AUTO and nginx's `http2 on` do): both protocols on one port, prefaces and request lines
 // that arrive a byte at a time, a connection that stalls before it can be told apart, an oversized URL
-// or header told apart there too (414, 431), and the HTTP/1.1 port's answer to an HTTP/2 preface.
+// or header told apart there too (414, 431), a refused request pipelined behind another answered after
+// it, and the HTTP/1.1 port's answer to an HTTP/2 preface.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -97,6 +98,19 @@ test('HTTP/1.1 on the HTTP/2 port, whose first bytes are put back before the par
   const header = await rawRequest(h2Port, `GET /rest HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 5_000);
   assert.equal(header.status, 431, header.text.slice(0, 200));
   assert.equal(json(parseResponse(header.text).body).code, 'ABPROXY_HEADERS_TOO_LARGE');
+});
+
+test('HTTP/1.1 on the HTTP/2 port: a 400 or 431 pipelined in the same write behind a GET comes after the GET\'s 200, then the connection closes', async () => {
+  for (const [second, status] of [
+    ['POST /rest/b HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx', 400],
+    [`GET /rest/b HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+  ] as const) {
+    const before = upstream.received.length;
+    const raw = await rawRequest(h2Port, `GET /rest/a HTTP/1.1\r\nHost: a\r\n\r\n${second}`, 5_000);
+    assert.deepEqual(raw.text.split(/(?=HTTP\/1\.1 \d{3} )/).map((answer) => parseResponse(answer).status), [200, status], raw.text.slice(0, 600));
+    assert.ok(raw.closed);
+    assert.deepEqual(upstream.received.slice(before).map((r) => r.url), ['/rest/a']);
+  }
 });
 
 test('the HTTP/1.1 port answers an HTTP/2 preface 400, naming the port that speaks HTTP/2', async () => {

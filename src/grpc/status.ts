@@ -25,8 +25,9 @@ export function isGrpc(contentType: string | undefined): boolean {
 /**
  * The gRPC status for an error the proxy answers with the given HTTP status: what a gRPC client would
  * read from that HTTP status (no route -> UNIMPLEMENTED, upstream down -> UNAVAILABLE), made precise
- * where the proxy knows more (a timeout -> DEADLINE_EXCEEDED, a body over the limit -> RESOURCE_EXHAUSTED,
- * an unknown local model -> NOT_FOUND; `code` is the proxy's error code).
+ * where the proxy knows more (a timeout -> DEADLINE_EXCEEDED, a body, :path or header list over its limit
+ * -> RESOURCE_EXHAUSTED, as gRPC servers answer metadata over theirs; an unknown local model -> NOT_FOUND;
+ * `code` is the proxy's error code).
  */
 export function grpcStatusOf(httpStatus: number, code?: string): number {
   if (code === 'ABPROXY_MODEL_NOT_FOUND') return GRPC_STATUS.NOT_FOUND;
@@ -39,6 +40,7 @@ export function grpcStatusOf(httpStatus: number, code?: string): number {
     case 504:
       return GRPC_STATUS.DEADLINE_EXCEEDED;
     case 413:
+    case 414:
     case 431:
       return GRPC_STATUS.RESOURCE_EXHAUSTED;
     case 502:

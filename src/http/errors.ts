@@ -1,5 +1,6 @@
-// Coded proxy errors and their JSON bodies, plus the one table that maps transport failures to HTTP
-// statuses (refused/reset/invalid -> 502, timeout -> 504, draining -> 503). Pure.
+// Coded proxy errors and their JSON bodies (quoting the client's input only up to a bound), plus the one
+// table that maps transport failures to HTTP statuses (refused/reset/invalid -> 502, timeout -> 504,
+// draining -> 503). Pure.
 
 import { tlsFailureMessage } from './tls-failures.js';
 
@@ -58,6 +59,14 @@ export class ProxyError extends Error {
 
 /** Why a CONNECT request (HTTP/1.1 or HTTP/2) is answered 400. */
 export const CONNECT_REFUSED = 'CONNECT is not supported: abproxy is a reverse proxy, not a tunnel';
+
+/** How much of the client's own input (a path, a model name) a message or log line quotes. */
+const MAX_QUOTED_CHARS = 200;
+
+/** `input` as an answer or a log line may quote it: its first 200 characters, then "…" when there were more. */
+export function quotedInput(input: string): string {
+  return input.length <= MAX_QUOTED_CHARS ? input : `${input.slice(0, MAX_QUOTED_CHARS)}…`;
+}
 
 export function errorBody(code: ErrorCode, message: string): string {
   return JSON.stringify({ error: message, code });

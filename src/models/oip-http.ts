@@ -3,7 +3,7 @@
 // for routed exchanges whose variant is model:NAME. Reads bodies within maxBodyBytes; never throws.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
-import { ProxyError } from '../http/errors.js';
+import { ProxyError, quotedInput } from '../http/errors.js';
 import { INFERENCE_HEADER, inferenceHeaderLength, inferenceHeaderProblem } from '../http/inference-header.js';
 import { declaredLengthTooLarge, decodedRequestBody, readBody, tooLargeError } from '../server/body.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
@@ -78,7 +78,7 @@ export function variantOp(path: string, method: string, model: string): OipPath 
  * Inference-Header-Content-Length; a method the endpoint does not take is 405 with the one to use (`allow`).
  */
 export async function oipEndpointAnswer(service: OipService, path: OipPath, method: string, body: Buffer | undefined, inferenceHeader: string | string[] | undefined, requestId?: string): Promise<{ answer: OipAnswer; allow?: string }> {
-  if (path.kind === 'unknown') return { answer: errorAnswer(new ProxyError('ABPROXY_NO_ROUTE', `${path.anchor} is not an Open Inference Protocol endpoint`)) };
+  if (path.kind === 'unknown') return { answer: errorAnswer(new ProxyError('ABPROXY_NO_ROUTE', `${quotedInput(path.anchor)} is not an Open Inference Protocol endpoint`)) };
   const wanted = path.kind === 'model' && path.op === 'infer' ? 'POST' : 'GET';
   if (method !== wanted && !(wanted === 'GET' && method === 'HEAD')) {
     const error = new ProxyError('ABPROXY_BAD_REQUEST', `method ${method} is not allowed on ${path.kind === 'model' ? `the ${path.op} endpoint` : 'this endpoint'}; use ${wanted}`);

@@ -1,16 +1,17 @@
-// The HTTP/2 request pipeline, one call per stream: target -> route (a gRPC OIP call without a route of
-// its own: its model's REST route) -> (a REST `body:` key: the bounded body; gRPC: up to the first
-// message, which a unary call is whole after) -> sticky key -> assignment -> forward over undici ->
-// metrics and the exchange-end hook. gRPC goes to an HTTP/2 pool of the variant's grpcTarget, so
-// trailers, streaming and cancellation hold end to end; other requests go to the HTTP/1.1 pool as
-// Envoy does by default. Errors answer gRPC clients with a grpc-status and everyone else with JSON.
-// Shadow copies leave once the request body has ended; a `model:` variant answers in-process.
+// The HTTP/2 request pipeline, one call per stream: a header list within maxHeaderBytes -> target ->
+// route (a gRPC OIP call without a route of its own: its model's REST route) -> (a REST `body:` key: the
+// bounded body; gRPC: up to the first message, which a unary call is whole after) -> sticky key ->
+// assignment -> forward over undici -> metrics and the exchange-end hook. gRPC goes to an HTTP/2 pool of
+// the variant's grpcTarget, so trailers, streaming and cancellation hold end to end; other requests go to
+// the HTTP/1.1 pool as Envoy does by default. Errors answer gRPC clients with a grpc-status and everyone
+// else with JSON. Shadow copies leave once the request body has ended; a `model:` variant answers in-process.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { CONNECT_REFUSED, ProxyError } from '../http/errors.js';
+import { CONNECT_REFUSED, ProxyError, quotedInput } from '../http/errors.js';
 import { readFirstMessage, type FirstMessage } from '../grpc/first-message.js';
 import { grpcEncodingOf } from '../grpc/framing.js';
+import { headerListProblem } from '../http/h2-header-list.js';
 import { grpcModelName, grpcRequestJson } from '../grpc/oip-messages.js';
 import { httpStatusOfGrpc, isGrpc } from '../grpc/status.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
@@ -45,7 +46,8 @@ interface StreamRequest {
   fail: (error: ProxyError, route?: string) => void;
 }
 
-export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
+/** `maxHeaderBytes`: the listener's, fixed at start as node's own settings for it are (http2-plane.ts). */
+export function createStreamHandler(deps: DataPlaneDeps, maxHeaderBytes: number): StreamHandler {
   const { holder, state, hooks } = deps;
 
   return function handleStream(stream, headers, _flags, rawHeaders) {
@@ -58,6 +60,9 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
       sendStreamError(stream, error, grpc);
       recordRefusal(hooks, holder.current, { method, target: headers[':path'] ?? '', client, route, error, startedAt });
     };
+    // Checked first, as HTTP/1.1's parser refuses an oversized head before anything reads it.
+    const oversized = headerListProblem(rawHeaders, maxHeaderBytes);
+    if (oversized) return fail(oversized);
     if (state.draining) return fail(new ProxyError('ABPROXY_DRAINING', 'proxy is shutting down'));
     if (method === 'CONNECT') return fail(new ProxyError('ABPROXY_BAD_REQUEST', CONNECT_REFUSED));
     const target = normalizeTarget(headers[':path'] ?? '');
@@ -77,13 +82,13 @@ export function createStreamHandler(deps: DataPlaneDeps): StreamHandler {
     const request: StreamRequest = { stream, head, method, grpc, hasBody: !stream.endAfterHeaders, startedAt, fail };
     const route = runtime.routes.match(target.path);
     if (route) return routed(request, runtime, route, target, undefined);
-    if (!grpc || !request.hasBody) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`));
+    if (!grpc || !request.hasBody) return fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${quotedInput(target.path)}`));
     // An OIP call names its model in the message: it takes the route of its REST path, /v2/models/NAME.
     readFirstMessage(stream, maxBodyBytes, true, grpcEncodingOf(headers['grpc-encoding'])).then((first) => {
       const model = first.message && grpcModelName(target.path, first.message);
       const byModel = model === undefined ? undefined : runtime.routes.match(`/v2/models/${model}`);
       if (byModel) return routed(request, runtime, byModel, target, first);
-      fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}${model === undefined ? '' : ` or model "${model}" (/v2/models/${model})`}`));
+      fail(new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${quotedInput(target.path)}${model === undefined ? '' : ` or model "${quotedInput(model)}" (/v2/models/${quotedInput(model)})`}`));
     }, fail);
   };
 

@@ -1,14 +1,17 @@
 // The optional HTTP/2 listener (cleartext with prior knowledge, as gRPC clients speak to Triton and
 // KServe; or TLS with ALPN h2 when http2.tls is set, its certificate rotated without a restart), which
 // also serves HTTP/1.1 on its port:
-// node:http2 with bounded streams and header lists, idle sessions closed after limits.keepAliveTimeoutMs,
-// and a drain that sends GOAWAY, lets open streams finish up to the grace period, then cuts what is left.
+// node:http2 with bounded streams and header lists (node's own bounds set so that a list over
+// maxHeaderBytes is answered 431/414, not reset unanswered), idle sessions closed after
+// limits.keepAliveTimeoutMs, and a drain that sends GOAWAY, lets open streams finish up to the grace
+// period, then cuts what is left.
 import { once } from 'node:events';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ConfigWatcher } from '../config/watch.js';
 import type { Config, Limits } from '../config/schema.js';
+import { FIELD_OVERHEAD_BYTES } from '../http/h2-header-list.js';
 import type { Logger } from '../log/logger.js';
 import { createStreamHandler } from './http2-handler.js';
 import { ALPN_H2_OR_HTTP1, serveHttp1OnCleartext, serveHttp1OnTls } from './shared-port.js';
@@ -28,7 +31,8 @@ export interface Http2Plane {
  */
 export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, options: NonNullable<Config['http2']>, host: string, port: number, rotation: { logger: Logger } | undefined, http1: HttpServer): Promise<Http2Plane> {
   const serverOptions: SecureServerOptions = {
-    settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
+    settings: { maxConcurrentStreams: options.maxConcurrentStreams, maxHeaderListSize: nodeHeaderListBytes(limits.maxHeaderBytes) },
+    maxHeaderListPairs: nodeHeaderListPairs(limits.maxHeaderBytes),
     maxSessionInvalidFrames: 100,
     maxSessionRejectedStreams: 100,
   };
@@ -44,7 +48,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
     server = createServer(serverOptions);
     serveHttp1OnCleartext(server, http1, limits.headersTimeoutMs);
   }
-  server.on('stream', createStreamHandler(deps));
+  server.on('stream', createStreamHandler(deps, limits.maxHeaderBytes));
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
@@ -69,6 +73,28 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
   }
 
   return { server, address, drain };
+}
+
+/**
+ * SETTINGS_MAX_HEADER_LIST_SIZE. node advertises it and, only once the client has acknowledged the
+ * SETTINGS, resets a stream whose header list is over it with RST_STREAM ENHANCE_YOUR_CALM, unanswered and
+ * uncounted; a request sent with the connection preface, before that, is delivered over it. Twice
+ * maxHeaderBytes, so a list over maxHeaderBytes reaches the stream handler, which answers it 431 or 414
+ * and counts it (http/h2-header-list.ts) however early in the session it came; node resets only one over
+ * twice the limit.
+ */
+function nodeHeaderListBytes(maxHeaderBytes: number): number {
+  return 2 * maxHeaderBytes;
+}
+
+/**
+ * node's bound on fields per header list (128 by default, pseudo-header fields included; it resets a
+ * stream over it with ENHANCE_YOUR_CALM, acknowledged or not): as many as fit in the list's size, so it
+ * never resets a request within the byte limit. The smallest field counts 33 octets, a one-octet name and
+ * RFC 9113 §6.5.2's 32.
+ */
+function nodeHeaderListPairs(maxHeaderBytes: number): number {
+  return Math.floor(nodeHeaderListBytes(maxHeaderBytes) / (1 + FIELD_OVERHEAD_BYTES));
 }
 
 /** The TLS server with the pair: one that does not parse stops the start, naming the files. */

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { adoptAbsoluteForm } from '../http/absolute-form.js';
-import { classifyTransportError, ProxyError } from '../http/errors.js';
+import { classifyTransportError, ProxyError, quotedInput } from '../http/errors.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
 import { normalizeTarget, type RequestTarget } from '../http/path.js';
 import { requestHeadProblem } from '../http/request-head.js';
@@ -56,7 +56,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     }
     for (const local of hooks.localHandlers) if (local(req, res, target, runtime)) return;
     const route = runtime.routes.match(target.path);
-    if (!route) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${target.path}`), hasBody(req));
+    if (!route) return finishUnrouted(res, startedAt, new ProxyError('ABPROXY_NO_ROUTE', `no route matches ${quotedInput(target.path)}`), hasBody(req));
 
     const needsBody = hasBody(req) && (route.needsBody || hooks.wantsShadows?.(route) === true || isSmallFixedLength(req));
     if (!needsBody) return dispatch(req, res, runtime, route, target, undefined, startedAt);

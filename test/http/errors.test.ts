@@ -1,8 +1,9 @@
 // The transport-error table of src/http/errors.ts, row by row: each undici/node error code maps to one
-// failure kind, and each kind to one coded proxy error (refused/reset/invalid -> 502, timeout -> 504).
+// failure kind, and each kind to one coded proxy error (refused/reset/invalid -> 502, timeout -> 504);
+// and how much of the client's input a message quotes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyTransportError, errorBody, ProxyError, STATUS_OF, upstreamError, type UpstreamFailure } from '../../src/http/errors.js';
+import { classifyTransportError, errorBody, ProxyError, quotedInput, STATUS_OF, upstreamError, type UpstreamFailure } from '../../src/http/errors.js';
 
 const TABLE: [string, UpstreamFailure, number, string][] = [
   ['ECONNREFUSED', 'refused', 502, 'ABPROXY_UPSTREAM_REFUSED'],
@@ -98,4 +99,11 @@ test('every error code has a status, and bodies are JSON {error, code}', () => {
   const error = new ProxyError('ABPROXY_NO_ROUTE', 'no route matches /x');
   assert.equal(error.status, 404);
   assert.deepEqual(JSON.parse(errorBody(error.code, error.message)), { error: 'no route matches /x', code: 'ABPROXY_NO_ROUTE' });
+});
+
+test('a message quotes the first 200 characters of the client\'s input, then an ellipsis', () => {
+  assert.equal(quotedInput(''), '');
+  assert.equal(quotedInput('/p'.repeat(100)), '/p'.repeat(100), '200 characters are quoted whole');
+  assert.equal(quotedInput(`${'/p'.repeat(100)}/`), `${'/p'.repeat(100)}…`);
+  assert.equal(quotedInput('a'.repeat(20_000)), `${'a'.repeat(200)}…`);
 });

@@ -115,9 +115,12 @@ test('400: CONNECT in authority or origin form is answered (node would close the
   assert.equal(good.received.length, received);
 });
 
-test('404: no route matches', async () => {
+test('404: no route matches; the message quotes the first 200 characters of the path', async () => {
   await expectJsonError(get('/nowhere'), 404, 'ABPROXY_NO_ROUTE');
   await expectJsonError(get('/goodness'), 404, 'ABPROXY_NO_ROUTE'); // prefixes match on segment boundaries
+  const path = `/nowhere/${'b'.repeat(10_000)}`;
+  const long = await expectJsonError(get(path), 404, 'ABPROXY_NO_ROUTE');
+  assert.equal(json(Buffer.from(long.body, 'latin1').toString('utf8')).error, `no route matches ${path.slice(0, 200)}…`); // read as bytes; the JSON is UTF-8
 });
 
 test('413: declared body over maxBodyBytes, answered and closed before the body is read', async () => {

@@ -3,6 +3,7 @@
 // and logged. An exchange whose primary part says it was dropped is let go uncounted (the main thread
 // counted it). Holds one entry per exchange with copies out or a primary still running.
 import type { ShadowAnswer } from './answer.js';
+import { IdRing } from './id-ring.js';
 import { uncomparedShadow, type ExchangeHead, type MirroredExchange, type PrimaryPart } from './shadow-protocol.js';
 
 interface Entry {
@@ -14,7 +15,7 @@ interface Entry {
 }
 
 export class MirrorJoin {
-  readonly #entries = new Map<number, Entry>();
+  readonly #entries = new IdRing<Entry>();
 
   /** `onWhole`: an exchange with every answer in, and its record's time. */
   constructor(private readonly onWhole: (exchange: MirroredExchange, time: number) => void) {}

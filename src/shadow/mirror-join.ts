@@ -4,7 +4,7 @@
 // counted it). Holds one entry per exchange with copies out or a primary still running.
 import type { ShadowAnswer } from './answer.js';
 import { IdRing } from './id-ring.js';
-import { uncomparedShadow, type ExchangeHead, type MirroredExchange, type PrimaryPart } from './shadow-protocol.js';
+import { mirroredExchange, uncomparedShadow, type ExchangeHead, type MirroredExchange, type PrimaryPart } from './shadow-protocol.js';
 
 interface Entry {
   head: ExchangeHead;
@@ -56,6 +56,6 @@ export class MirrorJoin {
     this.#entries.delete(id);
     if (entry.dropped) return;
     const shadows = part.shadows.map((shadow) => uncomparedShadow(shadow, shadow.copy === undefined ? shadow.result : entry.answers[shadow.copy]));
-    this.onWhole({ ...entry.head, primary: part.primary, shadows }, part.time);
+    this.onWhole(mirroredExchange(entry.head, part.primary, shadows), part.time);
   }
 }

@@ -56,6 +56,17 @@ export function uncomparedShadow({ name, target, tolerance, ignore }: Uncompared
   return { name, target, tolerance, ignore, result };
 }
 
+/**
+ * A whole exchange from its request's head, its primary and its shadows. A literal: a spread followed by
+ * fields the head lacks ({ ...head, primary, shadows }) takes V8's slow path, about 1 us an exchange.
+ */
+export function mirroredExchange(head: ExchangeHead, primary: MirroredExchange['primary'], shadows: UncomparedShadow[]): MirroredExchange {
+  const { route, requestId, key, variant, method, path, captureBodies, body, grpcEncoding } = head;
+  const exchange: MirroredExchange = { route, requestId, key, variant, method, path, captureBodies, body, primary, shadows };
+  if (grpcEncoding !== undefined) exchange.grpcEncoding = grpcEncoding;
+  return exchange;
+}
+
 /** An exchange's record once its primary has ended: the primary, and every shadow (results of copies still to come). */
 export interface PrimaryPart {
   /** ms since the epoch the primary ended: the record's time. */
@@ -243,7 +254,7 @@ class FieldReader {
     const time = this.#number();
     const head = this.#head();
     const { primary, shadows } = this.#primary();
-    return { kind: 'exchange', time, exchange: { ...head, primary, shadows: shadows.map((shadow) => uncomparedShadow(shadow, shadow.result)) } };
+    return { kind: 'exchange', time, exchange: mirroredExchange(head, primary, shadows.map((shadow) => uncomparedShadow(shadow, shadow.result))) };
   }
 
   #head(): ExchangeHead {

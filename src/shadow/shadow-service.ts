@@ -22,7 +22,7 @@ import type { Answer, ShadowAnswer, ShadowOutcome } from './answer.js';
 import { sendShadowCopy } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
 import { sendModelShadow } from './model-shadow.js';
-import type { ExchangeHead, PrimaryPart, PrimaryShadow, ShadowCopy } from './shadow-protocol.js';
+import { mirroredExchange, type ExchangeHead, type PrimaryPart, type PrimaryShadow, type ShadowCopy } from './shadow-protocol.js';
 import { ShadowThread } from './shadow-thread.js';
 import { shadowSeries } from './shadow-metrics.js';
 
@@ -213,7 +213,7 @@ export class ShadowService {
       return shadow;
     });
     const part: PrimaryPart = { time: Date.now(), primary: { status: primary.status, answer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) }, shadows };
-    if (id === undefined) thread.append({ ...head, primary: part.primary, shadows: part.shadows });
+    if (id === undefined) thread.append(mirroredExchange(head, part.primary, part.shadows));
     else thread.complete(id, part);
   }
 

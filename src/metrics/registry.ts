@@ -46,6 +46,12 @@ export const websocketConnections = new Gauge({
   registers: [registry],
 });
 
+export const upgradeFailuresTotal = new Counter({
+  name: 'abproxy_upgrade_failures_total',
+  help: 'Upgrade requests whose handling threw (a bug): the connection was destroyed and the error logged',
+  registers: [registry],
+});
+
 export const unkeyedRequestsTotal = new Counter({
   name: 'abproxy_unkeyed_requests_total',
   help: 'Requests with no sticky key, assigned at random by weight',

@@ -21,7 +21,8 @@ export interface DataPlane {
   drain(graceMs: number): Promise<void>;
 }
 
-export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: string, port: number): Promise<DataPlane> {
+/** `onUpgradeError` is told of an exception thrown while handling an upgrade request; its connection was destroyed, the process keeps serving. */
+export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: string, port: number, onUpgradeError: (error: unknown) => void): Promise<DataPlane> {
   const handler = createRequestHandler(deps);
   const server = createServer(serverOptions(limits), handler);
   // Expect: 100-continue (RFC 9110 §10.1.1): a body the proxy will refuse is refused before the client sends it.
@@ -42,7 +43,7 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
     recordRequest('none', 'none', STATUS_OF.ABPROXY_BAD_REQUEST, 0);
   });
   // With an 'upgrade' listener node hands every upgrade request to it, so there is one only while a route tunnels WebSockets.
-  const upgrades = createUpgradeHandler({ holder: deps.holder, state: deps.state, handler });
+  const upgrades = createUpgradeHandler({ holder: deps.holder, state: deps.state, handler, onError: onUpgradeError });
   const syncUpgrades = (runtime: Runtime) => {
     const wanted = runtime.routes.routes.some((route) => route.config.websocket);
     if (wanted && server.listenerCount('upgrade') === 0) server.on('upgrade', upgrades.onUpgrade);

@@ -3,11 +3,12 @@
 // otherwise -> 431, slow head/body -> 408), and the raw answer for sockets node hands over unanswered
 // (CONNECT). Installing a clientError listener means node no longer answers these itself: this file does,
 // and never before the answers to requests pipelined ahead of the refused one (RFC 9112 §9.3.2).
-import type { ServerOptions, ServerResponse } from 'node:http';
+import type { ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
 import { errorBody, type ErrorCode, STATUS_OF } from '../http/errors.js';
 import { requestTargetOverflowed } from '../http/head-overflow.js';
+import { afterEarlierAnswers, relayDrain, writingResponse } from './handed-over.js';
 
 export function serverOptions(limits: Limits): ServerOptions {
   return {
@@ -60,31 +61,8 @@ export function answerClientError(error: ParserError, socket: Socket, count?: Cl
 
 /** Writes a JSON error answer straight to a socket node's server no longer answers on, after the answers to earlier requests, and closes it. */
 export function answerOnSocket(socket: Socket, code: ErrorCode, message: string): void {
+  relayDrain(socket);
   afterEarlierAnswers(socket, () => writeAnswer(socket, code, message));
-}
-
-/** The response node is writing on `socket`; node queues the responses to later pipelined requests behind it. */
-function writingResponse(socket: Socket): ServerResponse | undefined {
-  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
-}
-
-/**
- * Runs `then` once the responses to the requests read whole before the refused one have been written
- * (at once when there are none). It waits as long as they take: upstreamTimeoutMs bounds each one's head
- * (or model run) and each stall of its body, not a client that stops reading. node hands the socket to
- * the next queued response in its own 'finish' listener, which runs before this one; a connection that
- * closes first runs nothing.
- */
-function afterEarlierAnswers(socket: Socket, then: () => void): void {
-  const earlier = writingResponse(socket);
-  if (earlier?.req.complete !== true) return then();
-  const onFinish = () => {
-    socket.off('close', onClose);
-    afterEarlierAnswers(socket, then);
-  };
-  const onClose = () => earlier.off('finish', onFinish);
-  earlier.once('finish', onFinish);
-  socket.once('close', onClose);
 }
 
 function writeAnswer(socket: Socket, code: ErrorCode, message: string): void {

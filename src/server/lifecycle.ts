@@ -118,7 +118,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   };
   await shadows.ready();
   undo.push(() => pools.closeAll(), () => shadows.close());
-  const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port).catch((error: unknown) => failStart(bindFailure('listen', config.listen, error)));
+  const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port, (error) => logger.error({ err: error }, 'upgrade request failed; its connection was closed')).catch((error: unknown) => failStart(bindFailure('listen', config.listen, error)));
   undo.push(() => dataPlane.drain(0));
   const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port, options.watch === false ? undefined : { logger }, dataPlane.server).catch((error: unknown) =>
     failStart((error as { syscall?: string }).syscall === 'listen' ? bindFailure('http2.listen', config.http2?.listen ?? '', error) : error),

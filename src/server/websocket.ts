@@ -2,9 +2,10 @@
 // any request (header, cookie or query key; it has no body), goes to that variant's upstream, and on
 // its 101 the two connections are joined byte for byte until either side closes. Any other answer is
 // relayed as is, then the connection closes. Any other upgrade request (another protocol such as h2c,
-// or a route without websocket) is served as a plain request on a connection that then closes. Never
-// reads WebSocket frames; open tunnels are counted, closed keepAliveTimeoutMs after one side has ended
-// if the other has not, and cut when a drain ends.
+// or a route without websocket) is served as a plain request on a connection that then closes. An
+// upgrade request pipelined behind others is handled once their answers are written (RFC 9112 §9.3.2).
+// Never reads WebSocket frames, never lets an exception out of node's 'upgrade' event; open tunnels are
+// counted, closed keepAliveTimeoutMs after one side has ended if the other has not, and cut when a drain ends.
 import { request as httpRequest, ServerResponse, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
@@ -15,8 +16,9 @@ import { stripHopByHop } from '../http/hop-by-hop.js';
 import { normalizeTarget } from '../http/path.js';
 import { requestHeadProblem } from '../http/request-head.js';
 import { recordRequest, recordUpstreamError } from '../metrics/request-metrics.js';
-import { websocketConnections } from '../metrics/registry.js';
+import { upgradeFailuresTotal, websocketConnections } from '../metrics/registry.js';
 import { hasBody } from './body.js';
+import { afterEarlierAnswers, relayDrain } from './handed-over.js';
 import { assignRequest, requestIdOf, upstreamHeaders } from './request-context.js';
 import { sendError } from './respond.js';
 import type { DataPlaneState } from './request-handler.js';
@@ -27,6 +29,8 @@ export interface UpgradeDeps {
   state: DataPlaneState;
   /** The plain request pipeline, for upgrade requests that are not tunnelled. */
   handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Told of an exception thrown while handling an upgrade request (a bug), after its connection was destroyed. */
+  onError: (error: unknown) => void;
 }
 
 export interface UpgradeHandler {
@@ -42,6 +46,27 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
 
   function onUpgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer): void {
     socket.on('error', () => socket.destroy());
+    relayDrain(socket); // for node's answers to earlier requests, then closingResponse's
+    /** Runs a step of this request's handling; an exception costs the connection, never the process. */
+    const guard = (step: () => void) => {
+      try {
+        step();
+      } catch (error) {
+        socket.destroy();
+        upgradeFailuresTotal.inc();
+        deps.onError(error);
+      }
+    };
+    // node hands the socket over while it may still be writing the answers to requests pipelined ahead
+    // of this one (its socket._httpMessage): this one is read, forwarded and answered after them.
+    afterEarlierAnswers(socket, () =>
+      guard(() => {
+        if (socket.writable) upgrade(req, socket, clientHead, guard); // else an earlier answer ended the connection: nothing more is said on it
+      }),
+    );
+  }
+
+  function upgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer, guard: (step: () => void) => void): void {
     const runtime = deps.holder.current;
     adoptAbsoluteForm(req); // a target it refuses stays absolute-form, and the plain handler answers it 400
     const target = normalizeTarget(req.url ?? '');
@@ -74,13 +99,12 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
     /** Answered: the upstream answered or failed, and the client connection belongs to that answer; abandoned: the client left first. */
     let state: 'waiting' | 'answered' | 'abandoned' = 'waiting';
     socket.once('close', () => {
+      upstream.destroy();
       if (state !== 'waiting') return;
       state = 'abandoned';
-      upstream.destroy();
       finish(499); // client closed request (nginx's convention)
     });
-    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('no handshake answer in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
-    upstream.on('error', (error) => {
+    const fail = (error: Error) => {
       if (state === 'abandoned') return;
       recordUpstreamError(route.name, variant.name, classifyTransportError(error));
       if (state === 'answered') return socket.destroy(); // failed while relaying a declined upgrade: cut off, never complete-looking
@@ -88,37 +112,45 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
       const failure = upstreamError(error);
       sendError(closingResponse(req, socket), failure, extraHeaders, true);
       finish(failure.status);
-    });
-    upstream.on('response', (answer) => {
-      // The upstream declined the upgrade: relay its answer, then close.
-      state = 'answered';
-      answer.on('error', () => socket.destroy());
-      const status = answer.statusCode ?? 502;
-      const res = closingResponse(req, socket);
-      res.writeHead(status, [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), ...extraHeaders]);
-      answer.pipe(res);
-      finish(status);
-    });
-    upstream.on('upgrade', (answer, upstreamSocket: Socket, upstreamHead: Buffer) => {
-      upstreamSocket.setTimeout(0);
-      if (state === 'abandoned') return upstreamSocket.destroy();
-      state = 'answered';
-      const fields = [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), 'connection', 'Upgrade', 'upgrade', answer.headers.upgrade ?? 'websocket', ...extraHeaders];
-      let response = 'HTTP/1.1 101 Switching Protocols\r\n';
-      for (let i = 0; i < fields.length; i += 2) response += `${fields[i] ?? ''}: ${fields[i + 1] ?? ''}\r\n`;
-      socket.write(`${response}\r\n`);
-      if (upstreamHead.length > 0) socket.write(upstreamHead);
-      if (clientHead.length > 0) upstreamSocket.write(clientHead);
-      join(socket, upstreamSocket, runtime.config.limits.keepAliveTimeoutMs);
-      finish(101);
-      const gauge = websocketConnections.labels({ route: route.name, variant: variant.name });
-      gauge.inc();
-      tunnels.add(socket);
-      socket.once('close', () => {
-        tunnels.delete(socket);
-        gauge.dec();
-      });
-    });
+    };
+    upstream.on('timeout', () => upstream.destroy(Object.assign(new Error('no handshake answer in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' })));
+    upstream.on('error', (error) => guard(() => fail(error)));
+    upstream.on('response', (answer) =>
+      guard(() => {
+        answer.on('error', () => socket.destroy());
+        const status = answer.statusCode ?? 0;
+        // node's client passes on a status under 100, which no answer may carry (RFC 9110 §15): an invalid response.
+        if (status < 100) return fail(Object.assign(new Error(`upstream answered the handshake with status ${status}`), { code: 'HPE_INVALID_STATUS' }));
+        // The upstream declined the upgrade: relay its answer, then close.
+        state = 'answered';
+        const res = closingResponse(req, socket);
+        res.writeHead(status, [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), ...extraHeaders]);
+        answer.pipe(res);
+        finish(status);
+      }),
+    );
+    upstream.on('upgrade', (answer, upstreamSocket: Socket, upstreamHead: Buffer) =>
+      guard(() => {
+        upstreamSocket.setTimeout(0);
+        if (state === 'abandoned') return upstreamSocket.destroy();
+        state = 'answered';
+        const fields = [...stripHopByHop(answer.rawHeaders, OWN_HEADERS), 'connection', 'Upgrade', 'upgrade', answer.headers.upgrade ?? 'websocket', ...extraHeaders];
+        let response = 'HTTP/1.1 101 Switching Protocols\r\n';
+        for (let i = 0; i < fields.length; i += 2) response += `${fields[i] ?? ''}: ${fields[i + 1] ?? ''}\r\n`;
+        socket.write(`${response}\r\n`);
+        if (upstreamHead.length > 0) socket.write(upstreamHead);
+        if (clientHead.length > 0) upstreamSocket.write(clientHead);
+        join(socket, upstreamSocket, runtime.config.limits.keepAliveTimeoutMs);
+        finish(101);
+        const gauge = websocketConnections.labels({ route: route.name, variant: variant.name });
+        gauge.inc();
+        tunnels.add(socket);
+        socket.once('close', () => {
+          tunnels.delete(socket);
+          gauge.dec();
+        });
+      }),
+    );
     upstream.end();
   }
 
@@ -141,7 +173,7 @@ function servePlain(req: IncomingMessage, socket: Socket, handler: UpgradeDeps['
   handler(req, res);
 }
 
-/** A response written straight to the detached client socket, closing it once sent. */
+/** A response written straight to the detached client socket (no answer of node's holds it any more: onUpgrade waited), closing it once sent. */
 function closingResponse(req: IncomingMessage, socket: Socket): ServerResponse {
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;

@@ -24,6 +24,8 @@ const UPSTREAM_TIMEOUT_MS = 1_500;
 let good: TestUpstream;
 /** Answers like `good` after 200 ms: a pipelined request's answer is still due when the next one is refused. */
 let slow: TestUpstream;
+/** Answers 1 MB of "x": more than a socket buffers, so node waits for 'drain' while writing it. */
+let large: TestUpstream;
 let silent: RawUpstream;
 let invalid: RawUpstream;
 let continuing: RawUpstream;
@@ -41,6 +43,7 @@ function route(name: string, target: string) {
 before(async () => {
   good = await startUpstream();
   slow = await startUpstream((req, res, body) => setTimeout(() => echo(req, res, body), 200));
+  large = await startUpstream((_req, res) => res.end('x'.repeat(1_000_000)));
   secure = createHttpsServer({ cert: readFileSync(join(TLS, 'cert.pem')), key: readFileSync(join(TLS, 'key.pem')) }, (_req, res) => res.end('secret'));
   secure.listen(0, '127.0.0.1');
   await once(secure, 'listening');
@@ -60,6 +63,7 @@ before(async () => {
     routes: [
       route('good', good.url),
       route('slow', slow.url),
+      route('large', large.url),
       route('silent', silent.url),
       route('invalid', invalid.url),
       route('continuing', continuing.url),
@@ -75,7 +79,7 @@ before(async () => {
 after(async () => {
   await proxy.close();
   secure.close();
-  await Promise.all([good.close(), slow.close(), silent.close(), invalid.close(), continuing.close(), resetting.close(), resettingChunked.close()]);
+  await Promise.all([good.close(), slow.close(), large.close(), silent.close(), invalid.close(), continuing.close(), resetting.close(), resettingChunked.close()]);
 });
 
 function get(path: string, extra = ''): string {
@@ -185,6 +189,17 @@ test('a 431 or 400 pipelined in the same write behind a GET still in flight come
     assert.ok(raw.closed, 'connection closed after the error');
     assert.deepEqual(slow.received.slice(received).map((r) => r.url), ['/slow/first']);
   }
+});
+
+test('a CONNECT pipelined in the same write behind a GET whose 1 MB answer outgrows the socket buffer gets the whole answer, then its 400 (was: the answer stalled for good after ~64 KB, no 400)', async () => {
+  const raw = await rawRequest(proxy.port, 'GET /large HTTP/1.1\r\nHost: a\r\n\r\nCONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n', 5_000);
+  const [ok, refused, ...rest] = answers(raw.text);
+  assert.equal(ok?.status, 200, raw.text.slice(0, 300));
+  assert.equal(ok.body.length, 1_000_000);
+  assert.equal(refused?.status, 400, raw.text.slice(-600));
+  assert.equal(json(refused.body).error, CONNECT_REFUSED);
+  assert.deepEqual(rest, []);
+  assert.ok(raw.closed);
 });
 
 test('bytes pipelined after a `Connection: close` request are not answered: its 200 is the last answer (was a 400 in its place)', async () => {

@@ -1,16 +1,19 @@
 // WebSocket upgrades on a route with `websocket: true`: the handshake is assigned a variant by its key
 // and answered 101 with x-abproxy-variant; frames flow both ways (a real WebSocket client, undici's);
 // a declined upgrade is relayed and a dead upstream is a 502; upgrade requests the proxy does not tunnel
-// (another route, another protocol) are served as plain requests; open tunnels are counted and cut
-// when a drain ends.
+// (another route, another protocol) are served as plain requests; an upgrade request pipelined behind
+// a GET is answered after it (RFC 9112 §9.3.2); open tunnels are counted and cut when a drain ends.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { WebSocket } from 'undici';
-import { websocketConnections } from '../../src/metrics/registry.js';
+import { upgradeFailuresTotal, websocketConnections } from '../../src/metrics/registry.js';
 import { variantForKey } from '../../src/routing/assign.js';
+import { converse, json, parseResponse } from '../helpers/conversation.js';
 import { metricValue } from '../helpers/metric-value.js';
+import { rawRequest } from '../helpers/raw.js';
+import { startRawUpstream } from '../helpers/raw-upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
@@ -185,6 +188,115 @@ test('upgrade requests the proxy does not tunnel are served as plain requests, t
   const h2c = await handshake('/live/x', { 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' }, 'h2c');
   assert.equal(h2c.status, 200, 'h2c is not offered: an HTTP/1.1 answer, as RFC 9113 §3.1 allows');
   assert.match(h2c.head, /plain GET \/live\/x upgrade=-$/);
+});
+
+/** Splits the back-to-back answers of one connection. */
+function answers(text: string): ReturnType<typeof parseResponse>[] {
+  return text.split(/(?=HTTP\/1\.1 \d{3} )/).map(parseResponse);
+}
+
+/** A masked client text frame (RFC 6455 §5.2) of fewer than 126 bytes. */
+function clientText(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0))]);
+}
+
+test('an upgrade the proxy does not tunnel, pipelined in one write behind a GET still being answered, is answered after the GET\'s 200, then the connection closes; the proxy keeps serving (was: ERR_HTTP_SOCKET_ASSIGNED thrown from the upgrade listener, exit 1)', async () => {
+  const failures = await metricValue(upgradeFailuresTotal, {});
+  const get = 'GET /plain/first HTTP/1.1\r\nHost: a\r\n\r\n';
+  const upgrades: [string, string, (body: string) => void][] = [
+    [
+      'GET /live/x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
+      'h2c is not offered: the request is served as a plain one (RFC 9113 §3.1)',
+      (body) => assert.match(body, /^plain GET \/live\/x upgrade=-$/),
+    ],
+    [
+      'GET /plain/page HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      'a WebSocket handshake on a route without websocket is served as a plain request',
+      (body) => assert.equal(json(body).url, '/plain/page'),
+    ],
+  ];
+  for (const [upgrade, what, checkBody] of upgrades) {
+    const raw = await rawRequest(proxy.port, get + upgrade, 5_000);
+    const [first, second, ...rest] = answers(raw.text);
+    assert.equal(first?.status, 200, raw.text.slice(0, 600));
+    assert.equal(json(first.body).url, '/plain/first');
+    assert.equal(first.headers.get('connection'), 'keep-alive');
+    assert.equal(second?.status, 200, `${what}: ${raw.text.slice(0, 900)}`);
+    assert.equal(second.headers.get('connection'), 'close', what);
+    checkBody(second.body);
+    assert.deepEqual(rest, []);
+    assert.ok(raw.closed, `${what}: the connection closes after it`);
+  }
+  const again = await rawRequest(proxy.port, 'GET /plain/again HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.equal(again.status, 200, 'a new connection is served');
+  assert.equal(await metricValue(upgradeFailuresTotal, {}), failures, 'nothing threw');
+});
+
+/** A proxy of its own with a WebSocket route to `a` under /live and a plain route under /big to an upstream answering 1 MB of "x", more than a socket buffers. */
+async function bigAnswerProxy(): Promise<{ port: number; close(): Promise<void> }> {
+  const big = await startUpstream((_req, res) => res.end('x'.repeat(1_000_000)));
+  const local = await startProxy({
+    routes: [
+      { name: 'live', match: { pathPrefix: '/live' }, websocket: true, variants: [{ name: 'a', target: a.url, weight: 1 }] },
+      { name: 'big', match: { pathPrefix: '/big' }, variants: [{ name: 'web', target: big.url, weight: 1 }] },
+    ],
+  });
+  return { port: local.port, close: () => local.close().then(() => big.close()) };
+}
+
+test('an upgrade served as a plain request whose answer outgrows the socket buffer arrives whole (was: stalled for good after ~64 KB, node no longer passing the socket\'s drain on)', async () => {
+  const local = await bigAnswerProxy();
+  try {
+    const raw = await rawRequest(local.port, 'GET /big HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n', 5_000);
+    const reply = parseResponse(raw.text);
+    assert.equal(reply.status, 200, raw.text.slice(0, 300));
+    assert.equal(reply.headers.get('connection'), 'close');
+    assert.equal(reply.body.length, 1_000_000);
+    assert.ok(raw.closed);
+  } finally {
+    await local.close();
+  }
+});
+
+test('a WebSocket handshake pipelined in one write behind a GET still being answered gets the GET\'s whole answer first (1 MB, more than the socket buffers), then the 101 and the tunnel (was: the 101 first, the GET\'s answer written into the tunnel, stalled for good after ~64 KB)', async () => {
+  const local = await bigAnswerProxy();
+  const client = await converse(local.port);
+  try {
+    client.write(`GET /big HTTP/1.1\r\nHost: a\r\n\r\n${rawHandshake('/live/chat')}`);
+    const text = await client.waitFor(/\r\n\r\nx{1000000}HTTP\/1\.1 101 Switching Protocols\r\n[^]*?\r\n\r\n/, 10_000);
+    const [first, second, ...rest] = answers(text);
+    assert.equal(first?.status, 200);
+    assert.equal(first.headers.get('content-length'), '1000000');
+    assert.equal(first.body.length, 1_000_000);
+    assert.equal(second?.status, 101);
+    assert.equal(second.headers.get('sec-websocket-accept'), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    assert.equal(second.headers.get('x-abproxy-variant'), 'a');
+    assert.deepEqual(rest, []);
+    client.write(clientText('hello'));
+    await client.waitFor(/a: hello$/);
+  } finally {
+    client.destroy();
+    await local.close();
+  }
+});
+
+test('an upstream answering the handshake with a status under 100 is a 502 (was: writeHead threw from the upstream\'s response listener, exit 1)', async () => {
+  const low = await startRawUpstream((socket) => socket.end('HTTP/1.1 099 Low\r\ncontent-length: 0\r\n\r\n'));
+  const local = await tunnelProxy(low.url);
+  try {
+    const raw = await rawRequest(local.port, rawHandshake('/x'), 5_000);
+    const reply = parseResponse(raw.text);
+    assert.equal(reply.status, 502, raw.text);
+    assert.equal(json(reply.body).code, 'ABPROXY_UPSTREAM_INVALID');
+    assert.equal(reply.headers.get('connection'), 'close');
+    assert.ok(raw.closed);
+    assert.equal((await rawRequest(local.port, rawHandshake('/y'), 5_000)).status, 502, 'the proxy keeps serving');
+  } finally {
+    await local.close();
+    await low.close();
+  }
 });
 
 test('a drain lets an open tunnel run to its end, then cuts it', async () => {

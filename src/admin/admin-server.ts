@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { CONNECT_REFUSED } from '../http/errors.js';
+import { HandedOverSockets } from '../server/handed-over-sockets.js';
 import { answerOnSocket } from '../server/http-options.js';
 import { sendJson } from '../server/respond.js';
 
@@ -43,7 +44,11 @@ export async function startAdminServer(routes: readonly AdminRoute[], host: stri
         else res.destroy();
       });
   });
-  server.on('connect', (_req: IncomingMessage, socket: Socket) => answerOnSocket(socket, 'ABPROXY_BAD_REQUEST', CONNECT_REFUSED));
+  const handedOver = new HandedOverSockets();
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    handedOver.track(socket);
+    answerOnSocket(socket, 'ABPROXY_BAD_REQUEST', CONNECT_REFUSED);
+  });
   server.listen({ host, port, exclusive });
   await once(server, 'listening');
   return {
@@ -53,6 +58,7 @@ export async function startAdminServer(routes: readonly AdminRoute[], host: stri
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        handedOver.closeAll();
       }),
   };
 }

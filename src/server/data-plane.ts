@@ -1,6 +1,7 @@
 // The data-plane HTTP server: hardened options, the request pipeline, client-error answers, WebSocket
 // upgrades while a route enables them, CONNECT refused with an answer, and a drain that stops accepting,
-// lets in-flight requests finish, closes idle keep-alive sockets and, once it ends, open tunnels.
+// lets in-flight requests and open tunnels finish, closes idle sockets (node's keep-alive ones and those
+// it handed to 'upgrade' or 'connect') and, once it ends, every socket left.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
@@ -9,6 +10,7 @@ import { recordRequest } from '../metrics/request-metrics.js';
 import { CONNECT_REFUSED, ProxyError, STATUS_OF } from '../http/errors.js';
 import { declaredLengthTooLarge } from './body.js';
 import { sendError } from './respond.js';
+import { HandedOverSockets } from './handed-over-sockets.js';
 import { answerClientError, answerOnSocket, serverOptions } from './http-options.js';
 import { createRequestHandler, type DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
@@ -37,17 +39,23 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
     answerClientError(error, socket, (code) => recordRequest('none', 'none', STATUS_OF[code], 0)),
   );
+  const handedOver = new HandedOverSockets();
   // CONNECT asks for a tunnel, a forward proxy's job; without a 'connect' listener node closes the socket unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    handedOver.track(socket);
     answerOnSocket(socket, 'ABPROXY_BAD_REQUEST', CONNECT_REFUSED);
     recordRequest('none', 'none', STATUS_OF.ABPROXY_BAD_REQUEST, 0);
   });
   // With an 'upgrade' listener node hands every upgrade request to it, so there is one only while a route tunnels WebSockets.
-  const upgrades = createUpgradeHandler({ holder: deps.holder, state: deps.state, handler, onError: onUpgradeError });
+  const upgrade = createUpgradeHandler({ holder: deps.holder, state: deps.state, handler, onError: onUpgradeError });
+  const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    handedOver.track(socket);
+    upgrade(req, socket, head);
+  };
   const syncUpgrades = (runtime: Runtime) => {
     const wanted = runtime.routes.routes.some((route) => route.config.websocket);
-    if (wanted && server.listenerCount('upgrade') === 0) server.on('upgrade', upgrades.onUpgrade);
-    else if (!wanted) server.off('upgrade', upgrades.onUpgrade);
+    if (wanted && server.listenerCount('upgrade') === 0) server.on('upgrade', onUpgrade);
+    else if (!wanted) server.off('upgrade', onUpgrade);
   };
   syncUpgrades(deps.holder.current);
   deps.holder.onSwap(syncUpgrades);
@@ -58,14 +66,18 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
   async function drain(graceMs: number): Promise<void> {
     deps.state.draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    // Keep-alive sockets that finish a response while draining are closed by node once idle.
-    const timer = setInterval(() => server.closeIdleConnections(), 100);
+    const closeIdle = () => {
+      server.closeIdleConnections();
+      handedOver.closeIdle();
+    };
+    closeIdle();
+    // Sockets that finish a response while draining are closed once idle.
+    const timer = setInterval(closeIdle, 100);
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([closed, deadline]);
     clearInterval(timer);
     server.closeAllConnections();
-    for (const tunnel of upgrades.tunnels) tunnel.destroy();
+    handedOver.closeAll();
   }
 
   return { server, address, drain };

@@ -5,7 +5,8 @@
 // or a route without websocket) is served as a plain request on a connection that then closes. An
 // upgrade request pipelined behind others is handled once their answers are written (RFC 9112 §9.3.2).
 // Never reads WebSocket frames, never lets an exception out of node's 'upgrade' event; open tunnels are
-// counted, closed keepAliveTimeoutMs after one side has ended if the other has not, and cut when a drain ends.
+// counted, and closed keepAliveTimeoutMs after one side has ended if the other has not (a drain closes
+// the sockets node handed over here: handed-over-sockets.ts).
 import { request as httpRequest, ServerResponse, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
@@ -33,17 +34,10 @@ export interface UpgradeDeps {
   onError: (error: unknown) => void;
 }
 
-export interface UpgradeHandler {
-  onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void;
-  /** Client sockets of the open tunnels. */
-  readonly tunnels: ReadonlySet<Socket>;
-}
-
 const OWN_HEADERS: ReadonlySet<string> = new Set(['x-abproxy-variant', 'x-request-id']);
 
-export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
-  const tunnels = new Set<Socket>();
-
+/** The server's 'upgrade' listener. */
+export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
   function onUpgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer): void {
     socket.on('error', () => socket.destroy());
     relayDrain(socket); // for node's answers to earlier requests, then closingResponse's
@@ -144,17 +138,13 @@ export function createUpgradeHandler(deps: UpgradeDeps): UpgradeHandler {
         finish(101);
         const gauge = websocketConnections.labels({ route: route.name, variant: variant.name });
         gauge.inc();
-        tunnels.add(socket);
-        socket.once('close', () => {
-          tunnels.delete(socket);
-          gauge.dec();
-        });
+        socket.once('close', () => gauge.dec());
       }),
     );
     upstream.end();
   }
 
-  return { onUpgrade, tunnels };
+  return onUpgrade;
 }
 
 /** A GET that asks to switch to the websocket protocol (Upgrade lists it; node saw Connection: upgrade). */

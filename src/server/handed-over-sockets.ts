@@ -1,0 +1,28 @@
+// The sockets one node:http server has handed to its 'upgrade' or 'connect' listener, from the hand-over
+// until they close. node's own connection tracking (closeIdleConnections, closeAllConnections) no longer
+// sees them, so a drain closes them through this as it does node's. Never reads from or writes to them.
+import type { Socket } from 'node:net';
+
+export class HandedOverSockets {
+  readonly #open = new Set<Socket>();
+
+  /** Call as the 'upgrade' or 'connect' listener receives `socket`. */
+  track(socket: Socket): void {
+    this.#open.add(socket);
+    socket.once('close', () => this.#open.delete(socket));
+  }
+
+  /**
+   * Closes the idle ones, as closeIdleConnections does node's: those the proxy has ended and flushed its
+   * side of (an answer sent on a closing connection, a tunnel its upstream ended), which wait only for the
+   * client's close. One with an answer or a tunnel still running is left to finish.
+   */
+  closeIdle(): void {
+    for (const socket of this.#open) if (socket.writableFinished) socket.destroy();
+  }
+
+  /** Closes them all, as closeAllConnections does node's. */
+  closeAll(): void {
+    for (const socket of this.#open) socket.destroy();
+  }
+}

@@ -1,0 +1,147 @@
+// Drains with sockets node:http handed to an 'upgrade' or 'connect' listener, which node's own connection
+// tracking (closeIdleConnections, closeAllConnections) no longer sees: one whose answer the client stops
+// reading is cut off at the grace deadline, an idle one is closed as the drain starts, so a shutdown ends
+// within its bound, on the data plane and the admin port. Was: left open, and close() waited for good.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseResponse } from '../helpers/conversation.js';
+import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const GRACE_MS = 300;
+/** How much later than its grace a drain may end: generous on a loaded machine, and far below "for good". */
+const MARGIN_MS = 3_000;
+/** What the upstream answers to /big: more than the client's and the proxy's socket buffers hold. */
+const BIG_BYTES = 8_000_000;
+const BIG_BODY = 'x'.repeat(BIG_BYTES);
+
+interface DrainProxy {
+  proxy: TestProxy;
+  upstream: TestUpstream;
+  /** Closes the proxy with `graceMs`, once: a later call gets the first call's promise. */
+  closeProxy: (graceMs: number) => Promise<void>;
+}
+
+/** A proxy with a WebSocket route (so that node hands upgrade requests to the proxy's listener) and a plain one to an upstream answering /big with BIG_BYTES. */
+async function startDrainProxy(): Promise<DrainProxy> {
+  const upstream = await startUpstream((req, res) => res.end(req.url === '/big' ? BIG_BODY : 'small'));
+  const proxy = await startProxy({
+    routes: [
+      { name: 'live', match: { pathPrefix: '/live' }, websocket: true, variants: [{ name: 'a', target: upstream.url, weight: 1 }] },
+      { name: 'web', match: { pathPrefix: '/' }, variants: [{ name: 'web', target: upstream.url, weight: 1 }] },
+    ],
+  });
+  let closing: Promise<void> | undefined;
+  return { proxy, upstream, closeProxy: (graceMs) => (closing ??= proxy.proxy.close(graceMs)) };
+}
+
+/** Closes what a test leaves open, passed or failed: the client first, so that a close it holds up can end. */
+async function closeAll(setup: DrainProxy, client: Socket | undefined): Promise<void> {
+  client?.destroy();
+  await setup.closeProxy(0);
+  await setup.upstream.close();
+}
+
+/** Sends `bytes` and never reads: node buffers the first few KB of the answer, then stops reading. */
+async function unreadingClient(port: number, bytes: string): Promise<Socket> {
+  const client = connect(port, '127.0.0.1');
+  client.on('error', () => undefined);
+  await once(client, 'connect');
+  client.write(bytes);
+  await waitFor(() => client.readableLength > 0, 'the answer to start arriving', 5_000);
+  return client;
+}
+
+/** Closes the proxy with `graceMs`: how long that took, or 'hung' when it has not ended `limitMs` later. */
+async function timedClose(setup: DrainProxy, graceMs: number, limitMs: number): Promise<number | 'hung'> {
+  const startedAt = performance.now();
+  const closing = setup.closeProxy(graceMs).then(() => performance.now() - startedAt);
+  return Promise.race([closing, sleep(limitMs, 'hung' as const, { ref: false })]);
+}
+
+/** Whether `socket` closes within `timeoutMs`. */
+function closesWithin(socket: Socket, timeoutMs: number): Promise<boolean> {
+  if (socket.closed) return Promise.resolve(true);
+  const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true))); // events.once would reject at the socket's 'error'
+  return Promise.race([closed, sleep(timeoutMs, false, { ref: false })]);
+}
+
+/** Reads what the client got until the connection closes, failing if it is still open 5 s later; how many bytes that was. */
+async function readUntilClosed(client: Socket): Promise<number> {
+  let bytes = 0;
+  client.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  assert.ok(await closesWithin(client, 5_000), 'the client connection is still open 5 s after the drain');
+  return bytes;
+}
+
+const UNREAD_ANSWERS: [string, string][] = [
+  ['an h2c upgrade, served as a plain request', 'GET /big HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'],
+  [
+    'a WebSocket handshake on a route without websocket, served as a plain request',
+    'GET /big HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  ],
+  ['a CONNECT pipelined behind a GET, handed over while the GET is answered', 'GET /big HTTP/1.1\r\nHost: a\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
+];
+
+for (const [what, bytes] of UNREAD_ANSWERS) {
+  test(`a drain cuts off at its grace deadline ${what} whose 8 MB answer the client never reads (was: shutdown hung for good, the upstream pool waiting on the paused answer)`, async () => {
+    const setup = await startDrainProxy();
+    let client: Socket | undefined;
+    try {
+      client = await unreadingClient(setup.proxy.port, bytes);
+      const tookMs = await timedClose(setup, GRACE_MS, GRACE_MS + MARGIN_MS);
+      assert.ok(tookMs !== 'hung', `${what}: close(${GRACE_MS}) has not ended ${GRACE_MS + MARGIN_MS} ms later`);
+      assert.ok(tookMs >= GRACE_MS - 10, `the answer in progress was given the grace period (${tookMs} ms)`);
+      assert.ok((await readUntilClosed(client)) < BIG_BYTES, 'the answer was cut off, never complete-looking');
+    } finally {
+      await closeAll(setup, client);
+    }
+  });
+}
+
+test('a drain closes at once a handed-over socket whose answer is sent, which the client keeps open (was: held until the grace deadline, then left open)', async () => {
+  const setup = await startDrainProxy();
+  const client = connect({ port: setup.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+  client.on('error', () => undefined);
+  try {
+    let text = '';
+    client.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    await once(client, 'connect');
+    client.write('GET /small HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+    await once(client, 'end');
+    const answer = parseResponse(text);
+    assert.equal(answer.status, 200, text);
+    assert.equal(answer.headers.get('connection'), 'close');
+    assert.equal(answer.body, 'small', 'answered whole, then the proxy ended its side');
+    const graceMs = 20_000;
+    const tookMs = await timedClose(setup, graceMs, MARGIN_MS);
+    assert.ok(tookMs !== 'hung', `close(${graceMs}) waited for the idle connection`);
+    // The client has its FIN already: it learns of the close from the reset its writes get (EPIPE from the second on).
+    const probe = setInterval(() => client.write('anyone there?'), 50);
+    const closed = await closesWithin(client, 5_000);
+    clearInterval(probe);
+    assert.ok(closed, 'the proxy kept its side of the connection open');
+  } finally {
+    await closeAll(setup, client);
+  }
+});
+
+test('closing the admin server cuts off a CONNECT pipelined behind answers the client never reads (was: close() waited for good)', async () => {
+  const setup = await startDrainProxy();
+  let client: Socket | undefined;
+  try {
+    // About 9 MB of answers (app.js is 8.7 KB), asked for in one 46 KB write so that node reads the CONNECT with them.
+    const bytes = `${'GET /dashboard/app.js HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(1_000)}CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`;
+    client = await unreadingClient(setup.proxy.proxy.admin.address.port, bytes);
+    const tookMs = await timedClose(setup, GRACE_MS, GRACE_MS + MARGIN_MS);
+    assert.ok(tookMs !== 'hung', `close(${GRACE_MS}) has not ended ${GRACE_MS + MARGIN_MS} ms later`);
+    await readUntilClosed(client);
+  } finally {
+    await closeAll(setup, client);
+  }
+});

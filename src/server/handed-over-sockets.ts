@@ -1,6 +1,7 @@
 // The sockets one node:http server has handed to its 'upgrade' or 'connect' listener, from the hand-over
 // until they close. node's own connection tracking (closeIdleConnections, closeAllConnections) no longer
-// sees them, so a drain closes them through this as it does node's. Never reads from or writes to them.
+// sees them, so a drain closes them through this as it does node's; node's 'error' listener is gone too,
+// so one is put back here. Never reads from or writes to them.
 import type { Socket } from 'node:net';
 
 export class HandedOverSockets {
@@ -8,6 +9,7 @@ export class HandedOverSockets {
 
   /** Call as the 'upgrade' or 'connect' listener receives `socket`. */
   track(socket: Socket): void {
+    socket.on('error', () => socket.destroy()); // a client's reset costs its connection, never the process
     this.#open.add(socket);
     socket.once('close', () => this.#open.delete(socket));
   }

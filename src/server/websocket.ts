@@ -36,10 +36,9 @@ export interface UpgradeDeps {
 
 const OWN_HEADERS: ReadonlySet<string> = new Set(['x-abproxy-variant', 'x-request-id']);
 
-/** The server's 'upgrade' listener. */
+/** The server's 'upgrade' listener, for sockets a HandedOverSockets tracks (which listens for their 'error'). */
 export function createUpgradeHandler(deps: UpgradeDeps): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
   function onUpgrade(req: IncomingMessage, socket: Socket, clientHead: Buffer): void {
-    socket.on('error', () => socket.destroy());
     relayDrain(socket); // for node's answers to earlier requests, then closingResponse's
     /** Runs a step of this request's handling; an exception costs the connection, never the process. */
     const guard = (step: () => void) => {

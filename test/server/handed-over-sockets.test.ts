@@ -1,7 +1,8 @@
-// Drains with sockets node:http handed to an 'upgrade' or 'connect' listener, which node's own connection
-// tracking (closeIdleConnections, closeAllConnections) no longer sees: one whose answer the client stops
-// reading is cut off at the grace deadline, an idle one is closed as the drain starts, so a shutdown ends
-// within its bound, on the data plane and the admin port. Was: left open, and close() waited for good.
+// Sockets node:http handed to an 'upgrade' or 'connect' listener, which node's own connection tracking
+// (closeIdleConnections, closeAllConnections) no longer sees, on the data plane and the admin port. In a
+// drain, one whose answer the client stops reading is cut off at the grace deadline and an idle one is
+// closed as the drain starts, so a shutdown ends within its bound (was: left open, close() waited for
+// good). A client's reset on one costs that connection only (was: an unhandled 'error', exit 1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -9,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseResponse } from '../helpers/conversation.js';
+import { rawRequest } from '../helpers/raw.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -79,13 +81,18 @@ async function readUntilClosed(client: Socket): Promise<number> {
   return bytes;
 }
 
+/** A CONNECT the data plane reads with a GET ahead of it, whose 8 MB answer it is writing when it hands the socket over. */
+const CONNECT_BEHIND_BIG_ANSWER = 'GET /big HTTP/1.1\r\nHost: a\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n';
+/** The same on the admin port: about 9 MB of answers (app.js is 8.7 KB), asked for in one 46 KB write so that node reads the CONNECT with them. */
+const ADMIN_CONNECT_BEHIND_BIG_ANSWERS = `${'GET /dashboard/app.js HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(1_000)}CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`;
+
 const UNREAD_ANSWERS: [string, string][] = [
   ['an h2c upgrade, served as a plain request', 'GET /big HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n'],
   [
     'a WebSocket handshake on a route without websocket, served as a plain request',
     'GET /big HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
   ],
-  ['a CONNECT pipelined behind a GET, handed over while the GET is answered', 'GET /big HTTP/1.1\r\nHost: a\r\n\r\nCONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'],
+  ['a CONNECT pipelined behind a GET, handed over while the GET is answered', CONNECT_BEHIND_BIG_ANSWER],
 ];
 
 for (const [what, bytes] of UNREAD_ANSWERS) {
@@ -135,12 +142,29 @@ test('closing the admin server cuts off a CONNECT pipelined behind answers the c
   const setup = await startDrainProxy();
   let client: Socket | undefined;
   try {
-    // About 9 MB of answers (app.js is 8.7 KB), asked for in one 46 KB write so that node reads the CONNECT with them.
-    const bytes = `${'GET /dashboard/app.js HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(1_000)}CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n`;
-    client = await unreadingClient(setup.proxy.proxy.admin.address.port, bytes);
+    client = await unreadingClient(setup.proxy.proxy.admin.address.port, ADMIN_CONNECT_BEHIND_BIG_ANSWERS);
     const tookMs = await timedClose(setup, GRACE_MS, GRACE_MS + MARGIN_MS);
     assert.ok(tookMs !== 'hung', `close(${GRACE_MS}) has not ended ${GRACE_MS + MARGIN_MS} ms later`);
     await readUntilClosed(client);
+  } finally {
+    await closeAll(setup, client);
+  }
+});
+
+test('a client that resets its connection while an answer ahead of its CONNECT is being written costs that connection only, on the data plane and the admin port (was: ECONNRESET unhandled on the handed-over socket, exit 1)', async () => {
+  const setup = await startDrainProxy();
+  const { dataPlane, admin } = setup.proxy.proxy;
+  let client: Socket | undefined;
+  try {
+    for (const [server, port, bytes, path] of [
+      [dataPlane.server, dataPlane.address.port, CONNECT_BEHIND_BIG_ANSWER, '/small'],
+      [admin.server, admin.address.port, ADMIN_CONNECT_BEHIND_BIG_ANSWERS, '/healthz'],
+    ] as const) {
+      client = await unreadingClient(port, bytes);
+      client.resetAndDestroy();
+      await waitFor(() => new Promise<boolean>((resolve) => server.getConnections((_error, count) => resolve(count === 0))), 'the proxy to close its side', 5_000);
+      assert.equal((await rawRequest(port, `GET ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`)).status, 200, `${path} is served`);
+    }
   } finally {
     await closeAll(setup, client);
   }

@@ -44,7 +44,7 @@ export async function startAdminServer(routes: readonly AdminRoute[], host: stri
         else res.destroy();
       });
   });
-  const handedOver = new HandedOverSockets();
+  const handedOver = new HandedOverSockets(() => server.keepAliveTimeout);
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     handedOver.track(socket);
     answerOnSocket(socket, 'ABPROXY_BAD_REQUEST', CONNECT_REFUSED);

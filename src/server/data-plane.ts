@@ -39,7 +39,7 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) =>
     answerClientError(error, socket, (code) => recordRequest('none', 'none', STATUS_OF[code], 0)),
   );
-  const handedOver = new HandedOverSockets();
+  const handedOver = new HandedOverSockets(() => deps.holder.current.config.limits.keepAliveTimeoutMs);
   // CONNECT asks for a tunnel, a forward proxy's job; without a 'connect' listener node closes the socket unanswered.
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     handedOver.track(socket);

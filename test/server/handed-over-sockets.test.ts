@@ -138,6 +138,36 @@ test('a drain closes at once a handed-over socket whose answer is sent, which th
   }
 });
 
+test('a handed-over socket whose answer is sent and which the client keeps open is closed after keepAliveTimeoutMs, without a drain (was: held for good)', async () => {
+  const upstream = await startUpstream((_req, res) => res.end('small'));
+  const proxy = await startProxy({
+    limits: { keepAliveTimeoutMs: 300 },
+    routes: [
+      { name: 'live', match: { pathPrefix: '/live' }, websocket: true, variants: [{ name: 'a', target: upstream.url, weight: 1 }] },
+      { name: 'web', match: { pathPrefix: '/' }, variants: [{ name: 'web', target: upstream.url, weight: 1 }] },
+    ],
+  });
+  const client = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+  client.on('error', () => undefined);
+  try {
+    let text = '';
+    client.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    await once(client, 'connect');
+    client.write('GET /small HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+    await once(client, 'end');
+    assert.equal(parseResponse(text).status, 200, text);
+    // The client has the proxy's FIN and keeps its own side open; once the proxy lets go, its writes are reset.
+    const probe = setInterval(() => client.write('anyone there?'), 50);
+    const closed = await closesWithin(client, 3_000);
+    clearInterval(probe);
+    assert.ok(closed, 'the proxy kept its side of the connection open past keepAliveTimeoutMs');
+  } finally {
+    client.destroy();
+    await proxy.close();
+    await upstream.close();
+  }
+});
+
 test('closing the admin server cuts off a CONNECT pipelined behind answers the client never reads (was: close() waited for good)', async () => {
   const setup = await startDrainProxy();
   let client: Socket | undefined;

@@ -38,6 +38,11 @@ const limitsSchema = z.strictObject({
   upstreamKeepAliveTimeoutMs: positiveMs(600_000).default(4_000),
   upstreamConnections: z.number().int().min(1).max(10_000).default(128),
   maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+  /**
+   * How long an answer may wait for the client to take any of it (nginx's send_timeout): it runs while
+   * the client's buffer is over its high-water mark, from one write to the next, not over the whole answer.
+   */
+  sendTimeoutMs: positiveMs(3_600_000).default(60_000),
 }).superRefine((limits, ctx) => {
   if (limits.headersTimeoutMs <= limits.requestTimeoutMs) return;
   const message = `${limits.headersTimeoutMs} must be at most requestTimeoutMs, ${limits.requestTimeoutMs} (the head is part of the request; either may be the default)`;

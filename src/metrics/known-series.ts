@@ -3,6 +3,7 @@
 import type { UpstreamFailure } from '../http/errors.js';
 import type { Runtime } from '../server/runtime.js';
 import {
+  clientSendTimeoutsTotal,
   configReloadsTotal,
   feedbackNonBinaryTotal,
   feedbackRejectedTotal,
@@ -28,8 +29,10 @@ export function createKnownSeries(runtime: Runtime): void {
   for (const result of ['success', 'rejected']) configReloadsTotal.inc({ result }, 0);
   for (const reason of FEEDBACK_REJECTIONS) feedbackRejectedTotal.inc({ reason }, 0);
   for (const code of UNROUTED_CODES) requestsTotal.inc({ route: 'none', variant: 'none', code }, 0);
+  clientSendTimeoutsTotal.inc({ route: 'none' }, 0); // local models' own endpoints answer outside routes
   for (const route of runtime.routes.routes) {
     unkeyedRequestsTotal.inc({ route: route.name }, 0);
+    clientSendTimeoutsTotal.inc({ route: route.name }, 0);
     for (const { name: variant } of route.variants) {
       const labels = { route: route.name, variant };
       for (const code of COMMON_VARIANT_CODES) requestsTotal.inc({ ...labels, code }, 0);

@@ -39,6 +39,13 @@ export const upstreamRetriesTotal = new Counter({
   registers: [registry],
 });
 
+export const clientSendTimeoutsTotal = new Counter({
+  name: 'abproxy_client_send_timeouts_total',
+  help: 'Answers cut off because the client took none of them for limits.sendTimeoutMs while they waited to be sent, by route ("none": no route)',
+  labelNames: ['route'] as const,
+  registers: [registry],
+});
+
 export const websocketConnections = new Gauge({
   name: 'abproxy_websocket_connections',
   help: 'WebSocket connections open through the proxy, by route and variant',

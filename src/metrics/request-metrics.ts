@@ -4,7 +4,7 @@
 // are re-resolved when a metric's table is replaced (reset), and an unexpected record shape (a
 // prom-client upgrade) falls back to the public API, costing speed only.
 import type { Counter, Histogram } from 'prom-client';
-import { requestDuration, requestsTotal, unkeyedRequestsTotal, upstreamErrorsTotal, upstreamRetriesTotal } from './registry.js';
+import { clientSendTimeoutsTotal, requestDuration, requestsTotal, unkeyedRequestsTotal, upstreamErrorsTotal, upstreamRetriesTotal } from './registry.js';
 import type { UpstreamFailure } from '../http/errors.js';
 
 type Labels = Record<string, string>;
@@ -131,6 +131,11 @@ export function recordUpstreamError(route: string, variant: string, reason: Upst
 
 export function recordRetry(route: string, variant: string): void {
   upstreamRetriesTotal.labels({ route, variant }).inc();
+}
+
+/** An answer cut off by limits.sendTimeoutMs (route "none" for local models' own endpoints). */
+export function recordSendTimeout(route: string): void {
+  clientSendTimeoutsTotal.labels({ route }).inc();
 }
 
 export function recordUnkeyed(route: string): void {

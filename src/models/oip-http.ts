@@ -1,15 +1,18 @@
 // Open Inference Protocol REST on the data plane: the local handler for /v2/health/*, /v2 and
 // /v2/models/{model}[/versions/{v}][/ready|/infer] of local models by their own name, and serveModel
-// for routed exchanges whose variant is model:NAME. Reads bodies within maxBodyBytes; never throws.
+// for routed exchanges whose variant is model:NAME. Reads bodies within maxBodyBytes; an answer the client
+// takes nothing of for sendTimeoutMs closes the connection (server/send-timeout.ts); never throws.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTarget } from '../http/path.js';
 import { ProxyError, quotedInput } from '../http/errors.js';
 import { INFERENCE_HEADER, inferenceHeaderLength, inferenceHeaderProblem } from '../http/inference-header.js';
 import { declaredLengthTooLarge, decodedRequestBody, readBody, tooLargeError } from '../server/body.js';
+import type { Limits } from '../config/schema.js';
 import type { Exchange, LocalHandler } from '../server/exchange.js';
 import { closeAfterAnswer } from '../server/respond.js';
 import type { Runtime } from '../server/runtime.js';
 import type { RelayResult } from '../upstream/relay.js';
+import { watchEndedResponse } from '../server/send-timeout.js';
 import { errorAnswer, type OipAnswer, type OipService } from './oip-service.js';
 
 export type OipPath =
@@ -43,7 +46,7 @@ export function oipLocalHandler(service: OipService): LocalHandler {
     if (parsed.kind === 'model' && !(parsed.model in runtime.config.models)) return false;
     const route = runtime.routes.match(target.path);
     if (route && route.pathPrefix.length >= parsed.anchor.length) return false;
-    answerOip(service, parsed, req, res, undefined, runtime.config.limits.maxBodyBytes, [], () => undefined);
+    answerOip(service, parsed, req, res, undefined, runtime.config.limits, 'none', [], () => undefined);
     return true;
   };
 }
@@ -57,7 +60,7 @@ export function oipServeModel(service: OipService) {
       return;
     }
     const op = variantOp(target.path, req.method ?? 'GET', variant.target.model);
-    answerOip(service, op, req, res, exchange.body, runtime.config.limits.maxBodyBytes, extraHeaders, finish, exchange.requestId);
+    answerOip(service, op, req, res, exchange.body, runtime.config.limits, exchange.route.name, extraHeaders, finish, exchange.requestId);
   };
 }
 
@@ -99,26 +102,29 @@ function answerOip(
   req: IncomingMessage,
   res: ServerResponse,
   body: Buffer | undefined,
-  maxBodyBytes: number,
+  limits: Limits,
+  /** The route a send timeout is counted on ("none": a model's own endpoint). */
+  route: string,
   extraHeaders: readonly string[],
   finish: (result: RelayResult) => void,
   requestId?: string,
 ): void {
+  const { maxBodyBytes } = limits;
   const method = req.method ?? 'GET';
   const reads = path.kind === 'model' && path.op === 'infer' && method === 'POST' && body === undefined;
   if (reads && declaredLengthTooLarge(req, maxBodyBytes)) {
-    write(res, errorAnswer(tooLargeError(maxBodyBytes)), extraHeaders, finish, true);
+    write(res, errorAnswer(tooLargeError(maxBodyBytes)), extraHeaders, finish, true, limits, route);
     return;
   }
   (reads ? readBody(req, maxBodyBytes) : Promise.resolve(body))
     .then((bytes) => oipEndpointAnswer(service, path, method, bytes && decodedRequestBody(bytes, req.headers['content-encoding'], maxBodyBytes), req.headers[INFERENCE_HEADER], requestId))
     .then(
-      ({ answer, allow }) => write(res, answer, allow ? [...extraHeaders, 'allow', allow] : extraHeaders, finish, allow !== undefined),
-      (error: unknown) => write(res, errorAnswer(error instanceof ProxyError ? error : new ProxyError('ABPROXY_BAD_REQUEST', String(error))), extraHeaders, finish, true),
+      ({ answer, allow }) => write(res, answer, allow ? [...extraHeaders, 'allow', allow] : extraHeaders, finish, allow !== undefined, limits, route),
+      (error: unknown) => write(res, errorAnswer(error instanceof ProxyError ? error : new ProxyError('ABPROXY_BAD_REQUEST', String(error))), extraHeaders, finish, true, limits, route),
     );
 }
 
-function write(res: ServerResponse, answer: OipAnswer, extraHeaders: readonly string[], finish: (result: RelayResult) => void, close = false): void {
+function write(res: ServerResponse, answer: OipAnswer, extraHeaders: readonly string[], finish: (result: RelayResult) => void, close: boolean, limits: Limits, route: string): void {
   const { status, body, fields } = answer;
   if (res.destroyed || res.headersSent) {
     finish({ status, headersSent: res.headersSent, body, fields });
@@ -129,5 +135,6 @@ function write(res: ServerResponse, answer: OipAnswer, extraHeaders: readonly st
   if (close) closeAfterAnswer(res, status, headers);
   res.writeHead(status, headers);
   res.end(body);
+  watchEndedResponse(res, limits.sendTimeoutMs, route);
   finish({ status, headersSent: true, body, fields });
 }

@@ -151,8 +151,8 @@ export function createStreamHandler(deps: DataPlaneDeps, maxHeaderBytes: number)
     }
     const headers = upstreamHeaders(head, runtime, requestId);
     if (grpc) headers.push('te', 'trailers'); // gRPC servers require it; it is the one TE value HTTP/2 allows
-    const { maxBodyBytes } = runtime.config.limits;
-    const relay = new StreamRelay({ stream, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0 });
+    const { maxBodyBytes, sendTimeoutMs } = runtime.config.limits;
+    const relay = new StreamRelay({ stream, extraHeaders, onFinish: finish, captureBytes: hooks.captureBytes?.(route) ?? 0, sendTimeoutMs, route: route.name });
     // A body still arriving streams through (a gRPC call may be a stream both ways); shadows get their copy
     // once it has ended. Undici gets a view of the client's stream, which must outlive an upstream failure
     // (it carries the error answer). Over the limit the body just ends, and the exchange is aborted after

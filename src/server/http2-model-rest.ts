@@ -1,8 +1,8 @@
 // A `model:NAME` variant answering a REST request over HTTP/2 (h2c or TLS) in-process: the body read
 // whole within maxBodyBytes and decoded from its Content-Encoding, the Open Inference Protocol endpoint it
 // stands for answered as over HTTP/1.1 (models/oip-http.ts: infer, ready, metadata; a wrong method is 405
-// with Allow), the answer sent with its length and Inference-Header-Content-Length, and the exchange ended
-// with it for shadows.
+// with Allow), the answer sent with its length and Inference-Header-Content-Length (its stream reset when
+// the client takes nothing of it for sendTimeoutMs), and the exchange ended with it for shadows.
 import { constants } from 'node:http2';
 import type { OipAnswer } from '../models/oip-service.js';
 import { INFERENCE_HEADER } from '../http/inference-header.js';
@@ -10,6 +10,7 @@ import { h2Fields } from '../http/h2-fields.js';
 import type { ProxyError } from '../http/errors.js';
 import { decodedRequestBody, restOfStream } from './body.js';
 import type { ModelCall } from './http2-model.js';
+import { watchEndedStream } from './send-timeout.js';
 
 /** What the variant's model answers a REST request (its path, method, whole body and Inference-Header-Content-Length). */
 export type RestAnswer = (model: string, path: string, method: string, body: Buffer | undefined, inferenceHeader: string | string[] | undefined, requestId: string) => Promise<{ answer: OipAnswer; allow?: string }>;
@@ -33,6 +34,7 @@ export function serveRest({ stream, hasBody, method, inferenceHeader, contentEnc
           if (fields.inferenceHeader !== undefined) headers[INFERENCE_HEADER] = fields.inferenceHeader;
           stream.respond(headers);
           stream.end(body);
+          watchEndedStream(stream, exchange.runtime.config.limits.sendTimeoutMs, exchange.route.name);
         }
         finish({ status, headersSent: true, body, bodyTruncated: false, fields });
       },

@@ -3,13 +3,15 @@
 // inference in its error_message), so a stream is never read whole first. Messages are at most
 // maxBodyBytes (decompressed from the call's grpc-encoding); at most MAX_QUEUED wait for the model
 // before the stream is paused. The call ends with grpc-status once the client has ended its side and
-// every message is answered; the request and the answer (each up to maxBodyBytes) go to shadows.
+// every message is answered; the request and the answer (each up to maxBodyBytes) go to shadows. A client
+// that takes none of the answers for sendTimeoutMs gets RST_STREAM CANCEL (send-timeout.ts).
 import { constants } from 'node:http2';
 import { FrameReader, framedMessage, frameMessage } from '../grpc/framing.js';
 import { encodeGrpcMessage, GRPC_STATUS } from '../grpc/status.js';
 import { h2Fields } from '../http/h2-fields.js';
 import { BodyCapture } from '../upstream/body-capture.js';
 import { ClientAbortError } from '../upstream/relay.js';
+import { cancelStream, SendTimeout, SendTimeoutError } from './send-timeout.js';
 import type { ModelCall } from './http2-model.js';
 
 /** Request messages waiting for the model before the client's stream is paused. */
@@ -19,7 +21,7 @@ const MAX_QUEUED = 16;
 export type StreamReply = (model: string, message: Buffer, requestId: string) => Promise<Uint8Array>;
 
 export function streamModel({ stream, hasBody, encoding, exchange, model, chunks, extraHeaders, shadows, finish }: ModelCall, reply: StreamReply): void {
-  const { maxBodyBytes } = exchange.runtime.config.limits;
+  const { maxBodyBytes, sendTimeoutMs } = exchange.runtime.config.limits;
   const reader = new FrameReader(maxBodyBytes);
   const request = new BodyCapture(maxBodyBytes);
   const answer = new BodyCapture(maxBodyBytes);
@@ -27,6 +29,9 @@ export function streamModel({ stream, hasBody, encoding, exchange, model, chunks
   let chain = Promise.resolve();
   let failure: { status: number; message: string } | undefined;
   let ended = false;
+  /** Made at the first backpressure; `timedOut` once it cut the stream off. */
+  let sendTimeout: SendTimeout | undefined;
+  let timedOut = false;
 
   const headers = h2Fields(extraHeaders);
   headers[constants.HTTP2_HEADER_STATUS] = 200;
@@ -48,7 +53,14 @@ export function streamModel({ stream, hasBody, encoding, exchange, model, chunks
       if (queued < MAX_QUEUED && !ended) stream.resume();
       if (failure || stream.destroyed) return;
       answer.add(framed);
-      if (!stream.write(framed)) await new Promise((resolve) => stream.once('drain', resolve));
+      if (stream.write(framed)) return;
+      sendTimeout ??= new SendTimeout(sendTimeoutMs, exchange.route.name, () => {
+        timedOut = true;
+        return cancelStream(stream, sendTimeoutMs);
+      });
+      sendTimeout.start();
+      await new Promise((resolve) => stream.once('drain', resolve));
+      sendTimeout.stop();
     });
   };
   const onData = (chunk: Buffer) => {
@@ -88,8 +100,9 @@ export function streamModel({ stream, hasBody, encoding, exchange, model, chunks
     stream.once('end', inputEnded);
   }
   stream.once('close', () => {
+    sendTimeout?.dispose();
     if (ended) return;
     ended = true;
-    finish({ status: 499, headersSent: true, error: new ClientAbortError() });
+    finish(timedOut ? { status: 200, headersSent: true, error: new SendTimeoutError(sendTimeoutMs) } : { status: 499, headersSent: true, error: new ClientAbortError() });
   });
 }

@@ -3,7 +3,7 @@
 // Inference Protocol endpoint as over HTTP/1.1 (models/oip-http.ts), its answer sent, and the exchange ended
 // with the answer captured for shadows (ModelStreamInfer is answered as it streams: http2-model-stream.ts).
 // Messages the client compressed (grpc-encoding gzip or deflate) are decompressed first; answers go
-// uncompressed.
+// uncompressed. An answer the client takes nothing of for sendTimeoutMs resets its stream (send-timeout.ts).
 import type { ServerHttp2Stream } from 'node:http2';
 import { grpcCoding, READABLE_GRPC_ENCODINGS, readsGrpcEncoding, uncompressedBody } from '../grpc/framing.js';
 import type { GrpcAnswer } from '../grpc/model-service.js';
@@ -18,6 +18,7 @@ import { h2Fields } from '../http/h2-fields.js';
 import { serveRest, type RestAnswer } from './http2-model-rest.js';
 import { streamModel, type StreamReply } from './http2-model-stream.js';
 import { sendGrpc } from './stream-respond.js';
+import { watchEndedStream } from './send-timeout.js';
 
 export interface ModelCall {
   stream: ServerHttp2Stream;
@@ -71,7 +72,10 @@ export function callModel(modelCall: ModelCall): void {
       (answer) => {
         // A server that cannot read a call's messages says which encodings it reads (gRPC's compression spec).
         const fields = refusedEncoding ? [...extraHeaders, 'grpc-accept-encoding', READABLE_GRPC_ENCODINGS] : extraHeaders;
-        if (!stream.destroyed) sendGrpc(stream, answer, h2Fields(fields));
+        if (!stream.destroyed) {
+          sendGrpc(stream, answer, h2Fields(fields));
+          watchEndedStream(stream, exchange.runtime.config.limits.sendTimeoutMs, exchange.route.name);
+        }
         const grpcStatus = String(answer.grpcStatus);
         const answerFields = { contentType: 'application/grpc', grpcStatus, ...(answer.message ? { grpcMessage: answer.message } : {}) };
         finish({ status: 200, grpcStatus, headersSent: true, body: answer.body, bodyTruncated: false, fields: answerFields });

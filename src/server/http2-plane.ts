@@ -4,7 +4,7 @@
 // node:http2 with bounded streams and header lists (node's own bounds set so that a list over
 // maxHeaderBytes is answered 431/414, not reset unanswered), idle sessions closed after
 // limits.keepAliveTimeoutMs, and a drain that sends GOAWAY, lets open streams finish up to the grace
-// period, then cuts what is left.
+// period, then cuts what is left. Each connection's socket is tracked (h2-transports.ts) for the send timeout.
 import { once } from 'node:events';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
@@ -13,6 +13,7 @@ import type { ConfigWatcher } from '../config/watch.js';
 import type { Config, Limits } from '../config/schema.js';
 import { FIELD_OVERHEAD_BYTES } from '../http/h2-header-list.js';
 import type { Logger } from '../log/logger.js';
+import { trackTransport } from './h2-transports.js';
 import { createStreamHandler } from './http2-handler.js';
 import { ALPN_H2_OR_HTTP1, serveHttp1OnCleartext, serveHttp1OnTls } from './shared-port.js';
 import type { DataPlaneDeps } from './request-handler.js';
@@ -43,10 +44,12 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
     const secure = secureServer(serverOptions, options.tls, pair);
     serveHttp1OnTls(secure, http1);
     watcher = rotation && rotateCertificates(secure, options.tls, pair, rotation.logger);
+    secure.on('secureConnection', trackTransport);
     server = secure;
   } else {
     server = createServer(serverOptions);
     serveHttp1OnCleartext(server, http1, limits.headersTimeoutMs);
+    server.on('connection', trackTransport);
   }
   server.on('stream', createStreamHandler(deps, limits.maxHeaderBytes));
   const sessions = new Set<ServerHttp2Session>();

@@ -104,6 +104,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const request = { origin, path: basePath + target.path + (target.query ? `?${target.query}` : ''), method, headers, body: body ?? streamedBody ?? null };
     const pool = deps.pools.get(origin);
     const captureBytes = hooks.captureBytes?.(route) ?? 0;
+    const { sendTimeoutMs } = runtime.config.limits;
     const { retry } = route.config;
     let retries = 0;
     const onFinish = (result: RelayResult): void => {
@@ -115,9 +116,9 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       retries++;
       recordUpstreamError(route.name, variant.name, classifyTransportError(error));
       recordRetry(route.name, variant.name);
-      pool.dispatch(request, new ResponseRelay({ res, extraHeaders, onFinish, captureBytes }));
+      pool.dispatch(request, new ResponseRelay({ res, extraHeaders, onFinish, captureBytes, sendTimeoutMs, route: route.name }));
     };
-    pool.dispatch(request, new ResponseRelay({ res, extraHeaders, onFinish, captureBytes }));
+    pool.dispatch(request, new ResponseRelay({ res, extraHeaders, onFinish, captureBytes, sendTimeoutMs, route: route.name }));
   }
 
   function finishUnrouted(res: ServerResponse, startedAt: number, error: ProxyError, close: boolean, route = 'none'): void {

@@ -1,5 +1,6 @@
 // ResponseRelay: an undici raw dispatch handler that streams one upstream response to the client's
-// ServerResponse with backpressure, stripping hop-by-hop response headers (RFC 9110 §7.6.1).
+// ServerResponse with backpressure, stripping hop-by-hop response headers (RFC 9110 §7.6.1), and cuts off
+// a client that takes nothing for limits.sendTimeoutMs while undici is paused for it (server/send-timeout.ts).
 // Never buffers the body (except an optional bounded capture copy); one relay per attempt (the request
 // handler decides on retries, upstream/retry-policy.ts).
 import type { ServerResponse } from 'node:http';
@@ -8,6 +9,7 @@ import { endsAtHead } from '../http/bodiless-status.js';
 import { stripHopByHop } from '../http/hop-by-hop.js';
 import { answerFields, type AnswerFields } from '../shadow/answer.js';
 import { BodyCapture } from './body-capture.js';
+import { Backpressure, cutConnection, SendTimeout, SendTimeoutError } from '../server/send-timeout.js';
 
 export interface RelayResult {
   status: number;
@@ -31,6 +33,9 @@ export interface RelayCommon {
   onFinish: (result: RelayResult) => void;
   /** Keep a copy of up to this many response bytes in RelayResult.body (0: none). */
   captureBytes: number;
+  /** limits.sendTimeoutMs of the exchange's generation, and the route a send timeout is counted on. */
+  sendTimeoutMs: number;
+  route: string;
 }
 
 export interface RelayOptions extends RelayCommon {
@@ -47,6 +52,8 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #capture: BodyCapture | undefined;
   #fields: AnswerFields | undefined;
   #resume: (() => void) | undefined;
+  /** Made at the first backpressure. */
+  #backpressure: Backpressure | undefined;
 
   constructor(private readonly options: RelayOptions) {
     if (options.captureBytes > 0) this.#capture = new BodyCapture(options.captureBytes);
@@ -81,8 +88,9 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#capture?.add(chunk);
     const { res } = this.options;
     if (res.write(chunk)) return true;
-    // Backpressure: undici pauses until resume(); listen for 'drain' only while paused.
-    if (this.#resume) res.once('drain', this.#resume);
+    // Backpressure: undici pauses until 'drain', and the send timeout runs meanwhile.
+    this.#backpressure ??= new Backpressure(res, () => this.#resume?.(), new SendTimeout(this.options.sendTimeoutMs, this.options.route, () => this.#sendTimedOut()));
+    this.#backpressure.wait();
     return false;
   }
 
@@ -99,6 +107,13 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#finish(error);
   }
 
+  /** The client took nothing for sendTimeoutMs: its connection is destroyed and the upstream request aborted. */
+  #sendTimedOut(): boolean {
+    if (!cutConnection(this.options.res)) return false;
+    this.#abort?.(new SendTimeoutError(this.options.sendTimeoutMs));
+    return true;
+  }
+
   #onClientClose = (): void => {
     if (!this.#finished && !this.options.res.writableFinished) this.#abort?.(new ClientAbortError());
   };
@@ -106,6 +121,7 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
   #finish(error: Error | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#backpressure?.dispose();
     const result: RelayResult = { status: this.#status, headersSent: this.options.res.headersSent };
     if (error) result.error = error;
     if (this.#capture) {

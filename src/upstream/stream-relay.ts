@@ -1,8 +1,9 @@
 // StreamRelay: an undici raw dispatch handler that streams one upstream response to a client's HTTP/2
 // stream with backpressure: hop-by-hop fields dropped (HTTP/2 forbids them, RFC 9113 §8.2.2), the
 // upstream's trailers passed on (gRPC's status travels in them), and a failure after the head sent
-// as RST_STREAM so the client never takes a cut answer for a whole one. Reports a gRPC answer's status;
-// optionally keeps a bounded copy of the answer for shadow comparison.
+// as RST_STREAM so the client never takes a cut answer for a whole one; a client that takes nothing for
+// limits.sendTimeoutMs while undici is paused for it gets RST_STREAM CANCEL (server/send-timeout.ts). Reports a
+// gRPC answer's status; optionally keeps a bounded copy of the answer for shadow comparison.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import { endsAtHead } from '../http/bodiless-status.js';
@@ -11,6 +12,7 @@ import { stripHopByHop } from '../http/hop-by-hop.js';
 import { answerFields, withGrpcTrailers, type AnswerFields } from '../shadow/answer.js';
 import { BodyCapture } from './body-capture.js';
 import { ClientAbortError, OWN_HEADERS, type RelayCommon, type RelayResult } from './relay.js';
+import { Backpressure, cancelStream, SendTimeout, SendTimeoutError } from '../server/send-timeout.js';
 
 export interface StreamRelayOptions extends RelayCommon {
   stream: ServerHttp2Stream;
@@ -28,6 +30,8 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   #capture: BodyCapture | undefined;
   #fields: AnswerFields | undefined;
   #grpcStatus: string | undefined;
+  /** Made at the first backpressure. */
+  #backpressure: Backpressure | undefined;
 
   constructor(options: StreamRelayOptions) {
     this.#options = options;
@@ -69,8 +73,9 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     this.#capture?.add(chunk);
     const { stream } = this.#options;
     if (stream.write(chunk)) return true;
-    // Backpressure: undici pauses until resume(); listen for 'drain' only while paused.
-    if (this.#resume) stream.once('drain', this.#resume);
+    // Backpressure: undici pauses until 'drain', and the send timeout runs meanwhile.
+    this.#backpressure ??= new Backpressure(stream, () => this.#resume?.(), new SendTimeout(this.#options.sendTimeoutMs, this.#options.route, () => this.#sendTimedOut()));
+    this.#backpressure.wait();
     return false;
   }
 
@@ -93,6 +98,14 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     this.#finish(error);
   }
 
+  /** The client took nothing for sendTimeoutMs: its stream is reset (CANCEL) and the upstream request aborted. */
+  #sendTimedOut(): boolean {
+    const { stream, sendTimeoutMs } = this.#options;
+    cancelStream(stream, sendTimeoutMs);
+    this.#abort?.(new SendTimeoutError(sendTimeoutMs));
+    return true;
+  }
+
   #onClientClose = (): void => {
     if (!this.#finished) this.#abort?.(new ClientAbortError());
   };
@@ -100,6 +113,7 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
   #finish(error: Error | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#backpressure?.dispose();
     const result: RelayResult = { status: this.#status, headersSent: this.#options.stream.headersSent };
     if (error) result.error = error;
     if (this.#grpcStatus !== undefined) result.grpcStatus = this.#grpcStatus;

@@ -1,6 +1,6 @@
 // Small ONNX models for tests, written with the repository's own ONNX writer into a temp directory:
 // a sum model (MLServer's example), an iris-shaped classifier, an identity model for every datatype,
-// and a deliberately slow model. Each returns the file path.
+// a deliberately slow model, and one whose answer is large. Each returns the file path.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,5 +110,16 @@ export function slowModel(dir: string, size = 1200): string {
       { op: 'MatMul', inputs: ['sq', 'ax'], outputs: ['cube'] },
       { op: 'ReduceSum', inputs: ['cube'], outputs: ['y'], attrs: { keepdims: { i: 1 } } },
     ],
+  });
+}
+
+/** x FP32 [1] -> y FP32 [n]: x repeated n times (Expand), a large answer to a tiny request. */
+export function expandModel(dir: string, n: number): string {
+  return write(dir, `expand-${n}.onnx`, {
+    name: 'expand',
+    inputs: [{ name: 'x', elem: 'float', shape: [1] }],
+    outputs: [{ name: 'y', elem: 'float', shape: [n] }],
+    initializers: [{ name: 'shape', elem: 'int64', dims: [1], values: [n] }],
+    nodes: [{ op: 'Expand', inputs: ['x', 'shape'], outputs: ['y'] }],
   });
 }

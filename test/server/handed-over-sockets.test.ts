@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConfigInput } from '../../src/config/schema.js';
 import { parseResponse } from '../helpers/conversation.js';
 import { rawRequest } from '../helpers/raw.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
@@ -30,9 +31,10 @@ interface DrainProxy {
 }
 
 /** A proxy with a WebSocket route (so that node hands upgrade requests to the proxy's listener) and a plain one to an upstream answering /big with BIG_BYTES. */
-async function startDrainProxy(): Promise<DrainProxy> {
+async function startDrainProxy(limits: ConfigInput['limits'] = {}): Promise<DrainProxy> {
   const upstream = await startUpstream((req, res) => res.end(req.url === '/big' ? BIG_BODY : 'small'));
   const proxy = await startProxy({
+    limits,
     routes: [
       { name: 'live', match: { pathPrefix: '/live' }, websocket: true, variants: [{ name: 'a', target: upstream.url, weight: 1 }] },
       { name: 'web', match: { pathPrefix: '/' }, variants: [{ name: 'web', target: upstream.url, weight: 1 }] },
@@ -71,6 +73,32 @@ function closesWithin(socket: Socket, timeoutMs: number): Promise<boolean> {
   if (socket.closed) return Promise.resolve(true);
   const closed = new Promise<boolean>((resolve) => socket.once('close', () => resolve(true))); // events.once would reject at the socket's 'error'
   return Promise.race([closed, sleep(timeoutMs, false, { ref: false })]);
+}
+
+/**
+ * Sends an upgrade the proxy does not tunnel (h2c) for /small and keeps its own side open once the proxy
+ * has answered and ended its side: the client as it waits half-open, and the answer it got.
+ */
+async function halfOpenAfterAnswer(port: number): Promise<{ client: Socket; answer: ReturnType<typeof parseResponse> }> {
+  const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  client.on('error', () => undefined);
+  let text = '';
+  client.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+  await once(client, 'connect');
+  client.write('GET /small HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
+  await once(client, 'end');
+  return { client, answer: parseResponse(text) };
+}
+
+/**
+ * Whether the proxy lets go of a connection whose FIN the client already has within `timeoutMs`: the client
+ * learns of it from the reset its writes get (EPIPE from the second on).
+ */
+async function resetWithin(client: Socket, timeoutMs: number): Promise<boolean> {
+  const probe = setInterval(() => client.write('anyone there?'), 50);
+  const closed = await closesWithin(client, timeoutMs);
+  clearInterval(probe);
+  return closed;
 }
 
 /** Reads what the client got until the connection closes, failing if it is still open 5 s later; how many bytes that was. */
@@ -113,58 +141,32 @@ for (const [what, bytes] of UNREAD_ANSWERS) {
 
 test('a drain closes at once a handed-over socket whose answer is sent, which the client keeps open (was: held until the grace deadline, then left open)', async () => {
   const setup = await startDrainProxy();
-  const client = connect({ port: setup.proxy.port, host: '127.0.0.1', allowHalfOpen: true });
-  client.on('error', () => undefined);
+  let client: Socket | undefined;
   try {
-    let text = '';
-    client.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-    await once(client, 'connect');
-    client.write('GET /small HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-    await once(client, 'end');
-    const answer = parseResponse(text);
-    assert.equal(answer.status, 200, text);
-    assert.equal(answer.headers.get('connection'), 'close');
-    assert.equal(answer.body, 'small', 'answered whole, then the proxy ended its side');
+    const halfOpen = await halfOpenAfterAnswer(setup.proxy.port);
+    client = halfOpen.client;
+    assert.equal(halfOpen.answer.status, 200);
+    assert.equal(halfOpen.answer.headers.get('connection'), 'close');
+    assert.equal(halfOpen.answer.body, 'small', 'answered whole, then the proxy ended its side');
     const graceMs = 20_000;
     const tookMs = await timedClose(setup, graceMs, MARGIN_MS);
     assert.ok(tookMs !== 'hung', `close(${graceMs}) waited for the idle connection`);
-    // The client has its FIN already: it learns of the close from the reset its writes get (EPIPE from the second on).
-    const probe = setInterval(() => client.write('anyone there?'), 50);
-    const closed = await closesWithin(client, 5_000);
-    clearInterval(probe);
-    assert.ok(closed, 'the proxy kept its side of the connection open');
+    assert.ok(await resetWithin(client, 5_000), 'the proxy kept its side of the connection open');
   } finally {
     await closeAll(setup, client);
   }
 });
 
 test('a handed-over socket whose answer is sent and which the client keeps open is closed after keepAliveTimeoutMs, without a drain (was: held for good)', async () => {
-  const upstream = await startUpstream((_req, res) => res.end('small'));
-  const proxy = await startProxy({
-    limits: { keepAliveTimeoutMs: 300 },
-    routes: [
-      { name: 'live', match: { pathPrefix: '/live' }, websocket: true, variants: [{ name: 'a', target: upstream.url, weight: 1 }] },
-      { name: 'web', match: { pathPrefix: '/' }, variants: [{ name: 'web', target: upstream.url, weight: 1 }] },
-    ],
-  });
-  const client = connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
-  client.on('error', () => undefined);
+  const setup = await startDrainProxy({ keepAliveTimeoutMs: 300 });
+  let client: Socket | undefined;
   try {
-    let text = '';
-    client.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
-    await once(client, 'connect');
-    client.write('GET /small HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n');
-    await once(client, 'end');
-    assert.equal(parseResponse(text).status, 200, text);
-    // The client has the proxy's FIN and keeps its own side open; once the proxy lets go, its writes are reset.
-    const probe = setInterval(() => client.write('anyone there?'), 50);
-    const closed = await closesWithin(client, 3_000);
-    clearInterval(probe);
-    assert.ok(closed, 'the proxy kept its side of the connection open past keepAliveTimeoutMs');
+    const halfOpen = await halfOpenAfterAnswer(setup.proxy.port);
+    client = halfOpen.client;
+    assert.equal(halfOpen.answer.status, 200);
+    assert.ok(await resetWithin(client, 3_000), 'the proxy kept its side of the connection open past keepAliveTimeoutMs');
   } finally {
-    client.destroy();
-    await proxy.close();
-    await upstream.close();
+    await closeAll(setup, client);
   }
 });
 

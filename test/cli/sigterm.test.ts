@@ -100,7 +100,8 @@ test('SIGTERM exits 0 when the shadow log cannot be written: a FIFO at its path 
     }
     const dropped = async () => (await (await fetch(`http://127.0.0.1:${fifoServe.adminPort}/metrics`)).text()).includes('abproxy_shadow_log_records_total{result="dropped"} 5');
     await waitFor(dropped, 'the five records to be dropped and counted');
-    assert.match(fifoServe.output(), /ENXIO[^"]*shadow\.jsonl/);
+    // The worker thread's log line reaches stdout after its counter reaches the metrics: waited for, not read once.
+    await waitFor(() => /ENXIO[^"]*shadow\.jsonl/.test(fifoServe.output()), 'the ENXIO refusal to be logged');
     fifoServe.child.kill('SIGTERM');
     const code = await Promise.race([fifoServe.exited, sleep(15_000).then(() => 'still running')]);
     assert.equal(code, 0, fifoServe.output());

@@ -81,8 +81,11 @@ export interface DataPlaneHooks {
   streamGrpcModel?: StreamReply;
   /** True when this exchange should be mirrored, so its body must be buffered. */
   wantsShadows?(route: CompiledRoute): boolean;
-  /** Mirrors the exchange; the returned callback receives the primary result. Never awaited. */
-  startShadows?(exchange: Exchange, req: MirroredRequest): ((primary: ExchangeResult) => void) | undefined;
+  /**
+   * Mirrors the exchange; the returned callback receives the primary result. Never awaited. `sentHeaders`:
+   * the header list the primary's upstream request carries (upstreamHeaders), when it goes to an HTTP upstream.
+   */
+  startShadows?(exchange: Exchange, req: MirroredRequest, sentHeaders?: readonly string[]): ((primary: ExchangeResult) => void) | undefined;
   /** Bytes of the primary answer to keep for comparison (0: none). */
   captureBytes?(route: CompiledRoute): number;
   /** Called once per routed request when it ends. */

@@ -75,7 +75,9 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
     const method = req.method ?? 'GET';
     const exchange: Exchange = { runtime, route, variant, reason, key, requestId, method, client: req.socket.remoteAddress, target, body, startedAt };
     const extraHeaders = ['x-abproxy-variant', variant.name, 'x-request-id', requestId];
-    const onShadowPrimary = hooks.startShadows?.(exchange, req);
+    // An HTTP variant's header list, built once: its shadow copies carry it too.
+    const upstream = variant.target.kind === 'http' ? { target: variant.target, headers: upstreamHeaders(req, runtime, requestId) } : undefined;
+    const onShadowPrimary = hooks.startShadows?.(exchange, req, upstream?.headers);
 
     const finish = (result: RelayResult): void => {
       const status = settledStatus(result, route.name, variant.name, (failure) => sendError(res, failure, extraHeaders, failure.status === 413));
@@ -87,7 +89,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       hooks.onExchangeEnd?.(exchange, ended);
     };
 
-    if (variant.target.kind === 'model') {
+    if (!upstream) {
       if (!hooks.serveModel) {
         return finish({ status: 503, headersSent: false, error: new ProxyError('ABPROXY_MODEL_UNAVAILABLE', `local models are not available in this process`) });
       }
@@ -99,8 +101,7 @@ export function createRequestHandler(deps: DataPlaneDeps): (req: IncomingMessage
       : req.headers['content-length'] !== undefined ? req
       // The request outlives the limit so that its 413 can linger (linger.ts); dropped for any other reason, it is destroyed.
       : Readable.from(limitedBody(req.iterator({ destroyOnReturn: false }), runtime.config.limits.maxBodyBytes, { onAbandoned: () => req.destroy() }));
-    const headers = upstreamHeaders(req, runtime, requestId);
-    const { origin, basePath } = variant.target;
+    const { target: { origin, basePath }, headers } = upstream;
     const request = { origin, path: basePath + target.path + (target.query ? `?${target.query}` : ''), method, headers, body: body ?? streamedBody ?? null };
     const pool = deps.pools.get(origin);
     const captureBytes = hooks.captureBytes?.(route) ?? 0;

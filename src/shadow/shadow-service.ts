@@ -18,13 +18,13 @@ import type { DataPlaneHooks, Exchange, ExchangeResult, LocalModelClient, Mirror
 import { DROPPED_REQUEST_HEADERS, upstreamHeaders } from '../server/request-context.js';
 import type { Runtime, RuntimeHolder } from '../server/runtime.js';
 import { PoolSet } from '../upstream/pools.js';
-import type { Answer, ShadowAnswer, ShadowOutcome } from './answer.js';
+import type { ShadowAnswer, ShadowOutcome } from './answer.js';
 import { sendShadowCopy } from './http-shadow.js';
 import { workerLogPath } from './log-files.js';
 import { sendModelShadow } from './model-shadow.js';
 import { mirroredExchange, type ExchangeHead, type PrimaryPart, type PrimaryShadow, type ShadowCopy } from './shadow-protocol.js';
 import { ShadowThread } from './shadow-thread.js';
-import { shadowSeries } from './shadow-metrics.js';
+import { shadowSeries, type ShadowSeries } from './shadow-metrics.js';
 
 export interface ShadowServiceOptions {
   holder: RuntimeHolder;
@@ -35,15 +35,22 @@ export interface ShadowServiceOptions {
   shard?: { slot: number; count: number } | undefined;
 }
 
-/** Request headers a shadow copy must not carry as received (the proxy sets its own). */
 /** Left out of a copy besides what the primary's request leaves out: its length (undici sets it) and the tag it sets itself. */
-const SHADOW_DROPPED_HEADERS: ReadonlySet<string> = new Set([...DROPPED_REQUEST_HEADERS, 'content-length', 'x-abproxy-shadow']);
+const COPY_DROPPED_HEADERS: ReadonlySet<string> = new Set(['content-length', 'x-abproxy-shadow']);
+const SHADOW_DROPPED_HEADERS: ReadonlySet<string> = new Set([...DROPPED_REQUEST_HEADERS, ...COPY_DROPPED_HEADERS]);
 
 /** One of the exchange's shadows: its copy's index in the mirror, its answer to come on this thread, or neither (dropped). */
 interface Planned {
   shadow: CompiledShadow;
   copy?: number;
   here?: Promise<ShadowAnswer>;
+}
+
+/** A route's shadow as this thread counts it: copies in flight (what maxInFlight bounds), its series, and the tag its copies carry. */
+interface ShadowSlot {
+  inFlight: number;
+  series: ShadowSeries;
+  tag: string;
 }
 
 /** True when this process has a core beyond its share for the shadow worker to send copies on. */
@@ -56,7 +63,10 @@ export class ShadowService {
   readonly #logger: Logger;
   readonly #models: () => LocalModelClient | undefined;
   readonly #shard: { slot: number; count: number } | undefined;
-  readonly #inFlight = new Map<string, number>();
+  /** By route and shadow name: a reload keeps what is in flight. */
+  readonly #slots = new Map<string, ShadowSlot>();
+  /** The same slots by compiled shadow, so that a request finds its shadow's without building a key. */
+  readonly #slotOf = new WeakMap<CompiledShadow, ShadowSlot>();
   /** Pools for copies sent from this thread. */
   readonly #pools: PoolSet;
   /** Counted again on every config swap: a container's CPU limit can change while it runs. */
@@ -80,13 +90,13 @@ export class ShadowService {
     return {
       wantsShadows: (route) => route.shadows.length > 0,
       captureBytes: (route) => (route.shadows.length > 0 ? this.#holder.current.config.limits.maxBodyBytes : 0),
-      startShadows: (exchange, req) => this.start(exchange, req),
+      startShadows: (exchange, req, sentHeaders) => this.start(exchange, req, sentHeaders),
     };
   }
 
   /** Copies in flight for one route's shadow (what maxInFlight bounds). */
   inFlight(route: string, shadow: string): number {
-    return this.#inFlight.get(slotId(route, shadow)) ?? 0;
+    return this.#slots.get(slotId(route, shadow))?.inFlight ?? 0;
   }
 
   /** The shadow worker (it sends the copies and writes the log). */
@@ -94,8 +104,11 @@ export class ShadowService {
     return this.#thread;
   }
 
-  /** Mirrors one exchange; the returned callback takes the primary's result. Undefined when nothing was sent. */
-  start(exchange: Exchange, req: MirroredRequest): ((primary: ExchangeResult) => void) | undefined {
+  /**
+   * Mirrors one exchange; the returned callback takes the primary's result. Undefined when nothing was sent.
+   * `sentHeaders`: the primary's upstream header list, which the copies carry (built here when there is none).
+   */
+  start(exchange: Exchange, req: MirroredRequest, sentHeaders?: readonly string[]): ((primary: ExchangeResult) => void) | undefined {
     const { route } = exchange;
     const thread = this.#thread;
     if (route.shadows.length === 0 || !thread) return undefined;
@@ -119,27 +132,31 @@ export class ShadowService {
     if (grpcEncoding !== undefined) head.grpcEncoding = grpcEncoding;
     let headers: string[] | undefined;
     for (const shadow of route.shadows) {
-      const { name, percent, maxInFlight } = shadow.config;
+      const { percent, maxInFlight } = shadow.config;
       if (percent < 100 && Math.random() * 100 >= percent) continue;
-      if (this.inFlight(route.name, name) >= perWorkerLimit(maxInFlight, this.#shard)) {
-        shadowSeries(route.name, name).outcomes.dropped.inc();
+      const slot = this.#slot(route.name, shadow);
+      if (slot.inFlight >= perWorkerLimit(maxInFlight, this.#shard)) {
+        slot.series.outcomes.dropped.inc();
         planned.push({ shadow });
         continue;
       }
       const target = grpc ? shadow.grpcTarget : shadow.target;
       if (target.kind === 'model') {
-        this.#started(route.name, name);
+        slot.inFlight++;
         here++;
-        planned.push({ shadow, here: this.#sendLocal(shadow, exchange, req, target.model, grpc) });
+        planned.push({ shadow, here: this.#sendLocal(slot, shadow, exchange, req, target.model, grpc) });
         continue;
       }
-      headers ??= shadowHeaders(req, exchange.runtime, exchange.requestId);
+      headers ??= sentHeaders ? withoutCopyDropped(sentHeaders) : shadowHeaders(req, exchange.runtime, exchange.requestId);
+      const copyHeaders = headers.slice();
+      copyHeaders.push('x-abproxy-shadow', slot.tag);
+      if (grpc) copyHeaders.push('te', 'trailers');
       const copy: ShadowCopy = {
-        shadow: name,
+        shadow: shadow.config.name,
         origin: target.origin,
         path: target.basePath + exchange.target.path + (exchange.target.query ? `?${exchange.target.query}` : ''),
         http2: grpc,
-        headers: [...headers, 'x-abproxy-shadow', `${route.name}/${name}`, ...(grpc ? ['te', 'trailers'] : [])],
+        headers: copyHeaders,
         timeoutMs: shadow.config.timeoutMs,
         maxBytes: exchange.runtime.config.limits.maxBodyBytes,
       };
@@ -147,25 +164,24 @@ export class ShadowService {
         planned.push({ shadow, copy: copies.length });
         copies.push(copy);
       } else {
-        this.#started(route.name, name);
+        slot.inFlight++;
         here++;
-        planned.push({ shadow, here: this.#sendHttp(route.name, copy, head.method, exchange.body) });
+        planned.push({ shadow, here: this.#sendHttp(slot, copy, head.method, exchange.body) });
       }
     }
     const id = copies.length > 0 ? thread.mirror(route.name, head, copies) : undefined;
     if (copies.length > 0) {
       for (const entry of planned) {
         if (entry.copy === undefined) continue;
+        const slot = this.#slot(route.name, entry.shadow);
         if (id === undefined) {
-          shadowSeries(route.name, entry.shadow.config.name).outcomes.dropped.inc();
+          slot.series.outcomes.dropped.inc();
           delete entry.copy;
-        } else this.#started(route.name, entry.shadow.config.name);
+        } else slot.inFlight++;
       }
     }
     if (id === undefined && here === 0) return undefined;
-    return (primary) => {
-      this.#complete(thread, id, head, planned, primary).catch((error: unknown) => this.#logger.warn({ err: error }, 'shadow record failed'));
-    };
+    return (primary) => this.#complete(thread, id, head, planned, primary);
   }
 
   /** Settles once the shadow worker has loaded (a route with shadows starts it), so the first copies leave at once. */
@@ -179,15 +195,15 @@ export class ShadowService {
     await this.#thread?.close();
   }
 
-  #sendHttp(route: string, copy: ShadowCopy, method: string, body: Buffer | undefined): Promise<ShadowAnswer> {
+  #sendHttp(slot: ShadowSlot, copy: ShadowCopy, method: string, body: Buffer | undefined): Promise<ShadowAnswer> {
     return sendShadowCopy(this.#pools, copy, method, body).then((answer) => {
-      this.#settled(route, copy.shadow, answer.outcome, answer.latencyMs);
+      this.#settled(slot, answer.outcome, answer.latencyMs);
       return answer;
     });
   }
 
   /** A gRPC call reaches the model with its messages uncompressed, as local models read them (one that cannot be read goes as it came, and is refused). */
-  #sendLocal(shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, model: string, grpc: boolean): Promise<ShadowAnswer> {
+  #sendLocal(slot: ShadowSlot, shadow: CompiledShadow, exchange: Exchange, req: MirroredRequest, model: string, grpc: boolean): Promise<ShadowAnswer> {
     const { timeoutMs } = shadow.config;
     const maxBytes = exchange.runtime.config.limits.maxBodyBytes;
     const body = !exchange.body ? undefined
@@ -195,47 +211,76 @@ export class ShadowService {
       : (decodedBody(exchange.body, req.headers['content-encoding'], maxBytes) ?? exchange.body);
     const jsonLength = body && inferenceHeaderLength(req.headers[INFERENCE_HEADER], body.length);
     return sendModelShadow({ client: this.#models(), model, body, jsonLength, timeoutMs, maxBytes, grpcMethod: grpc ? exchange.target.path : undefined }).then((answer) => {
-      this.#settled(exchange.route.name, shadow.config.name, answer.outcome, answer.latencyMs);
+      this.#settled(slot, answer.outcome, answer.latencyMs);
       return answer;
     });
   }
 
-  /** Hands the primary's answer (and those of the copies sent from here, once in) to the worker: as the mirror's primary part, or as a whole exchange. */
-  async #complete(thread: ShadowThread, id: number | undefined, head: ExchangeHead, planned: Planned[], primary: ExchangeResult): Promise<void> {
-    const answer: Answer | undefined = primary.error
-      ? undefined
-      : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: undefined, ...primary.fields };
-    const failure = primary.error ? ((primary.error as { code?: string }).code ?? primary.error.message) : undefined;
-    const results = planned.some((p) => p.here !== undefined) ? await Promise.all(planned.map((p) => p.here ?? Promise.resolve(undefined))) : [];
-    const shadows = planned.map(({ shadow: { config }, copy }, i) => {
-      const shadow: PrimaryShadow = { name: config.name, target: config.target, tolerance: config.tolerance, ignore: config.ignore, result: results[i] };
-      if (copy !== undefined) shadow.copy = copy;
-      return shadow;
+  /** Hands the primary's answer to the worker: as the mirror's primary part, or as a whole exchange once the copies sent from here are in. */
+  #complete(thread: ShadowThread, id: number | undefined, head: ExchangeHead, planned: Planned[], primary: ExchangeResult): void {
+    const time = Date.now();
+    const ended: PrimaryPart['primary'] = {
+      status: primary.status,
+      answer: primary.error ? undefined : { status: primary.status, body: primary.body, truncated: primary.bodyTruncated ?? false, contentType: undefined, ...primary.fields },
+      latencyMs: primary.latencyMs,
+    };
+    if (primary.error) ended.failure = (primary.error as { code?: string }).code ?? primary.error.message;
+    const results: (ShadowAnswer | undefined)[] = planned.map(() => undefined);
+    const hand = () => {
+      try {
+        const shadows = planned.map(({ shadow: { config }, copy }, i) => {
+          const shadow: PrimaryShadow = { name: config.name, target: config.target, tolerance: config.tolerance, ignore: config.ignore, result: results[i] };
+          if (copy !== undefined) shadow.copy = copy;
+          return shadow;
+        });
+        if (id === undefined) thread.append(mirroredExchange(head, ended, shadows));
+        else thread.complete(id, { time, primary: ended, shadows });
+      } catch (error) {
+        this.#logger.warn({ err: error }, 'shadow record failed');
+      }
+    };
+    // Counted down rather than Promise.all: this runs for every mirrored request.
+    let waiting = 0;
+    planned.forEach(({ here }, i) => {
+      if (!here) return;
+      waiting++;
+      void here.then((result) => {
+        results[i] = result;
+        if (--waiting === 0) hand();
+      });
     });
-    const part: PrimaryPart = { time: Date.now(), primary: { status: primary.status, answer, latencyMs: primary.latencyMs, ...(failure ? { failure } : {}) }, shadows };
-    if (id === undefined) thread.append(mirroredExchange(head, part.primary, part.shadows));
-    else thread.complete(id, part);
+    if (waiting === 0) hand();
   }
 
-  #started(route: string, shadow: string): void {
+  /** The slot of a route's compiled shadow (the one of its names, made on first use). */
+  #slot(route: string, shadow: CompiledShadow): ShadowSlot {
+    let slot = this.#slotOf.get(shadow);
+    if (!slot) {
+      slot = this.#named(route, shadow.config.name);
+      this.#slotOf.set(shadow, slot);
+    }
+    return slot;
+  }
+
+  #named(route: string, shadow: string): ShadowSlot {
     const id = slotId(route, shadow);
-    this.#inFlight.set(id, (this.#inFlight.get(id) ?? 0) + 1);
+    let slot = this.#slots.get(id);
+    if (!slot) this.#slots.set(id, (slot = { inFlight: 0, series: shadowSeries(route, shadow), tag: `${route}/${shadow}` }));
+    return slot;
   }
 
   /** A copy ended (latencyMs undefined: lost with the worker): counted, and its in-flight place freed. */
-  #settled(route: string, shadow: string, outcome: Exclude<ShadowOutcome, 'dropped'>, latencyMs: number | undefined): void {
-    const id = slotId(route, shadow);
-    this.#inFlight.set(id, Math.max(0, (this.#inFlight.get(id) ?? 1) - 1));
-    const series = shadowSeries(route, shadow);
-    series.outcomes[outcome].inc();
-    if (latencyMs !== undefined) series.duration.observe(latencyMs / 1000);
+  #settled(slot: ShadowSlot, outcome: Exclude<ShadowOutcome, 'dropped'>, latencyMs: number | undefined): void {
+    slot.inFlight = Math.max(0, slot.inFlight - 1);
+    slot.series.outcomes[outcome].inc();
+    if (latencyMs !== undefined) slot.series.duration.observe(latencyMs / 1000);
   }
 
   /** Counts the cores again, creates series at zero, keeps pools (here and the worker's) for live shadow origins, and (re)starts the worker when the log's settings or its priority change (a thread cannot raise its own priority back). */
   #apply(runtime: Runtime): void {
     this.#coreToSpare = coreToSpare(this.#shard);
     const routes = runtime.routes.routes.filter((r) => r.shadows.length > 0);
-    for (const route of routes) for (const shadow of route.shadows) shadowSeries(route.name, shadow.config.name);
+    for (const route of routes) for (const shadow of route.shadows) this.#slot(route.name, shadow);
     const origins = [...new Set(routes.flatMap(httpOrigins))];
     const { path } = runtime.config.shadowLog;
     const file = this.#shard ? workerLogPath(resolve(path), this.#shard.slot) : resolve(path);
@@ -255,7 +300,7 @@ export class ShadowService {
       yieldCpu,
       onError: (error) => this.#onWorkerError(error),
       onPriorityRefused: (reason) => this.#logger.warn({ reason }, 'the shadow worker could not lower its CPU priority (shadowPriority: yield); it competes with the data plane'),
-      onCopySettled: (route, shadow, outcome, latencyMs) => this.#settled(route, shadow, outcome, latencyMs),
+      onCopySettled: (route, shadow, outcome, latencyMs) => this.#settled(this.#named(route, shadow), outcome, latencyMs),
     });
     previous?.close().catch(() => undefined);
   }
@@ -274,8 +319,18 @@ function httpOrigins(route: CompiledRoute): string[] {
   return route.shadows.flatMap((s) => [s.target, s.grpcTarget]).flatMap((t) => (t.kind === 'http' ? [t.origin] : []));
 }
 
-/** The client's headers minus hop-by-hop fields (RFC 9110 §7.6.1), with the exchange's request id. */
 /** The headers the primary's upstream request carries (x-forwarded-* rebuilt, x-request-id set), less SHADOW_DROPPED_HEADERS. */
 function shadowHeaders(req: MirroredRequest, runtime: Runtime, requestId: string): string[] {
   return upstreamHeaders(req, runtime, requestId, SHADOW_DROPPED_HEADERS);
+}
+
+/** The primary's upstream header list less COPY_DROPPED_HEADERS: what shadowHeaders builds, without building it again. */
+function withoutCopyDropped(sent: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < sent.length; i += 2) {
+    const name = sent[i] ?? '';
+    if (COPY_DROPPED_HEADERS.has(name.toLowerCase())) continue;
+    out.push(name, sent[i + 1] ?? '');
+  }
+  return out;
 }

@@ -1,6 +1,8 @@
 // Reload = read -> parse -> validate -> swap the runtime generation atomically. A rejected file changes
 // nothing: every problem is logged with its path and counted in abproxy_config_reloads_total{result}.
-// Synchronous on purpose: two reloads can never interleave. Never throws; never applies a partial file.
+// Fields bound at start (addresses, the HTTP/2 listener, limits.maxHeaderBytes) are logged as applying
+// after a restart. Synchronous on purpose: two reloads can never interleave. Never throws; never applies
+// a partial file.
 import type { Logger } from '../log/logger.js';
 import { configReloadsTotal } from '../metrics/registry.js';
 import { isLoopback, parseAddress } from './address.js';
@@ -20,7 +22,7 @@ export interface ReloaderOptions {
   path: string;
   holder: RuntimeHolder;
   logger: Logger;
-  /** The config the process started with: its listen and admin addresses stay bound until a restart. */
+  /** The config the process started with: its listen and admin addresses and its maxHeaderBytes stay bound until a restart. */
   started: LoadedConfig;
   env?: NodeJS.ProcessEnv;
 }
@@ -62,7 +64,7 @@ export class ConfigReloader {
     this.#warnRestartOnly(config);
     let generation: number;
     try {
-      generation = holder.swap(config).generation;
+      generation = holder.swap(this.#runnable(config)).generation;
     } catch (error) {
       return this.#reject(source, [`(runtime): ${(error as Error).message}`]);
     }
@@ -101,5 +103,19 @@ export class ConfigReloader {
     if (JSON.stringify(next.http2) !== JSON.stringify(started.http2)) {
       this.#options.logger.warn({ field: 'http2', bound: started.http2, configured: next.http2 }, 'http2 changed: the HTTP/2 listener changes after a restart');
     }
+    if (next.limits.maxHeaderBytes !== started.limits.maxHeaderBytes) {
+      const field = 'limits.maxHeaderBytes';
+      this.#options.logger.warn({ field, bound: started.limits.maxHeaderBytes, configured: next.limits.maxHeaderBytes }, `${field} changed: the new bound applies after a restart`);
+    }
+  }
+
+  /**
+   * `next` as this process can run it: limits.maxHeaderBytes stays the bound its listeners were created with
+   * (node takes it at creation only), so what else reads it (upstream and shadow pools) keeps the same bound.
+   */
+  #runnable(next: Config): Config {
+    const { maxHeaderBytes } = this.#options.started.config.limits;
+    if (next.limits.maxHeaderBytes === maxHeaderBytes) return next;
+    return Object.freeze({ ...next, limits: Object.freeze({ ...next.limits, maxHeaderBytes }) });
   }
 }

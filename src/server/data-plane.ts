@@ -1,7 +1,8 @@
-// The data-plane HTTP server: hardened options, the request pipeline, client-error answers, WebSocket
-// upgrades while a route enables them, CONNECT refused with an answer, and a drain that stops accepting,
-// lets in-flight requests and open tunnels finish, closes idle sockets (node's keep-alive ones and those
-// it handed to 'upgrade' or 'connect') and, once it ends, every socket left.
+// The data-plane HTTP server: hardened options (its timeouts follow each config swap), the request
+// pipeline, client-error answers, WebSocket upgrades while a route enables them, CONNECT refused with an
+// answer, and a drain that stops accepting, lets in-flight requests and open tunnels finish, closes idle
+// sockets (node's keep-alive ones and those it handed to 'upgrade' or 'connect') and, once it ends, every
+// socket left.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
@@ -11,7 +12,7 @@ import { CONNECT_REFUSED, ProxyError, STATUS_OF } from '../http/errors.js';
 import { declaredLengthTooLarge } from './body.js';
 import { sendError } from './respond.js';
 import { HandedOverSockets } from './handed-over-sockets.js';
-import { answerClientError, answerOnSocket, serverOptions } from './http-options.js';
+import { answerClientError, answerOnSocket, applyTimeouts, serverOptions } from './http-options.js';
 import { createRequestHandler, type DataPlaneDeps } from './request-handler.js';
 import type { Runtime } from './runtime.js';
 import { createUpgradeHandler } from './websocket.js';
@@ -59,6 +60,7 @@ export async function startDataPlane(deps: DataPlaneDeps, limits: Limits, host: 
   };
   syncUpgrades(deps.holder.current);
   deps.holder.onSwap(syncUpgrades);
+  deps.holder.onSwap((next) => applyTimeouts(server, next.config.limits));
   server.listen({ host, port });
   await once(server, 'listening');
   const address = server.address() as AddressInfo;

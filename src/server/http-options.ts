@@ -1,9 +1,10 @@
-// Hardened node:http options and the clientError answers for requests node's parser rejects
-// (malformed framing or smuggling attempts -> 400, an overlong request-target -> 414, an oversized head
-// otherwise -> 431, slow head/body -> 408), and the raw answer for sockets node hands over unanswered
-// (CONNECT). Installing a clientError listener means node no longer answers these itself: this file does,
-// and never before the answers to requests pipelined ahead of the refused one (RFC 9112 §9.3.2).
-import type { ServerOptions } from 'node:http';
+// Hardened node:http options (the timeouts among them set again on the live server at each config swap)
+// and the clientError answers for requests node's parser rejects (malformed framing or smuggling attempts
+// -> 400, an overlong request-target -> 414, an oversized head otherwise -> 431, slow head/body -> 408),
+// and the raw answer for sockets node hands over unanswered (CONNECT). Installing a clientError listener
+// means node no longer answers these itself: this file does, and never before the answers to requests
+// pipelined ahead of the refused one (RFC 9112 §9.3.2).
+import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Limits } from '../config/schema.js';
 import { errorBody, type ErrorCode, STATUS_OF } from '../http/errors.js';
@@ -16,13 +17,28 @@ export function serverOptions(limits: Limits): ServerOptions {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    // node checks the two timeouts above only this often (30 s by default): keep it well below them.
+    // node checks the two timeouts above only this often (30 s by default): keep it well below them. Fixed
+    // at creation: a reload that lowers headersTimeoutMs keeps the interval the server started with (applyTimeouts).
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4))),
     // Host is checked by http/request-head.ts so that a missing Host gets a JSON 400 like every other error.
     requireHostHeader: false,
     insecureHTTPParser: false,
     joinDuplicateHeaders: false,
   };
+}
+
+/**
+ * A reload's timeouts on a live server, whose properties node reads afresh. The head and request timeouts
+ * hold from node's next check, for every request still being received (measured from its start); the checks
+ * keep the connectionsCheckingInterval sized from the headersTimeoutMs the server started with (a quarter
+ * of it, 50 ms to 1 s), so each fires up to one such interval late: 10000 lowered to 300 fires between 300
+ * and about 1 300 ms. The keep-alive timeout holds from a connection's next idle period; a connection
+ * already idle keeps the timeout it went idle with.
+ */
+export function applyTimeouts(server: Server, limits: Limits): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
 }
 
 const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {

@@ -2,9 +2,10 @@
 // KServe; or TLS with ALPN h2 when http2.tls is set, its certificate rotated without a restart), which
 // also serves HTTP/1.1 on its port:
 // node:http2 with bounded streams and header lists (node's own bounds set so that a list over
-// maxHeaderBytes is answered 431/414, not reset unanswered), idle sessions closed after
-// limits.keepAliveTimeoutMs, and a drain that sends GOAWAY, lets open streams finish up to the grace
-// period, then cuts what is left. Each connection's socket is tracked (h2-transports.ts) for the send timeout.
+// maxHeaderBytes is answered 431/414, not reset unanswered; fixed at start), idle sessions closed after
+// limits.keepAliveTimeoutMs (as configured when each opens), and a drain that sends GOAWAY, lets open
+// streams finish up to the grace period, then cuts what is left. Each connection's socket is tracked
+// (h2-transports.ts) for the send timeout.
 import { once } from 'node:events';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
@@ -27,6 +28,8 @@ export interface Http2Plane {
 }
 
 /**
+ * `limits`: the config's at start, for the header-list bounds a restart changes (node takes them at creation);
+ * the timeouts are read from the live generation as each connection or session starts.
  * `rotation`: watch the TLS certificate and key files and load new ones (logged there); undefined: read them once.
  * `http1`: the HTTP/1.1 data plane, which serves the connections that do not speak HTTP/2 (shared-port.ts).
  */
@@ -48,7 +51,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
     server = secure;
   } else {
     server = createServer(serverOptions);
-    serveHttp1OnCleartext(server, http1, limits.headersTimeoutMs);
+    serveHttp1OnCleartext(server, http1, () => deps.holder.current.config.limits.headersTimeoutMs);
     server.on('connection', trackTransport);
   }
   server.on('stream', createStreamHandler(deps, limits.maxHeaderBytes));
@@ -58,7 +61,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
     session.once('close', () => sessions.delete(session));
     session.on('error', () => session.destroy());
     // Idle: no frame in either direction for the keep-alive timeout. GOAWAY, but open streams may finish.
-    session.setTimeout(limits.keepAliveTimeoutMs, () => session.close());
+    session.setTimeout(deps.holder.current.config.limits.keepAliveTimeoutMs, () => session.close());
   });
   server.listen({ host, port });
   await once(server, 'listening');

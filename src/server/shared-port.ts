@@ -10,14 +10,17 @@ import type { Socket } from 'node:net';
 /** RFC 9113 §3.4: every HTTP/2 connection starts with these 24 octets. */
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-/** Makes the cleartext `http2` server hand connections that do not start with the preface to `http1`. */
-export function serveHttp1OnCleartext(http2: Http2Server, http1: HttpServer, timeoutMs: number): void {
+/**
+ * Makes the cleartext `http2` server hand connections that do not start with the preface to `http1`.
+ * `timeoutMs`: how long a new connection may take to tell (read as it connects, so a reload applies to the next one).
+ */
+export function serveHttp1OnCleartext(http2: Http2Server, http1: HttpServer, timeoutMs: () => number): void {
   const http2Connection = http2.listeners('connection')[0] as ((socket: Socket) => void) | undefined;
   if (!http2Connection) throw new Error('node:http2 server has no connection listener to hand HTTP/2 connections to');
   http2.removeListener('connection', http2Connection);
   http2.on('connection', (socket: Socket) => {
     let head: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    const timer = setTimeout(() => socket.destroy(), timeoutMs());
     socket.once('close', () => clearTimeout(timer));
     const fail = () => socket.destroy();
     const onData = (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 // Starts the real abproxy in-process on 127.0.0.1 port 0 from a config object written to a temp file.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -21,6 +21,12 @@ export function writeConfig(config: Partial<ConfigInput> & Pick<ConfigInput, 'ro
   const path = join(dir, 'abproxy.yaml');
   writeFileSync(path, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config }));
   return path;
+}
+
+/** Replaces the config file at `path` with `config` in one rename, as an editor or `abproxy weights` does: a watching proxy reloads it whole. */
+export function replaceConfig(path: string, config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>): void {
+  writeFileSync(`${path}.new`, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config }));
+  renameSync(`${path}.new`, path);
 }
 
 export async function startProxy(config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>): Promise<TestProxy> {

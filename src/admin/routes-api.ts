@@ -1,18 +1,19 @@
 // The admin API for routes: GET /admin/routes, PUT /admin/routes/{route}/weights (bearer token when
 // adminToken is set; rewrites the config file atomically, then reloads it, in every cluster worker before
-// answering), GET /admin/assign.
+// answering, and says so with an error status when a worker did not confirm), GET /admin/assign.
 // Never changes the live state except through the config file and the reloader.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AdminRoute } from './admin-server.js';
 import { changeWeights, WeightsError } from '../config/change-weights.js';
-import type { ReloadOthersFn } from '../cluster/reload-everywhere.js';
+import type { OtherReloads, ReloadOthersFn } from '../cluster/reload-everywhere.js';
 import type { ConfigReloader } from '../config/reload.js';
 import { ProxyError } from '../http/errors.js';
 import { variantForKey } from '../routing/assign.js';
 import { EMPTY_KEY } from '../routing/sticky.js';
 import { keySlot } from '../routing/hash.js';
 import type { CompiledRoute } from '../routing/route-table.js';
+import type { WeightPlan } from '../routing/weight-plan.js';
 import { readBody } from '../server/body.js';
 import { sendJson } from '../server/respond.js';
 import type { RuntimeHolder } from '../server/runtime.js';
@@ -23,6 +24,8 @@ export interface RoutesApiDeps {
   reloader: ConfigReloader;
   /** In a cluster worker: has the other workers reload the rewritten file before the answer. */
   reloadOthers?: ReloadOthersFn | undefined;
+  /** Whether this process watches the config file: a cluster's workers share the primary's command line, so the others do too. */
+  fileWatched: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -85,8 +88,25 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
           if (rejected) {
             return sendJson(res, 500, { error: `the file was written but worker ${rejected.slot} rejected its reload`, code: 'ABPROXY_RELOAD_REJECTED', problems: rejected.problems });
           }
+          const appliedGeneration = reload?.generation ?? holder.current.generation;
           const workers = others && { asked: others.asked, reloaded: others.reloads.map(({ slot, result, generation }) => ({ slot, result, generation })) };
-          sendJson(res, 200, { ...plan, written, dryRun, generation: reload?.generation ?? holder.current.generation, ...(workers ? { otherWorkers: workers } : {}) });
+          if (others && others.unconfirmed.length > 0) {
+            // 504, as a gateway answers when a server it needed did not answer in time (RFC 9110 §15.6.5), and as
+            // Kubernetes answers a write it could not finish in time (reason Timeout): the outcome in those workers
+            // is unknown, not failed (500 stays for a worker that rejected the file), and the change may still
+            // arrive there. Not 200: a script or `abproxy weights` would take the split for applied while part of
+            // the traffic may still run on the old weights.
+            return sendJson(res, 504, {
+              error: unconfirmedMessage(plan, appliedGeneration, others, deps.fileWatched),
+              code: 'ABPROXY_RELOAD_INCOMPLETE',
+              ...plan,
+              written,
+              dryRun,
+              generation: appliedGeneration,
+              otherWorkers: { ...workers, unconfirmed: others.unconfirmed },
+            });
+          }
+          sendJson(res, 200, { ...plan, written, dryRun, generation: appliedGeneration, ...(workers ? { otherWorkers: workers } : {}) });
         } catch (error) {
           if (!(error instanceof WeightsError)) throw error;
           sendJson(res, error.status, { error: error.message.split('\n')[0], code: error.code, problems: error.problems });
@@ -94,6 +114,20 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
       },
     },
   ];
+}
+
+/** What was written and applied here, which worker slots did not confirm, and how they catch up. */
+function unconfirmedMessage(plan: WeightPlan, generation: number, others: OtherReloads, fileWatched: boolean): string {
+  const slots = others.unconfirmed.join(', ');
+  const weights = plan.after.map((v) => `${v.name}=${v.weight}`).join(' ');
+  const catchUp = fileWatched
+    ? 'each reloads the file through its own file watch once it gets to it'
+    : 'the workers run with --no-watch, so each reloads only if it takes up the reload question late, or on SIGHUP';
+  return (
+    `route "${plan.route}" was written to the config file as ${weights} and applied here (generation ${generation}), ` +
+    `but worker slot${others.unconfirmed.length > 1 ? 's' : ''} ${slots} did not confirm the reload within ${others.timeoutMs} ms ` +
+    `and may still serve the old weights: ${catchUp} (kill -HUP ${others.primaryPid}, the cluster primary, reloads every worker)`
+  );
 }
 
 const DRY_RUN_VALUES: Readonly<Record<string, boolean>> = { true: true, '1': true, '': true, false: false, '0': false };

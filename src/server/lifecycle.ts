@@ -64,9 +64,16 @@ export interface Abproxy {
   readonly shadows: ShadowService;
   /** Re-reads the config file (the watcher, SIGHUP and the admin API call it). */
   readonly reloader: ConfigReloader;
-  /** Drains the data plane (up to graceMs), then closes the admin server and upstream pools. */
+  /** Drains the data plane (up to graceMs), then closes the admin server and upstream pools (these within POOL_CLOSE_GRACE_MS). */
   close(graceMs?: number): Promise<void>;
 }
+
+/**
+ * How long the upstream pools may take to close once the drain is over. By then every client connection is
+ * closed, so a request a pool still holds has no one to answer: one undici had queued when the drain cut
+ * its client off goes out afterwards with nothing left to abort it, and would wait for upstreamTimeoutMs.
+ */
+const POOL_CLOSE_GRACE_MS = 1_000;
 
 export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
   const loaded = loadConfigFile(options.configPath, options.env);
@@ -117,7 +124,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     throw error;
   };
   await shadows.ready();
-  undo.push(() => pools.closeAll(), () => shadows.close());
+  undo.push(() => pools.closeAll(POOL_CLOSE_GRACE_MS), () => shadows.close());
   const dataPlane = await startDataPlane(deps, config.limits, listen.host, listen.port, (error) => logger.error({ err: error }, 'upgrade request failed; its connection was closed')).catch((error: unknown) => failStart(bindFailure('listen', config.listen, error)));
   undo.push(() => dataPlane.drain(0));
   const http2Plane = config.http2 && listenHttp2 ? await startHttp2Plane(deps, config.limits, config.http2, listenHttp2.host, listenHttp2.port, options.watch === false ? undefined : { logger }, dataPlane.server).catch((error: unknown) =>
@@ -138,7 +145,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     ...dashboardRoutes(),
     ...healthRoutes({ notReadyReason }),
     ...experiment.adminRoutes,
-    ...routesApi({ configPath: options.configPath, holder, reloader, reloadOthers: options.reloadOthers?.(reloader), env: options.env }),
+    ...routesApi({ configPath: options.configPath, holder, reloader, reloadOthers: options.reloadOthers?.(reloader), fileWatched: options.watch !== false, env: options.env }),
   ];
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
   const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive).catch((error: unknown) =>
@@ -173,7 +180,8 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
       await drainAll(graceMs);
       await shadows.close();
       await admin.close();
-      await pools.closeAll();
+      const destroyed = await pools.closeAll(POOL_CLOSE_GRACE_MS);
+      if (destroyed > 0) logger.warn({ pools: destroyed, graceMs: POOL_CLOSE_GRACE_MS }, 'upstream requests still open after the drain were aborted');
       await models.close();
     },
   };

@@ -1,6 +1,7 @@
 // One undici keep-alive Pool per upstream origin and protocol (HTTP/1.1, or HTTP/2 for gRPC: h2c on
 // http origins, ALPN on https), shared across config generations. Pools whose origin left the config
-// are closed gracefully (their in-flight requests finish first).
+// are closed gracefully (their in-flight requests finish first); at shutdown, gracefully only up to a grace
+// period, then destroyed, so an upstream that never answers cannot hold the process.
 import { Pool } from 'undici';
 import type { Limits } from '../config/schema.js';
 
@@ -47,10 +48,12 @@ export class PoolSet {
     return Promise.all(closing).then(() => undefined);
   }
 
-  async closeAll(): Promise<void> {
+  /** Closes every pool gracefully for up to graceMs, then destroys those still open (aborting what they hold); resolves with how many it destroyed. */
+  async closeAll(graceMs: number): Promise<number> {
     const pools = [...this.#pools.values()].map((entry) => entry.pool);
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
+    const outcomes = await Promise.all(pools.map((pool) => closeWithin(pool, graceMs)));
+    return outcomes.filter((outcome) => outcome === 'destroyed').length;
   }
 
   /** Closes every pool at once, aborting requests in flight (for secondary traffic that must not delay shutdown). */
@@ -59,6 +62,19 @@ export class PoolSet {
     this.#pools.clear();
     await Promise.all(pools.map((pool) => pool.destroy()));
   }
+}
+
+/** A graceful close that waits for requests in flight and queued, bounded: past graceMs the pool is destroyed (its pending close() never settles then). */
+async function closeWithin(pool: Pool, graceMs: number): Promise<'closed' | 'destroyed'> {
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<'grace over'>((resolve) => (timer = setTimeout(resolve, graceMs, 'grace over')));
+  try {
+    if ((await Promise.race([pool.close(), graceOver])) !== 'grace over') return 'closed';
+  } finally {
+    clearTimeout(timer);
+  }
+  await pool.destroy();
+  return 'destroyed';
 }
 
 /**

@@ -1,0 +1,131 @@
+// `serve --workers 2` with worker slot 1 stopped (SIGSTOP), so it cannot answer the reload question a weight
+// change sends it: PUT /admin/routes/m/weights on slot 0 (the admin address) answers 504
+// ABPROXY_RELOAD_INCOMPLETE naming slot 1, what was written and how slot 1 catches up (its file watch, or
+// with --no-watch the late question or SIGHUP), and `abproxy weights --admin` exits 1 with that message.
+// Before, the answer was 200 with `otherWorkers.reloaded` one short and the CLI reported success.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfigFile } from '../../src/config/load.js';
+import { runCli } from '../helpers/cli.js';
+import { spawnCluster, type SpawnedCluster } from '../helpers/cluster.js';
+import { writeConfig } from '../helpers/proxy.js';
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+interface IncompleteAnswer {
+  error: string;
+  code: string;
+  route: string;
+  written: boolean;
+  generation: number;
+  otherWorkers: { asked: number; reloaded: unknown[]; unconfirmed: number[] };
+}
+
+interface LiveRoutes {
+  generation: number;
+  routes: { name: string; variants: { name: string; weight: number }[] }[];
+}
+
+function splitConfig(upstream: TestUpstream) {
+  return {
+    routes: [
+      {
+        name: 'm',
+        match: { pathPrefix: '/m' },
+        sticky: [{ header: 'x-session-id' }],
+        variants: [
+          { name: 'champion', target: upstream.url, weight: 70 },
+          { name: 'challenger', target: upstream.url, weight: 30 },
+        ],
+      },
+    ],
+  };
+}
+
+/** Runs `body` with the worker in `slot` stopped (it answers nothing, as a worker stuck in a long synchronous run), and always resumes it. */
+async function withWorkerStopped(cluster: SpawnedCluster, slot: number, body: () => Promise<void>): Promise<void> {
+  const worker = cluster.workers.get(slot);
+  assert.ok(worker, `worker slot ${slot} is listening`);
+  process.kill(worker.pid, 'SIGSTOP');
+  try {
+    await body();
+  } finally {
+    process.kill(worker.pid, 'SIGCONT');
+  }
+}
+
+function putWeights(cluster: SpawnedCluster, weights: Record<string, number>): Promise<Response> {
+  return fetch(`http://127.0.0.1:${cluster.adminPort}/admin/routes/m/weights`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(weights),
+    signal: AbortSignal.timeout(15_000),
+  });
+}
+
+async function liveWeights(adminPort: number): Promise<LiveRoutes> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/admin/routes`, { signal: AbortSignal.timeout(5_000) });
+  assert.equal(res.status, 200);
+  return (await res.json()) as LiveRoutes;
+}
+
+const weightsOf = (live: LiveRoutes) => live.routes.find((r) => r.name === 'm')?.variants.map((v) => v.weight);
+
+test('with --no-watch, a worker that does not confirm the reload turns the weight change into 504 ABPROXY_RELOAD_INCOMPLETE, and the CLI exits 1', { timeout: 90_000 }, async (t) => {
+  const upstream = await startUpstream();
+  const configPath = writeConfig(splitConfig(upstream));
+  const cluster = await spawnCluster(configPath, 2, ['--no-watch']);
+  t.after(async () => {
+    await cluster.stop();
+    await upstream.close();
+  });
+
+  await withWorkerStopped(cluster, 1, async () => {
+    const res = await putWeights(cluster, { champion: 0, challenger: 100 });
+    assert.equal(res.status, 504);
+    const answer = (await res.json()) as IncompleteAnswer;
+    assert.equal(answer.code, 'ABPROXY_RELOAD_INCOMPLETE');
+    assert.deepEqual(answer.otherWorkers, { asked: 1, reloaded: [], unconfirmed: [1] });
+    assert.equal(answer.route, 'm');
+    assert.equal(answer.written, true);
+    assert.equal(answer.generation, 2);
+    assert.match(answer.error, /route "m" was written to the config file as champion=0 challenger=100 and applied here \(generation 2\)/);
+    assert.match(answer.error, /worker slot 1 did not confirm the reload within 5000 ms/);
+    assert.match(answer.error, /--no-watch/);
+    assert.match(answer.error, new RegExp(`kill -HUP ${cluster.child.pid}, the cluster primary`));
+    // The file is written and slot 0 serves it: only the confirmation is missing.
+    assert.deepEqual(loadConfigFile(configPath).config.routes[0]?.variants.map((v) => v.weight), [0, 100]);
+    assert.deepEqual(weightsOf(await liveWeights(cluster.adminPort)), [0, 100]);
+
+    const cli = await runCli(['weights', 'm', 'champion=50', 'challenger=50', '--admin', `http://127.0.0.1:${cluster.adminPort}`]);
+    assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+    assert.match(cli.stderr, /504 route "m" was written to the config file as champion=50 challenger=50 and applied here \(generation 3\), but worker slot 1 did not confirm the reload/);
+    assert.match(cli.stderr, /--no-watch/);
+    assert.doesNotMatch(cli.stdout, /applied by/);
+  });
+
+  // Resumed, slot 1 takes up the reload questions it was sent late (as the message says) and serves the file.
+  const slot1 = cluster.workers.get(1);
+  assert.ok(slot1);
+  await waitFor(async () => weightsOf(await liveWeights(slot1.adminPort))?.join() === '50,50', 'slot 1 to serve the written weights');
+});
+
+test('with the file watched, the 504 says the worker catches up through its own file watch', { timeout: 90_000 }, async (t) => {
+  const upstream = await startUpstream();
+  const configPath = writeConfig(splitConfig(upstream));
+  const cluster = await spawnCluster(configPath, 2);
+  t.after(async () => {
+    await cluster.stop();
+    await upstream.close();
+  });
+
+  await withWorkerStopped(cluster, 1, async () => {
+    const res = await putWeights(cluster, { champion: 10, challenger: 90 });
+    assert.equal(res.status, 504);
+    const answer = (await res.json()) as IncompleteAnswer;
+    assert.equal(answer.code, 'ABPROXY_RELOAD_INCOMPLETE');
+    assert.deepEqual(answer.otherWorkers.unconfirmed, [1]);
+    assert.match(answer.error, /worker slot 1 did not confirm the reload within 5000 ms and may still serve the old weights: each reloads the file through its own file watch/);
+    assert.doesNotMatch(answer.error, /--no-watch/);
+  });
+});

@@ -1,14 +1,15 @@
-// Shadow accounting: per (route, shadow) children of the shadow counters and histogram, created at
-// zero when a route's shadows are configured so every series exists before its first event.
-import type { Counter, Histogram } from 'prom-client';
+// Shadow accounting: per (route, shadow) series of the shadow counters and histogram (updated in place,
+// fast-series.ts), created at zero when a route's shadows are configured so every series exists before its
+// first event.
+import { CounterSeries, HistogramSeries } from '../metrics/fast-series.js';
 import { shadowComparisonsTotal, shadowDuration, shadowLogRecordsTotal, shadowRequestsTotal } from '../metrics/registry.js';
 import { SHADOW_OUTCOMES, type ShadowOutcome } from './answer.js';
 import { COMPARISON_RESULTS, type ComparisonResult } from './comparison.js';
 
 export interface ShadowSeries {
-  outcomes: Record<ShadowOutcome, Counter.Internal>;
-  comparisons: Record<ComparisonResult, Counter.Internal>;
-  duration: Histogram.Internal<'route' | 'shadow'>;
+  outcomes: Record<ShadowOutcome, CounterSeries>;
+  comparisons: Record<ComparisonResult, CounterSeries>;
+  duration: HistogramSeries;
 }
 
 const cache = new Map<string, ShadowSeries>();
@@ -18,18 +19,18 @@ export function shadowSeries(route: string, shadow: string): ShadowSeries {
   const id = `${route}\u0000${shadow}`;
   let found = cache.get(id);
   if (!found) {
-    const outcomes = {} as Record<ShadowOutcome, Counter.Internal>;
+    const outcomes = {} as Record<ShadowOutcome, CounterSeries>;
     for (const outcome of SHADOW_OUTCOMES) {
-      shadowRequestsTotal.inc({ route, shadow, outcome }, 0);
-      outcomes[outcome] = shadowRequestsTotal.labels({ route, shadow, outcome });
+      outcomes[outcome] = new CounterSeries(shadowRequestsTotal, { route, shadow, outcome });
+      outcomes[outcome].inc(0);
     }
-    const comparisons = {} as Record<ComparisonResult, Counter.Internal>;
+    const comparisons = {} as Record<ComparisonResult, CounterSeries>;
     for (const result of COMPARISON_RESULTS) {
-      shadowComparisonsTotal.inc({ route, shadow, result }, 0);
-      comparisons[result] = shadowComparisonsTotal.labels({ route, shadow, result });
+      comparisons[result] = new CounterSeries(shadowComparisonsTotal, { route, shadow, result });
+      comparisons[result].inc(0);
     }
     shadowDuration.zero({ route, shadow });
-    found = { outcomes, comparisons, duration: shadowDuration.labels({ route, shadow }) };
+    found = { outcomes, comparisons, duration: new HistogramSeries(shadowDuration, { route, shadow }) };
     cache.set(id, found);
   }
   return found;

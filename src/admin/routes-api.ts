@@ -1,7 +1,7 @@
 // The admin API for routes: GET /admin/routes, PUT /admin/routes/{route}/weights (bearer token when
 // adminToken is set; rewrites the config file atomically, then reloads it, in every cluster worker before
-// answering, and says so with an error status when a worker did not confirm), GET /admin/assign.
-// Never changes the live state except through the config file and the reloader.
+// answering, and says so with an error status and a logged warning when a worker did not confirm),
+// GET /admin/assign. Never changes the live state except through the config file and the reloader.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AdminRoute } from './admin-server.js';
@@ -9,6 +9,7 @@ import { changeWeights, WeightsError } from '../config/change-weights.js';
 import type { OtherReloads, ReloadOthersFn } from '../cluster/reload-everywhere.js';
 import type { ConfigReloader } from '../config/reload.js';
 import { ProxyError } from '../http/errors.js';
+import type { Logger } from '../log/logger.js';
 import { variantForKey } from '../routing/assign.js';
 import { EMPTY_KEY } from '../routing/sticky.js';
 import { keySlot } from '../routing/hash.js';
@@ -26,6 +27,8 @@ export interface RoutesApiDeps {
   reloadOthers?: ReloadOthersFn | undefined;
   /** Whether this process watches the config file: a cluster's workers share the primary's command line, so the others do too. */
   fileWatched: boolean;
+  /** The process log, which hears of every weight change a cluster worker did not confirm. */
+  logger: Logger;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -96,6 +99,10 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
             // is unknown, not failed (500 stays for a worker that rejected the file), and the change may still
             // arrive there. Not 200: a script or `abproxy weights` would take the split for applied while part of
             // the traffic may still run on the old weights.
+            deps.logger.warn(
+              { route: plan.route, unconfirmedSlots: others.unconfirmed, timeoutMs: others.timeoutMs, generation: appliedGeneration, primaryPid: others.primaryPid },
+              'worker slots did not confirm a weight change in time and may still serve the old weights',
+            );
             return sendJson(res, 504, {
               error: unconfirmedMessage(plan, appliedGeneration, others, deps.fileWatched),
               code: 'ABPROXY_RELOAD_INCOMPLETE',

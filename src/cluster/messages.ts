@@ -68,18 +68,20 @@ export interface FanoutQuestion {
   question: WorkerQuestion;
 }
 
-/** Worker -> primary: this worker's answer, or none. */
+/** Worker -> primary: this worker's answer, or none, and its slot (so the asker learns who did not answer). */
 export interface FanoutAnswer {
   type: typeof FANOUT_ANSWER;
   id: number;
+  slot: number;
   answer?: unknown;
 }
 
-/** Primary -> the asking worker: the answers that arrived. */
+/** Primary -> the asking worker: the answers that arrived, and the slots of the workers that answered (with or without an answer). */
 export interface FanoutReply {
   type: typeof FANOUT_REPLY;
   id: number;
   answers: unknown[];
+  answered: number[];
 }
 
 export type ClusterMessage = WorkerReady | MetricsRequest | MetricsReply | MetricsCollect | MetricsPart | FanoutAsk | FanoutQuestion | FanoutAnswer | FanoutReply;

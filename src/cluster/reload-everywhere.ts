@@ -31,9 +31,8 @@ const RELOAD_TIMEOUT_MS = 5_000;
 export function reloadAcrossWorkers(share: Share, reloader: ConfigReloader): ReloadOthersFn {
   answerQuestions('reload', () => ({ slot: share.slot, ...reloader.reload('cluster') }) satisfies WorkerReload);
   return async () => {
-    const reloads = (await askOtherWorkers({ kind: 'reload' }, { first: false, timeoutMs: RELOAD_TIMEOUT_MS })) as WorkerReload[];
-    const confirmed = new Set(reloads.map((reload) => reload.slot));
-    const unconfirmed = Array.from({ length: share.count }, (_, slot) => slot).filter((slot) => slot !== share.slot && !confirmed.has(slot));
-    return { asked: share.count - 1, reloads: reloads.sort((a, b) => a.slot - b.slot), unconfirmed, timeoutMs: RELOAD_TIMEOUT_MS, primaryPid: process.ppid };
+    const { answers, unanswered } = await askOtherWorkers({ kind: 'reload' }, { first: false, timeoutMs: RELOAD_TIMEOUT_MS });
+    const reloads = (answers as WorkerReload[]).sort((a, b) => a.slot - b.slot);
+    return { asked: share.count - 1, reloads, unconfirmed: unanswered, timeoutMs: RELOAD_TIMEOUT_MS, primaryPid: process.ppid };
   };
 }

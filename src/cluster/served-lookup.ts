@@ -18,7 +18,7 @@ export function servedAcrossWorkers(local: RequestVariants): ServedLookupFn {
   return async (requestId) => {
     const hit = local.lookup(requestId);
     if (hit) return hit;
-    const [answer] = await askOtherWorkers({ kind: 'served', requestId }, { first: true, timeoutMs: LOOKUP_TIMEOUT_MS });
-    return answer as ServedBy | undefined;
+    const { answers } = await askOtherWorkers({ kind: 'served', requestId }, { first: true, timeoutMs: LOOKUP_TIMEOUT_MS });
+    return answers[0] as ServedBy | undefined;
   };
 }

@@ -121,6 +121,13 @@ export const configGeneration = new Gauge({
   registers: [registry],
 });
 
+export const clusterAnswersMissedTotal = new Counter({
+  name: 'abproxy_cluster_answers_missed_total',
+  help: 'Answers a cluster worker needed from another worker and did not get within the bound, by question (reload: a weight change that worker may not have applied; served: a feedback request-id lookup that may have missed the worker that served the id)',
+  labelNames: ['question'] as const,
+  registers: [registry],
+});
+
 export const feedbackReward = new Histogram({
   name: 'abproxy_feedback_reward',
   help: 'Rewards received through feedback, by route and variant',

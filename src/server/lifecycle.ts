@@ -145,7 +145,7 @@ export async function startAbproxy(options: StartOptions): Promise<Abproxy> {
     ...dashboardRoutes(),
     ...healthRoutes({ notReadyReason }),
     ...experiment.adminRoutes,
-    ...routesApi({ configPath: options.configPath, holder, reloader, reloadOthers: options.reloadOthers?.(reloader), fileWatched: options.watch !== false, env: options.env }),
+    ...routesApi({ configPath: options.configPath, holder, reloader, reloadOthers: options.reloadOthers?.(reloader), fileWatched: options.watch !== false, logger, env: options.env }),
   ];
   const adminListen = options.adminListen ?? { ...adminAddress, exclusive: false };
   const admin = await startAdminServer(adminRoutes, adminListen.host, adminListen.port, (error) => logger.error({ err: error }, 'admin request failed'), adminListen.exclusive).catch((error: unknown) =>

@@ -10,10 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigFile } from '../../src/config/load.js';
 import { runCli } from '../helpers/cli.js';
-import { spawnCluster, type SpawnedCluster } from '../helpers/cluster.js';
+import { spawnCluster, splitConfig, type SpawnedCluster } from '../helpers/cluster.js';
 import { parseMetrics, sampleValue } from '../helpers/prom-text.js';
 import { writeConfig } from '../helpers/proxy.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
+import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 interface IncompleteAnswer {
@@ -28,22 +28,6 @@ interface IncompleteAnswer {
 interface LiveRoutes {
   generation: number;
   routes: { name: string; variants: { name: string; weight: number }[] }[];
-}
-
-function splitConfig(upstream: TestUpstream) {
-  return {
-    routes: [
-      {
-        name: 'm',
-        match: { pathPrefix: '/m' },
-        sticky: [{ header: 'x-session-id' }],
-        variants: [
-          { name: 'champion', target: upstream.url, weight: 70 },
-          { name: 'challenger', target: upstream.url, weight: 30 },
-        ],
-      },
-    ],
-  };
 }
 
 /** Runs `body` with the worker in `slot` stopped (it answers nothing, as a worker stuck in a long synchronous run), and always resumes it. */
@@ -89,7 +73,7 @@ const weightsOf = (live: LiveRoutes) => live.routes.find((r) => r.name === 'm')?
 
 test('with --no-watch, a worker that does not confirm the reload turns the weight change into 504 ABPROXY_RELOAD_INCOMPLETE, and the CLI exits 1', { timeout: 90_000 }, async (t) => {
   const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream));
+  const configPath = writeConfig(splitConfig(upstream.url));
   const cluster = await spawnCluster(configPath, 2, ['--no-watch']);
   t.after(async () => {
     await cluster.stop();
@@ -132,7 +116,7 @@ test('with --no-watch, a worker that does not confirm the reload turns the weigh
 
 test('with the file watched, the 504 says the worker catches up through its own file watch; the log warns and the metric counts it', { timeout: 90_000 }, async (t) => {
   const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream));
+  const configPath = writeConfig(splitConfig(upstream.url));
   const cluster = await spawnCluster(configPath, 2);
   t.after(async () => {
     await cluster.stop();

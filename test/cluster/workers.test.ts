@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { writeConfig } from '../helpers/proxy.js';
-import { spawnCluster, type SpawnedCluster } from '../helpers/cluster.js';
+import { spawnCluster, splitConfig, type SpawnedCluster } from '../helpers/cluster.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 import { variantForKey } from '../../src/routing/assign.js';
@@ -52,25 +52,9 @@ function metricValue(text: string, name: string): number {
   return line === undefined ? NaN : Number(line.slice(name.length + 1));
 }
 
-function splitConfig(upstream: TestUpstream) {
-  return {
-    routes: [
-      {
-        name: 'm',
-        match: { pathPrefix: '/m' },
-        sticky: [{ header: 'x-session-id' }],
-        variants: [
-          { name: 'champion', target: upstream.url, weight: 70 },
-          { name: 'challenger', target: upstream.url, weight: 30 },
-        ],
-      },
-    ],
-  };
-}
-
 test('two workers: stickiness, aggregated counters and report, a weight change, and a killed worker replaced', { timeout: 120_000 }, async (t) => {
   const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream));
+  const configPath = writeConfig(splitConfig(upstream.url));
   const cluster: SpawnedCluster = await spawnCluster(configPath, 2);
   t.after(async () => {
     await cluster.stop();
@@ -205,7 +189,7 @@ test('two workers: stickiness, aggregated counters and report, a weight change, 
 
 test('with --no-watch, a weight change through the admin API is in force in every worker when its answer comes', { timeout: 90_000 }, async (t) => {
   const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream));
+  const configPath = writeConfig(splitConfig(upstream.url));
   const cluster = await spawnCluster(configPath, 2, ['--no-watch']);
   t.after(async () => {
     await cluster.stop();
@@ -225,7 +209,7 @@ test('with --no-watch, a weight change through the admin API is in force in ever
 test('SIGTERM drains every worker: in-flight requests complete, then exit 0', { timeout: 90_000 }, async (t) => {
   const upstream = await startUpstream((_req, res) => setTimeout(() => res.end('slow answer'), 1_500));
   t.after(() => upstream.close());
-  const cluster = await spawnCluster(writeConfig(splitConfig(upstream)), 2);
+  const cluster = await spawnCluster(writeConfig(splitConfig(upstream.url)), 2);
   const inFlight = Array.from({ length: 6 }, (_, i) => get(cluster.dataPort, `drain-${i}`));
   // Wait until every request has reached the upstream, i.e. both workers hold requests in flight.
   const deadline = Date.now() + 10_000;

@@ -89,3 +89,20 @@ export async function spawnCluster(configPath: string, workers: number, extraArg
     },
   };
 }
+
+/** A config with one sticky 70/30 route `m` (champion, challenger) on `upstreamUrl`, for the cluster tests. */
+export function splitConfig(upstreamUrl: string) {
+  return {
+    routes: [
+      {
+        name: 'm',
+        match: { pathPrefix: '/m' },
+        sticky: [{ header: 'x-session-id' }],
+        variants: [
+          { name: 'champion', target: upstreamUrl, weight: 70 },
+          { name: 'challenger', target: upstreamUrl, weight: 30 },
+        ],
+      },
+    ],
+  };
+}

@@ -70,8 +70,8 @@ export interface Abproxy {
 
 /**
  * How long the upstream pools may take to close once the drain is over. By then every client connection is
- * closed, so a request a pool still holds has no one to answer: one undici had queued when the drain cut
- * its client off goes out afterwards with nothing left to abort it, and would wait for upstreamTimeoutMs.
+ * closed and the relays have aborted their requests (one undici still had queued is aborted, unsent, when
+ * undici takes it up), so a pool closes at once; the grace bounds the shutdown should one still hold a request.
  */
 const POOL_CLOSE_GRACE_MS = 1_000;
 

@@ -65,8 +65,14 @@ export class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#abort?.(error);
   }
 
+  /**
+   * undici calls it as the request is about to be written; one that waited in the pool's queue (every upstream
+   * connection busy) is not written if its client left meanwhile, and ends as a client abort (499). undici
+   * closes the upstream connection it was given, as for any aborted HTTP/1.1 request.
+   */
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort;
+    if (this.options.res.destroyed) abort(new ClientAbortError());
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {

@@ -45,8 +45,13 @@ export class StreamRelay implements Dispatcher.DispatchHandler {
     this.#abort?.(error);
   }
 
+  /**
+   * undici calls it as the request is about to be written; one that waited in the pool's queue (every upstream
+   * connection busy) is not written if its client reset the stream or left meanwhile, and ends as a client abort (499).
+   */
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort;
+    if (this.#options.stream.destroyed) abort(new ClientAbortError());
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {

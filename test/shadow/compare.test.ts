@@ -171,3 +171,19 @@ test('deeply nested JSON neither throws nor overflows the stack', () => {
   const comparison = compareAnswers(answer, answer, 0);
   assert.equal(comparison.result, 'match');
 });
+
+test('a shadow answer byte for byte the primary\'s takes its parsed body; one that differs, or in another content type, is parsed itself', () => {
+  const primary = oip({ name: 'p', shape: [1], data: [0.5] });
+  const same = oip({ name: 'p', shape: [1], data: [0.5] });
+  assert.equal(compareAnswers(primary, same, 0).result, 'match');
+  assert.ok(primary.parsed !== undefined && same.parsed === primary.parsed, 'the same bytes are not parsed twice');
+
+  const other = oip({ name: 'p', shape: [1], data: [0.25] });
+  assert.equal(compareAnswers(primary, other, 0).result, 'mismatch');
+  assert.notEqual(other.parsed, primary.parsed);
+  assert.deepEqual(other.parsed, { model_name: 'm', outputs: [{ datatype: 'FP32', name: 'p', shape: [1], data: [0.25] }] });
+
+  const typed: Answer = { ...oip({ name: 'p', shape: [1], data: [0.5] }), contentType: 'text/event-stream' };
+  compareAnswers(primary, typed, 0);
+  assert.equal('parsed' in typed, false, 'an event stream is read as its events, not as the primary\'s JSON');
+});

@@ -10,10 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigFile } from '../../src/config/load.js';
 import { runCli } from '../helpers/cli.js';
-import { spawnCluster, splitConfig, type SpawnedCluster } from '../helpers/cluster.js';
+import { startSplitCluster, type SpawnedCluster } from '../helpers/cluster.js';
 import { parseMetrics, sampleValue } from '../helpers/prom-text.js';
-import { writeConfig } from '../helpers/proxy.js';
-import { startUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 interface IncompleteAnswer {
@@ -72,13 +70,7 @@ function unconfirmedWarning(cluster: SpawnedCluster, generation: number): Promis
 const weightsOf = (live: LiveRoutes) => live.routes.find((r) => r.name === 'm')?.variants.map((v) => v.weight);
 
 test('with --no-watch, a worker that does not confirm the reload turns the weight change into 504 ABPROXY_RELOAD_INCOMPLETE, and the CLI exits 1', { timeout: 90_000 }, async (t) => {
-  const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream.url));
-  const cluster = await spawnCluster(configPath, 2, ['--no-watch']);
-  t.after(async () => {
-    await cluster.stop();
-    await upstream.close();
-  });
+  const { configPath, cluster } = await startSplitCluster(t, ['--no-watch']);
 
   await withWorkerStopped(cluster, 1, async () => {
     const res = await putWeights(cluster, { champion: 0, challenger: 100 });
@@ -115,13 +107,7 @@ test('with --no-watch, a worker that does not confirm the reload turns the weigh
 });
 
 test('with the file watched, the 504 says the worker catches up through its own file watch; the log warns and the metric counts it', { timeout: 90_000 }, async (t) => {
-  const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream.url));
-  const cluster = await spawnCluster(configPath, 2);
-  t.after(async () => {
-    await cluster.stop();
-    await upstream.close();
-  });
+  const { cluster } = await startSplitCluster(t);
   assert.equal(await reloadsUnconfirmed(cluster), 0, 'the series exists at zero before the first miss');
 
   await withWorkerStopped(cluster, 1, async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { writeConfig } from '../helpers/proxy.js';
-import { spawnCluster, splitConfig, type SpawnedCluster } from '../helpers/cluster.js';
+import { spawnCluster, splitConfig, startSplitCluster } from '../helpers/cluster.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 import { variantForKey } from '../../src/routing/assign.js';
@@ -53,13 +53,7 @@ function metricValue(text: string, name: string): number {
 }
 
 test('two workers: stickiness, aggregated counters and report, a weight change, and a killed worker replaced', { timeout: 120_000 }, async (t) => {
-  const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream.url));
-  const cluster: SpawnedCluster = await spawnCluster(configPath, 2);
-  t.after(async () => {
-    await cluster.stop();
-    await upstream.close();
-  });
+  const { configPath, cluster } = await startSplitCluster(t);
   const route = new RouteTable(loadConfigFile(configPath).config).byName.get('m')!;
   const expected = (key: string) => variantForKey(route, key).name;
 
@@ -188,13 +182,7 @@ test('two workers: stickiness, aggregated counters and report, a weight change, 
 });
 
 test('with --no-watch, a weight change through the admin API is in force in every worker when its answer comes', { timeout: 90_000 }, async (t) => {
-  const upstream = await startUpstream();
-  const configPath = writeConfig(splitConfig(upstream.url));
-  const cluster = await spawnCluster(configPath, 2, ['--no-watch']);
-  t.after(async () => {
-    await cluster.stop();
-    await upstream.close();
-  });
+  const { cluster } = await startSplitCluster(t, ['--no-watch']);
   const res = await fetch(`http://127.0.0.1:${cluster.adminPort}/admin/routes/m/weights`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ champion: 0, challenger: 100 }) });
   assert.equal(res.status, 200);
   const answer = (await res.json()) as { generation: number; otherWorkers?: { asked: number; reloaded: { slot: number; result: string; generation: number }[] } };

@@ -1,8 +1,11 @@
 // Spawns the real CLI as `abproxy serve --workers N` and follows the primary's JSON log lines to learn the
 // worker pids and ports (everything listens on 127.0.0.1 port 0).
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { writeConfig } from './proxy.js';
+import { startUpstream, type TestUpstream } from './upstream.js';
 
 export interface WorkerInfo {
   slot: number;
@@ -105,4 +108,16 @@ export function splitConfig(upstreamUrl: string) {
       },
     ],
   };
+}
+
+/** A test upstream and a two-worker cluster in front of it on splitConfig, both stopped when the test ends. */
+export async function startSplitCluster(t: TestContext, extraArgs: string[] = []): Promise<{ upstream: TestUpstream; configPath: string; cluster: SpawnedCluster }> {
+  const upstream = await startUpstream();
+  const configPath = writeConfig(splitConfig(upstream.url));
+  const cluster = await spawnCluster(configPath, 2, extraArgs);
+  t.after(async () => {
+    await cluster.stop();
+    await upstream.close();
+  });
+  return { upstream, configPath, cluster };
 }

@@ -1,6 +1,7 @@
 // The admin API for routes: GET /admin/routes, PUT /admin/routes/{route}/weights (bearer token when
 // adminToken is set; rewrites the config file atomically, then reloads it, in every cluster worker before
-// answering, and says so with an error status and a logged warning when a worker did not confirm),
+// answering, also when the file already held the weights, and says so with an error status and a logged
+// warning when a worker did not confirm),
 // GET /admin/assign. Never changes the live state except through the config file and the reloader.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -82,14 +83,18 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
         if (dryRun === undefined) return sendJson(res, 400, { error: `dryRun must be true or false (or 1 or 0), got ${JSON.stringify(dryRunParam)}`, code: 'ABPROXY_BAD_REQUEST' });
         try {
           const { plan, written } = changeWeights(deps.configPath, match[1] ?? '', { weights }, { dryRun, env: deps.env });
-          const reload = written ? deps.reloader.reload('admin') : undefined;
+          // Weights the file already holds are still reloaded everywhere in a cluster (a no-op where the file is
+          // live): a PUT repeated after a 504 must confirm that the workers that missed the change now have it.
+          const confirmEverywhere = !dryRun && deps.reloadOthers !== undefined;
+          const reload = written || confirmEverywhere ? deps.reloader.reload('admin') : undefined;
+          const fileState = written ? 'the file was written' : 'the file already held these weights';
           if (reload?.result === 'rejected') {
-            return sendJson(res, 500, { error: 'the file was written but its reload was rejected', code: 'ABPROXY_RELOAD_REJECTED', problems: reload.problems });
+            return sendJson(res, 500, { error: `${fileState} but its reload was rejected`, code: 'ABPROXY_RELOAD_REJECTED', problems: reload.problems });
           }
           const others = reload && deps.reloadOthers ? await deps.reloadOthers() : undefined;
           const rejected = others?.reloads.find((other) => other.result === 'rejected');
           if (rejected) {
-            return sendJson(res, 500, { error: `the file was written but worker ${rejected.slot} rejected its reload`, code: 'ABPROXY_RELOAD_REJECTED', problems: rejected.problems });
+            return sendJson(res, 500, { error: `${fileState} but worker ${rejected.slot} rejected its reload`, code: 'ABPROXY_RELOAD_REJECTED', problems: rejected.problems });
           }
           const appliedGeneration = reload?.generation ?? holder.current.generation;
           const workers = others && { asked: others.asked, reloaded: others.reloads.map(({ slot, result, generation }) => ({ slot, result, generation })) };
@@ -104,7 +109,7 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
               'worker slots did not confirm a weight change in time and may still serve the old weights',
             );
             return sendJson(res, 504, {
-              error: unconfirmedMessage(plan, appliedGeneration, others, deps.fileWatched),
+              error: unconfirmedMessage(plan, written, appliedGeneration, others, deps.fileWatched),
               code: 'ABPROXY_RELOAD_INCOMPLETE',
               ...plan,
               written,
@@ -124,14 +129,14 @@ export function routesApi(deps: RoutesApiDeps): AdminRoute[] {
 }
 
 /** What was written and applied here, which worker slots did not confirm, and how they catch up. */
-function unconfirmedMessage(plan: WeightPlan, generation: number, others: OtherReloads, fileWatched: boolean): string {
+function unconfirmedMessage(plan: WeightPlan, written: boolean, generation: number, others: OtherReloads, fileWatched: boolean): string {
   const slots = others.unconfirmed.join(', ');
   const weights = plan.after.map((v) => `${v.name}=${v.weight}`).join(' ');
   const catchUp = fileWatched
     ? 'each reloads the file through its own file watch once it gets to it'
     : 'the workers run with --no-watch, so each reloads only if it takes up the reload question late, or on SIGHUP';
   return (
-    `route "${plan.route}" was written to the config file as ${weights} and applied here (generation ${generation}), ` +
+    `route "${plan.route}" ${written ? 'was written to' : 'already stood in'} the config file as ${weights} and applied here (generation ${generation}), ` +
     `but worker slot${others.unconfirmed.length > 1 ? 's' : ''} ${slots} did not confirm the reload within ${others.timeoutMs} ms ` +
     `and may still serve the old weights: ${catchUp} (kill -HUP ${others.primaryPid}, the cluster primary, reloads every worker)`
   );

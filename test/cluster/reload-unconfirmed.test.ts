@@ -5,7 +5,9 @@
 // Before, the answer was 200 with `otherWorkers.reloaded` one short and the CLI reported success. The admin
 // worker also logs a warning naming the route and slots, and the aggregated /metrics counts each unconfirmed
 // worker once per weight change in abproxy_cluster_answers_missed_total{question="reload"} (before, an
-// operator watching the process log or Prometheus never learned of it).
+// operator watching the process log or Prometheus never learned of it). The same PUT sent again (the natural
+// retry of a 504) asks every worker to reload too: 504 naming slot 1 while it is still stopped, 200 once it
+// confirms. Before, the file already held those weights, nothing was asked, and the retry answered 200.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigFile } from '../../src/config/load.js';
@@ -21,6 +23,13 @@ interface IncompleteAnswer {
   written: boolean;
   generation: number;
   otherWorkers: { asked: number; reloaded: unknown[]; unconfirmed: number[] };
+}
+
+interface AppliedAnswer {
+  route: string;
+  written: boolean;
+  generation: number;
+  otherWorkers: { asked: number; reloaded: { slot: number; result: string; generation: number }[] };
 }
 
 interface LiveRoutes {
@@ -128,4 +137,38 @@ test('with the file watched, the 504 says the worker catches up through its own 
   // Scraped once slot 1 is back (a stopped worker cannot send its registry): one worker missed one change, counted
   // once in the admin worker's registry, not once per worker in the sum.
   assert.equal(await reloadsUnconfirmed(cluster), 1);
+});
+
+test('with --no-watch, the same weights sent again after a 504 answer 504 while the worker is stopped, and 200 only once it confirmed', { timeout: 90_000 }, async (t) => {
+  const { cluster } = await startSplitCluster(t, ['--no-watch']);
+  const split = { champion: 0, challenger: 100 };
+
+  await withWorkerStopped(cluster, 1, async () => {
+    const first = await putWeights(cluster, split);
+    assert.equal(first.status, 504);
+    assert.equal(((await first.json()) as IncompleteAnswer).written, true);
+
+    const retry = await putWeights(cluster, split);
+    assert.equal(retry.status, 504, 'a retry while slot 1 is stopped does not report the split as applied');
+    const answer = (await retry.json()) as IncompleteAnswer;
+    assert.equal(answer.code, 'ABPROXY_RELOAD_INCOMPLETE');
+    assert.equal(answer.written, false);
+    assert.equal(answer.generation, 2);
+    assert.deepEqual(answer.otherWorkers, { asked: 1, reloaded: [], unconfirmed: [1] });
+    assert.match(answer.error, /route "m" already stood in the config file as champion=0 challenger=100 and applied here \(generation 2\)/);
+    assert.match(answer.error, /worker slot 1 did not confirm the reload within 5000 ms/);
+  });
+
+  const confirmed = await putWeights(cluster, split);
+  assert.equal(confirmed.status, 200);
+  const answer = (await confirmed.json()) as AppliedAnswer;
+  assert.equal(answer.written, false);
+  assert.equal(answer.generation, 2);
+  // Resumed, slot 1 takes up the late questions (in order) before this one, so the file is already live there.
+  assert.deepEqual(answer.otherWorkers, { asked: 1, reloaded: [{ slot: 1, result: 'unchanged', generation: 2 }] });
+  // No wait: the 200 means both workers serve the new weights.
+  const slot1 = cluster.workers.get(1);
+  assert.ok(slot1);
+  assert.deepEqual(weightsOf(await liveWeights(cluster.adminPort)), [0, 100]);
+  assert.deepEqual(weightsOf(await liveWeights(slot1.adminPort)), [0, 100]);
 });

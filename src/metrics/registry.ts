@@ -46,6 +46,12 @@ export const clientSendTimeoutsTotal = new Counter({
   registers: [registry],
 });
 
+export const http2StreamsRefusedTotal = new Counter({
+  name: 'abproxy_http2_streams_refused_total',
+  help: "HTTP/2 client streams node reset before abproxy's handler saw them: header lists over twice maxHeaderBytes once SETTINGS are acknowledged (ENHANCE_YOUR_CALM); node does not say why, so streams over maxConcurrentStreams or with malformed fields count here too",
+  registers: [registry],
+});
+
 export const websocketConnections = new Gauge({
   name: 'abproxy_websocket_connections',
   help: 'WebSocket connections open through the proxy, by route and variant',

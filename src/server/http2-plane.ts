@@ -2,7 +2,8 @@
 // KServe; or TLS with ALPN h2 when http2.tls is set, its certificate rotated without a restart), which
 // also serves HTTP/1.1 on its port:
 // node:http2 with bounded streams and header lists (node's own bounds set so that a list over
-// maxHeaderBytes is answered 431/414, not reset unanswered; fixed at start), idle sessions closed after
+// maxHeaderBytes is answered 431/414, not reset unanswered; fixed at start; the streams node still resets
+// are counted, h2-unseen-streams.ts), idle sessions closed after
 // limits.keepAliveTimeoutMs (as configured when each opens), and a drain that sends GOAWAY, lets open
 // streams finish up to the grace period, then cuts what is left. Each connection's socket is tracked
 // (h2-transports.ts) for the send timeout.
@@ -15,6 +16,7 @@ import type { Config, Limits } from '../config/schema.js';
 import { FIELD_OVERHEAD_BYTES } from '../http/h2-header-list.js';
 import type { Logger } from '../log/logger.js';
 import { trackTransport } from './h2-transports.js';
+import { countUnseenStreams } from './h2-unseen-streams.js';
 import { createStreamHandler } from './http2-handler.js';
 import { ALPN_H2_OR_HTTP1, serveHttp1OnCleartext, serveHttp1OnTls } from './shared-port.js';
 import type { DataPlaneDeps } from './request-handler.js';
@@ -60,6 +62,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     session.on('error', () => session.destroy());
+    countUnseenStreams(session);
     // Idle: no frame in either direction for the keep-alive timeout. GOAWAY, but open streams may finish.
     session.setTimeout(deps.holder.current.config.limits.keepAliveTimeoutMs, () => session.close());
   });
@@ -84,7 +87,7 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
 /**
  * SETTINGS_MAX_HEADER_LIST_SIZE. node advertises it and, only once the client has acknowledged the
  * SETTINGS, resets a stream whose header list is over it with RST_STREAM ENHANCE_YOUR_CALM, unanswered and
- * uncounted; a request sent with the connection preface, before that, is delivered over it. Twice
+ * unreported (counted from stream ids, h2-unseen-streams.ts); a request sent with the connection preface, before that, is delivered over it. Twice
  * maxHeaderBytes, so a list over maxHeaderBytes reaches the stream handler, which answers it 431 or 414
  * and counts it (http/h2-header-list.ts) however early in the session it came; node resets only one over
  * twice the limit.

@@ -2,13 +2,13 @@
 // on real sockets: a header list over the limit, as RFC 9113 §6.5.2 counts it, is a JSON 431 (414 when
 // :path alone is over it; gRPC: RESOURCE_EXHAUSTED) whether or not the client has acknowledged the
 // SETTINGS yet, counted, never forwarded, and the session serves on; node resets a list over twice the
-// limit itself once they are acknowledged; node's 128-field default no longer resets a list within the
-// limit; a 404 quotes at most 200 characters of the path.
+// limit itself once they are acknowledged, counted in abproxy_http2_streams_refused_total; node's 128-field
+// default no longer resets a list within the limit; a 404 quotes at most 200 characters of the path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, constants, type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Http2Session } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { requestsTotal } from '../../src/metrics/registry.js';
+import { http2StreamsRefusedTotal, requestsTotal } from '../../src/metrics/registry.js';
 import { grpcClient, modelInfer, startGrpcUpstream, type GrpcUpstream, type InferenceClient } from '../helpers/grpc-upstream.js';
 import { metricValue } from '../helpers/metric-value.js';
 import { startProxy, type TestProxy } from '../helpers/proxy.js';
@@ -98,6 +98,14 @@ async function counted(code: string): Promise<number> {
   return Number.isNaN(value) ? 0 : value;
 }
 
+const refusedByNode = () => metricValue(http2StreamsRefusedTotal, {});
+
+/** Resolves once the client has acknowledged the SETTINGS of the server session that served `session`'s last request. */
+async function settingsAcknowledged(): Promise<void> {
+  const serverSession = lastServerSession;
+  await waitFor(() => serverSession !== undefined && acknowledged.has(serverSession), 'the client to acknowledge the SETTINGS');
+}
+
 /** A session's first request goes out with the connection preface, before the client can acknowledge the server's SETTINGS. */
 function openSession(): ClientHttp2Session {
   const session = connect(h2Url);
@@ -172,15 +180,15 @@ test("200 small fields within the limit are forwarded (node's default of 128 fie
   }
 });
 
-test('a header list over twice maxHeaderBytes: 431 when it comes with the preface; once the SETTINGS are acknowledged node resets it (ENHANCE_YOUR_CALM), unanswered and uncounted; the session serves on', async () => {
+test('a header list over twice maxHeaderBytes: 431 when it comes with the preface; once the SETTINGS are acknowledged node resets it (ENHANCE_YOUR_CALM), unanswered, counted as refused by node and not as a 431; the session serves on', async () => {
   const received = plain.received.length;
   const before431 = await counted('431');
+  const refusedBefore = await refusedByNode();
   const session = openSession();
   try {
     const headers = { ':path': '/rest/x', 'x-big': 'c'.repeat(40_000) };
     assertJsonError(await send(session, headers), 431, { error: 'request headers are too large: the header list is 40220 bytes, over maxHeaderBytes (16384)', code: 'ABPROXY_HEADERS_TOO_LARGE' });
-    const serverSession = lastServerSession;
-    await waitFor(() => serverSession !== undefined && acknowledged.has(serverSession), 'the client to acknowledge the SETTINGS');
+    await settingsAcknowledged();
     const reset = await send(session, headers);
     assert.equal(reset.head, undefined);
     assert.equal(reset.rstCode, constants.NGHTTP2_ENHANCE_YOUR_CALM);
@@ -190,6 +198,28 @@ test('a header list over twice maxHeaderBytes: 431 when it comes with the prefac
   }
   assert.deepEqual(forwardedSince(received), ['/rest/after']);
   assert.equal(await counted('431'), before431 + 1, 'node resets without telling the proxy');
+  assert.equal(await refusedByNode(), refusedBefore + 1);
+});
+
+test('three times maxHeaderBytes after the SETTINGS ACK: each reset by node is counted once, whether a later request on the session or the client\'s GOAWAY shows it; the session serves on in between', async () => {
+  const received = plain.received.length;
+  const refusedBefore = await refusedByNode();
+  const session = openSession();
+  const headers = { ':path': '/rest/x', 'x-big': 'c'.repeat(3 * MAX_HEADER_BYTES) };
+  try {
+    assert.equal((await send(session, { ':path': '/rest/first' })).head?.[':status'], 200);
+    await settingsAcknowledged();
+    const reset = await send(session, headers);
+    assert.equal(reset.head, undefined);
+    assert.equal(reset.rstCode, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    assert.equal((await send(session, { ':path': '/rest/after' })).head?.[':status'], 200);
+    assert.equal(await refusedByNode(), refusedBefore + 1, 'counted when the next stream reached the handler');
+    assert.equal((await send(session, headers)).rstCode, constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  } finally {
+    session.close(); // GOAWAY: the last reset comes after the last stream the handler saw
+  }
+  await waitFor(async () => (await refusedByNode()) === refusedBefore + 2 || undefined, 'the reset before GOAWAY to be counted');
+  assert.deepEqual(forwardedSince(received), ['/rest/first', '/rest/after']);
 });
 
 test('a gRPC call over the limit is RESOURCE_EXHAUSTED in a Trailers-Only answer (a long :path too), counted as 431 (414), never reaching the upstream; the client calls on', async () => {

@@ -3,10 +3,9 @@
 // also serves HTTP/1.1 on its port:
 // node:http2 with bounded streams and header lists (node's own bounds set so that a list over
 // maxHeaderBytes is answered 431/414, not reset unanswered; fixed at start; the streams node still resets
-// are counted, h2-unseen-streams.ts), idle sessions closed after
-// limits.keepAliveTimeoutMs (as configured when each opens), and a drain that sends GOAWAY, lets open
-// streams finish up to the grace period, then cuts what is left. Each connection's socket is tracked
-// (h2-transports.ts) for the send timeout.
+// are counted, h2-unseen-streams.ts), idle sessions closed after limits.keepAliveTimeoutMs (as configured
+// when each opens), and a drain that sends GOAWAY, lets open streams finish up to the grace period, then
+// cuts what is left. Each connection's socket is tracked (h2-transports.ts) for the send timeout.
 import { once } from 'node:events';
 import { createSecureServer, createServer, type Http2SecureServer, type Http2Server, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
@@ -87,10 +86,10 @@ export async function startHttp2Plane(deps: DataPlaneDeps, limits: Limits, optio
 /**
  * SETTINGS_MAX_HEADER_LIST_SIZE. node advertises it and, only once the client has acknowledged the
  * SETTINGS, resets a stream whose header list is over it with RST_STREAM ENHANCE_YOUR_CALM, unanswered and
- * unreported (counted from stream ids, h2-unseen-streams.ts); a request sent with the connection preface, before that, is delivered over it. Twice
- * maxHeaderBytes, so a list over maxHeaderBytes reaches the stream handler, which answers it 431 or 414
- * and counts it (http/h2-header-list.ts) however early in the session it came; node resets only one over
- * twice the limit.
+ * unreported (counted from stream ids, h2-unseen-streams.ts); a request sent with the connection preface,
+ * before that, is delivered over it. Twice maxHeaderBytes, so a list over maxHeaderBytes reaches the stream
+ * handler, which answers it 431 or 414 and counts it (http/h2-header-list.ts) however early in the session
+ * it came; node resets only one over twice the limit.
  */
 function nodeHeaderListBytes(maxHeaderBytes: number): number {
   return 2 * maxHeaderBytes;

@@ -2,6 +2,7 @@
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { pino } from 'pino';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -41,4 +42,11 @@ export async function startProxy(config: Partial<ConfigInput> & Pick<ConfigInput
     proxy,
     close: () => proxy.close(2_000),
   };
+}
+
+/** The port of a started proxy's HTTP/2 listener (the config has `http2`); fails the test when it is not up. */
+export function http2PortOf(proxy: Abproxy): number {
+  const port = proxy.http2Plane?.address.port;
+  assert.ok(port, 'the HTTP/2 listener is up');
+  return port;
 }

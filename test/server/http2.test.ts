@@ -13,7 +13,7 @@ import { requestsTotal } from '../../src/metrics/registry.js';
 import { variantForKey } from '../../src/routing/assign.js';
 import { grpcClient, modelInfer, startGrpcUpstream, type GrpcUpstream, type InferenceClient, type StreamInferResponse } from '../helpers/grpc-upstream.js';
 import { metricValue } from '../helpers/metric-value.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { http2PortOf, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -43,9 +43,7 @@ before(async () => {
       { name: 'rest', match: { pathPrefix: '/rest' }, sticky: [{ header: 'x-session-id' }], variants: [{ name: 'only', target: plain.url, weight: 1 }] },
     ],
   });
-  const port = proxy.proxy.http2Plane?.address.port;
-  assert.ok(port, 'the HTTP/2 listener is up');
-  h2Address = `127.0.0.1:${port}`;
+  h2Address = `127.0.0.1:${http2PortOf(proxy.proxy)}`;
   client = grpcClient(h2Address);
 });
 

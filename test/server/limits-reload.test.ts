@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { startAbproxy, type Abproxy } from '../../src/server/lifecycle.js';
 import { converse, json, parseResponse, type Conversation } from '../helpers/conversation.js';
-import { replaceConfig, writeConfig } from '../helpers/proxy.js';
+import { http2PortOf, replaceConfig, writeConfig } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -53,8 +53,7 @@ async function startLimitsProxy(limits: Limits): Promise<LimitsProxy> {
   const lines: string[] = [];
   const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
   const proxy = await startAbproxy({ configPath, logger: pino({ level: 'info' }, sink) });
-  const h2Port = proxy.http2Plane?.address.port;
-  assert.ok(h2Port, 'the HTTP/2 listener is up');
+  const h2Port = http2PortOf(proxy);
   return {
     proxy,
     upstream,

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { requestsTotal, upstreamRetriesTotal } from '../../src/metrics/registry.js';
 import { converse } from '../helpers/conversation.js';
 import { metricValue } from '../helpers/metric-value.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { http2PortOf, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -52,9 +52,7 @@ async function withProxy(run: (proxy: TestProxy, h2Port: number) => Promise<void
     routes: [{ name: 'api', match: { pathPrefix: '/' }, variants: [{ name: 'v', target: upstream.url, weight: 1 }] }],
   });
   try {
-    const h2Port = proxy.proxy.http2Plane?.address.port;
-    assert.ok(h2Port, 'the HTTP/2 listener is up');
-    await run(proxy, h2Port);
+    await run(proxy, http2PortOf(proxy.proxy));
   } finally {
     await proxy.close();
   }

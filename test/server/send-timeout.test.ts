@@ -15,7 +15,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { clientSendTimeoutsTotal } from '../../src/metrics/registry.js';
 import { metricValue } from '../helpers/metric-value.js';
 import { expandModel, modelDir } from '../helpers/onnx-models.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { http2PortOf, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -71,9 +71,7 @@ before(async () => {
     models: { expand: { path: expandModel(modelDir(), MODEL_VALUES) } },
     routes: [...routes(upstream.url), { name: 'tensor', match: { pathPrefix: '/v2/models/expand' }, variants: [{ name: 'v', target: 'model:expand', weight: 1 }] }],
   });
-  const port = proxy.proxy.http2Plane?.address.port;
-  assert.ok(port, 'the HTTP/2 listener is up');
-  h2Port = port;
+  h2Port = http2PortOf(proxy.proxy);
 });
 
 after(async () => {

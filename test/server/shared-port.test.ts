@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:http2';
 import { converse, json, parseResponse } from '../helpers/conversation.js';
-import { startProxy, type TestProxy } from '../helpers/proxy.js';
+import { http2PortOf, startProxy, type TestProxy } from '../helpers/proxy.js';
 import { rawRequest } from '../helpers/raw.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 
@@ -24,9 +24,7 @@ before(async () => {
     limits: { headersTimeoutMs: HEADERS_TIMEOUT_MS },
     routes: [{ name: 'rest', match: { pathPrefix: '/rest' }, variants: [{ name: 'only', target: upstream.url, weight: 1 }] }],
   });
-  const port = proxy.proxy.http2Plane?.address.port;
-  assert.ok(port, 'the HTTP/2 listener is up');
-  h2Port = port;
+  h2Port = http2PortOf(proxy.proxy);
 });
 
 after(async () => {

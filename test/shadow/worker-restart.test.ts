@@ -2,7 +2,8 @@
 // cannot start does not stop the process starting (it exited 13 about one start in two, its failed worker
 // being all that held the start's wait), and is started again after a growing delay, not with every batch.
 // One that crashes mid-run takes its copies and records with it: each copy is counted ok, error or
-// dropped, and each record written or dropped, exactly once.
+// dropped, and each record written or dropped, exactly once (records of a write under way at the crash
+// are counted dropped, though the write may still reach the file).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -102,6 +103,8 @@ test('a shadow worker that crashes mid-run: every copy and every record is count
   assert.ok(settled.ok > 0 && settled.written > 0, 'workers served copies and wrote records between crashes');
   assert.ok(settled.dropped + settled.error > 0 && settled.recordsDropped > 0, 'the crashes cost copies and records');
   assert.ok(candidate.received.length >= settled.ok, 'every copy counted ok reached the shadow');
-  assert.equal(readFileSync(logPath, 'utf8').split('\n').filter(Boolean).length, settled.written, 'the log holds every record counted written');
+  // A write the worker had under way when it died may still reach the file, its records counted dropped.
+  const lines = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).length;
+  assert.ok(lines >= settled.written && lines <= settled.written + settled.recordsDropped, `the log holds every record counted written (${lines} lines, ${settled.written} written)`);
   assert.ok([...serve.output().matchAll(/shadow worker start/g)].length >= 2, 'the worker was started again after its crash');
 });

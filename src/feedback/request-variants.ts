@@ -29,10 +29,9 @@ export class RequestVariants {
   #pairOf = new Uint32Array(0);
   /** Per slot: an id that is not a canonical UUID. */
   #strings: (string | undefined)[] = [];
-  /** The slot the next id takes, and how many slots hold one. */
+  /** The slot the next id takes. */
   #next = 0;
-  #held = 0;
-  /** Ids remembered since the ring was (re)built, and how many of them the index has seen. */
+  /** Ids remembered since the ring was (re)built (the ring holds the last `max` of them), and how many of them the index has seen. */
   #remembered = 0;
   #indexed = 0;
   /** Open addressing, 1 + slot per entry; an entry whose slot now holds another id is stale. */
@@ -55,8 +54,7 @@ export class RequestVariants {
       else this.#next = 0;
     }
     const slot = this.#next;
-    if (this.#pairOf[slot] === 0) this.#held++;
-    else this.#evicted.inc();
+    if (this.#pairOf[slot] !== 0) this.#evicted.inc();
     if (uuidWords(requestId, this.#words, slot * WORDS)) {
       if (this.#strings[slot] !== undefined) this.#strings[slot] = undefined;
     } else this.#strings[slot] = requestId;
@@ -80,7 +78,7 @@ export class RequestVariants {
   /** Applies a new bound (after a reload), keeping the most recent ids that still fit. */
   resize(max: number): void {
     if (max === this.#max) return;
-    const kept = Math.min(max, this.#held);
+    const kept = Math.min(max, this.#held());
     const words = this.#words;
     const pairOf = this.#pairOf;
     const strings = this.#strings;
@@ -95,7 +93,6 @@ export class RequestVariants {
       this.#strings[i] = strings[from];
     }
     this.#next = kept;
-    this.#held = kept;
     this.#remembered = kept;
     this.#indexed = 0;
     this.#table = new Int32Array(EMPTY_TABLE);
@@ -117,13 +114,13 @@ export class RequestVariants {
 
   /** Indexes the ids remembered since the last lookup; rebuilds the table when it would be over half full. */
   #catchUp(): void {
-    let fresh = Math.min(this.#remembered - this.#indexed, this.#held);
+    let fresh = Math.min(this.#remembered - this.#indexed, this.#held());
     if (this.#tableEntries + fresh > this.#table.length / 2) {
       let size = EMPTY_TABLE;
-      while (size < 4 * this.#held) size *= 2;
+      while (size < 4 * this.#held()) size *= 2;
       this.#table = new Int32Array(size);
       this.#tableEntries = 0;
-      fresh = this.#held;
+      fresh = this.#held();
     }
     const mask = this.#table.length - 1;
     for (let back = fresh; back > 0; back--) {
@@ -135,6 +132,11 @@ export class RequestVariants {
       this.#tableEntries++;
     }
     this.#indexed = this.#remembered;
+  }
+
+  /** Ids in the ring: every slot is filled in turn, and reused only once `max` are. */
+  #held(): number {
+    return Math.min(this.#remembered, this.#max);
   }
 
   #holdsUuid(slot: number): boolean {

@@ -1,5 +1,6 @@
-// The result types of comparing a shadow's answer with the primary's, and the numeric tolerance rule
-// shared by the tensor and JSON comparators. Pure.
+// The result types of comparing a shadow's answer with the primary's, their JSON for the shadow log, and
+// the numeric tolerance rule shared by the tensor and JSON comparators. Pure.
+import { jsonNumber, quoted } from './json-text.js';
 
 /** Result label of abproxy_shadow_comparisons_total. */
 export type ComparisonResult = 'match' | 'mismatch' | 'incomparable';
@@ -27,6 +28,30 @@ export interface Comparison {
   maxRelDiff?: number | null;
   argmaxAgreement?: number | null;
   tensors?: TensorComparison[];
+}
+
+/** The comparison as JSON.stringify writes it (fields in the order declared above), without its cost. */
+export function comparisonJson(comparison: Comparison): string {
+  const { result, kind, reason, maxAbsDiff, maxRelDiff, argmaxAgreement, tensors } = comparison;
+  return (
+    `{"result":"${result}","kind":"${kind}"${reasonField(reason)}` +
+    `${maxAbsDiff === undefined ? '' : `,"maxAbsDiff":${jsonNumber(maxAbsDiff)}`}` +
+    `${maxRelDiff === undefined ? '' : `,"maxRelDiff":${jsonNumber(maxRelDiff)}`}` +
+    `${argmaxAgreement === undefined ? '' : `,"argmaxAgreement":${jsonNumber(argmaxAgreement)}`}` +
+    `${tensors === undefined ? '' : `,"tensors":[${tensors.map(tensorComparisonJson).join(',')}]`}}`
+  );
+}
+
+function tensorComparisonJson(tensor: TensorComparison): string {
+  return (
+    `{"primary":${quoted(tensor.primary)},"shadow":${quoted(tensor.shadow)},"elements":${jsonNumber(tensor.elements)},` +
+    `"maxAbsDiff":${jsonNumber(tensor.maxAbsDiff)},"maxRelDiff":${jsonNumber(tensor.maxRelDiff)},` +
+    `"argmaxAgreement":${jsonNumber(tensor.argmaxAgreement)},"match":${tensor.match}${reasonField(tensor.reason)}}`
+  );
+}
+
+function reasonField(reason: string | undefined): string {
+  return reason === undefined ? '' : `,"reason":${quoted(reason)}`;
 }
 
 /**

@@ -1,17 +1,19 @@
 // The shadow log's record: one JSON line per mirrored request, grouped by input, with the primary's and
 // every shadow's status, latency, output and comparison. recordLine writes it; the types below are what
-// readers get back. A JSON body is written as its own text (it was parsed once, for comparison or here,
-// and is never re-serialized); a gRPC call and answer as their OIP messages read as JSON (the answer
-// with its grpc-status); bodies are left out when captureBodies is off. Pure (it remembers the last time it
-// wrote as text).
+// readers get back. The line is written field by field (strings quoted as JSON.stringify would), not by
+// serializing objects. A JSON body is written as its own text: checked as JSON without being parsed
+// (unless comparison parsed it already), re-serialized only when it spans lines; a gRPC call and answer as
+// their OIP messages read as JSON (the answer with its grpc-status); bodies are left out when
+// captureBodies is off. Pure (it remembers the last time it wrote as text).
 import { hash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { grpcRequestBodyJson } from '../grpc/oip-messages.js';
 import { decodeGrpcMessage, isGrpc } from '../grpc/status.js';
 import { inferenceHeaderLength } from '../http/inference-header.js';
-import { answerJson, NOT_JSON, parseJsonBody, type Answer, type AnswerFields, type ShadowAnswer } from './answer.js';
+import { NOT_JSON, parseJsonBody, type Answer, type AnswerFields, type ShadowAnswer } from './answer.js';
 import { answerContent } from './compare.js';
-import type { Comparison } from './comparison.js';
+import { comparisonJson, type Comparison } from './comparison.js';
+import { isJsonContainer, jsonNumber, quoted } from './json-text.js';
 
 /** A body as logged: parsed JSON when it is JSON, else UTF-8 text, else base64. */
 export interface LoggedBody {
@@ -80,16 +82,17 @@ export interface RecordInput {
 /** The record as one line of JSON (no newline), in ShadowLogRecord's shape. */
 export function recordLine(input: RecordInput, now = new Date()): string {
   const body = input.body ?? EMPTY;
+  const { primary, path } = input;
   const capture = input.captureBodies;
-  const { primary } = input;
-  const head = JSON.stringify({ time: isoTime(now.getTime()), route: input.route, requestId: input.requestId, key: input.key ?? null, variant: input.variant, method: input.method, path: input.path });
-  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, input.path, input.grpcEncoding)}` : ''}}`;
-  const primaryJson = withFields(
-    JSON.stringify({ variant: input.variant, status: primary.status, latencyMs: round(primary.latencyMs), failure: primary.failure }),
-    capture ? outputField(primary.answer, input.path) : '',
-  );
-  const shadows = input.shadows.map((entry) => shadowJson(entry, capture, input.path)).join(',');
-  return withFields(head, `,"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]`);
+  const head =
+    `{"time":"${isoTime(now.getTime())}","route":${quoted(input.route)},"requestId":${quoted(input.requestId)},` +
+    `"key":${input.key === undefined ? 'null' : quoted(input.key)},"variant":${quoted(input.variant)},"method":${quoted(input.method)},"path":${quoted(path)}`;
+  const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, path, input.grpcEncoding)}` : ''}}`;
+  const primaryJson =
+    `{"variant":${quoted(input.variant)},"status":${primary.status},"latencyMs":${latency(primary.latencyMs)}${failureField(primary.failure)}` +
+    `${capture ? outputField(primary.answer, path) : ''}}`;
+  const shadows = input.shadows.map((entry) => shadowJson(entry, capture, path)).join(',');
+  return `${head},"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]}`;
 }
 
 /** The last millisecond written and its ISO text: the records of one batch mostly share their millisecond. */
@@ -109,21 +112,28 @@ export function digestOf(body: Buffer): string {
 const EMPTY = Buffer.alloc(0);
 
 function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: boolean, path: string): string {
-  if (!result) return JSON.stringify({ name, target, outcome: 'dropped', status: null, latencyMs: null });
+  const head = `{"name":${quoted(name)},"target":${quoted(target)}`;
+  if (!result) return `${head},"outcome":"dropped","status":null,"latencyMs":null}`;
   const { answer } = result;
-  const fields = JSON.stringify({ name, target, outcome: result.outcome, status: answer?.status ?? null, latencyMs: round(result.latencyMs), failure: result.failure });
-  return withFields(fields, (capture ? outputField(answer, path) : '') + (comparison ? `,"comparison":${JSON.stringify(comparison)}` : ''));
+  return (
+    `${head},"outcome":"${result.outcome}","status":${answer ? answer.status : 'null'},"latencyMs":${latency(result.latencyMs)}${failureField(result.failure)}` +
+    `${capture ? outputField(answer, path) : ''}${comparison ? `,"comparison":${comparisonJson(comparison)}` : ''}}`
+  );
+}
+
+function failureField(failure: string | undefined): string {
+  return failure === undefined ? '' : `,"failure":${quoted(failure)}`;
 }
 
 function outputField(answer: Answer | undefined, path: string): string {
   if (!answer?.body) return '';
-  return `,"output":${isGrpc(answer.contentType) ? grpcBodyJson(answer.body, answer, answerContent(answer, path)) : bodyJson(answer.body, answer, answerJson(answer))}`;
+  return `,"output":${isGrpc(answer.contentType) ? grpcBodyJson(answer.body, answer, answerContent(answer, path)) : bodyJson(answer.body, answer, 'parsed' in answer ? answer.parsed : UNPARSED)}`;
 }
 
 /** The request body as a LoggedBody; a gRPC OIP call's messages as JSON. */
 function inputBodyJson(body: Buffer, path: string, grpcEncoding: string | undefined): string {
   const call = grpcRequestBodyJson(path, body, grpcEncoding);
-  return call === undefined ? bodyJson(body, { contentType: undefined }, parseJsonBody(body)) : JSON.stringify({ bytes: body.length, json: call });
+  return call === undefined ? bodyJson(body, { contentType: undefined }, UNPARSED) : JSON.stringify({ bytes: body.length, json: call });
 }
 
 /** A gRPC answer as a LoggedBody: its status, and its messages as JSON when they decode (else the bytes as base64). */
@@ -135,27 +145,29 @@ function grpcBodyJson(body: Buffer, answer: Answer, content: unknown): string {
   return JSON.stringify(logged);
 }
 
-/** A LoggedBody: JSON bodies as their own text (re-serialized only when they span lines), else text or base64. */
+/** Marks a body not parsed yet (a parsed body is its value, or NOT_JSON). */
+const UNPARSED: unique symbol = Symbol('unparsed');
+
+/**
+ * A LoggedBody: a JSON object or array as its own text (checked, not parsed, unless it was parsed
+ * already; parsed and re-serialized when it spans lines), else text or base64.
+ */
 function bodyJson(body: Buffer, fields: AnswerFields, parsed: unknown): string {
   const { contentType, contentEncoding } = fields;
   // The JSON part's length counts the body before any Content-Encoding.
   const jsonBytes = inferenceHeaderLength(fields.inferenceHeader, contentEncoding ? Number.MAX_SAFE_INTEGER : body.length);
   const head =
-    `{"bytes":${body.length}${contentType ? `,"contentType":${JSON.stringify(contentType)}` : ''}` +
-    `${contentEncoding ? `,"contentEncoding":${JSON.stringify(contentEncoding)}` : ''}${jsonBytes === undefined ? '' : `,"jsonBytes":${jsonBytes}`}`;
-  if (parsed !== NOT_JSON) {
-    const multiline = body.includes(0x0a) || body.includes(0x0d);
-    return `${head},"json":${multiline ? JSON.stringify(parsed) : body.toString('utf8')}}`;
-  }
+    `{"bytes":${body.length}${contentType ? `,"contentType":${quoted(contentType)}` : ''}` +
+    `${contentEncoding ? `,"contentEncoding":${quoted(contentEncoding)}` : ''}${jsonBytes === undefined ? '' : `,"jsonBytes":${jsonBytes}`}`;
+  if (body.includes(0x0a) || body.includes(0x0d)) {
+    const value = parsed === UNPARSED ? parseJsonBody(body) : parsed;
+    if (value !== NOT_JSON) return `${head},"json":${JSON.stringify(value)}}`;
+  } else if (parsed === UNPARSED ? isJsonContainer(body) : parsed !== NOT_JSON) return `${head},"json":${body.toString('utf8')}}`;
   if (isUtf8(body)) return `${head},"text":${JSON.stringify(body.toString('utf8'))}}`;
   return `${head},"base64":"${body.toString('base64')}"}`;
 }
 
-/** Appends `,"name":value...` fields to a serialized object that already has at least one field. */
-function withFields(objectJson: string, fields: string): string {
-  return fields === '' ? objectJson : `${objectJson.slice(0, -1)}${fields}}`;
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+/** A latency in milliseconds, to the microsecond. */
+function latency(ms: number): string {
+  return jsonNumber(Math.round(ms * 1000) / 1000);
 }

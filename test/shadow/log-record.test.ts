@@ -1,5 +1,6 @@
 // The shadow log's line writer: every body form (compact JSON as its own text, JSON spanning lines,
-// UTF-8 text, binary) reads back as the ShadowLogRecord shape, on one line, with dropped shadows and failures.
+// UTF-8 text, binary, JSON-looking text) reads back as the ShadowLogRecord shape, on one line, with dropped
+// shadows, failures, every kind of comparison, and strings JSON must escape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Answer } from '../../src/shadow/answer.js';
@@ -69,4 +70,47 @@ test('a failed primary and a failed shadow keep their failures; captureBodies: f
   assert.deepEqual(parsed.input, { digest: digestOf(Buffer.from('{"a":1}')), bytes: 7 });
   assert.deepEqual(parsed.primary, { variant: 'champion', status: 502, latencyMs: 3, failure: 'UND_ERR_SOCKET' });
   assert.deepEqual(parsed.shadows, [{ name: 's', target: 'http://127.0.0.1:9', outcome: 'timeout', status: null, latencyMs: 50, failure: 'ABPROXY_SHADOW_TIMEOUT' }]);
+});
+
+test('every kind of comparison, and names and failures with quotes, controls and lone surrogates, read back as JSON.stringify wrote them', () => {
+  const oip = (data: number[], name = 'p', shape = [1, data.length]) => answer(Buffer.from(JSON.stringify({ outputs: [{ name, shape, datatype: 'FP32', data }] })));
+  const pairs: [Answer | undefined, Answer][] = [
+    [oip([0.2, 0.8]), oip([0.2, 0.8])],
+    [oip([0.2, 0.8]), oip([0.9, 0.1])],
+    [oip([0.2, 0.8]), oip([0.2, Number.MAX_VALUE])],
+    [oip([1]), answer(Buffer.from('{"outputs":[{"name":"a","data":[1]},{"name":"b","data":[2]}]}'))],
+    [answer(Buffer.from('{"predictions":[[0.1,0.9]]}')), answer(Buffer.from('{"predictions":[[0.6,0.4]]}'))],
+    [answer(Buffer.from('{"id":"x","score":1}')), answer(Buffer.from('{"id":"y","score":1.5}'))],
+    [answer(Buffer.from('same'), 'text/plain'), answer(Buffer.from('other'), 'text/plain')],
+    [{ ...oip([1]), status: 500 }, oip([1])],
+    [undefined, oip([1])],
+  ];
+  const failure = 'connect "refused"\u0000\u001f\ud800 \\ done';
+  const shadows = pairs.map(([primary, shadow], i) => ({
+    name: `s${i}\t"quoted"`,
+    target: 'http://127.0.0.1:9/\u2028',
+    result: { outcome: 'ok' as const, latencyMs: i, answer: shadow, failure },
+    comparison: compareAnswers(primary, shadow, 1e-6),
+  }));
+  assert.deepEqual(new Set(shadows.map(({ comparison }) => comparison.kind)), new Set(['oip', 'predictions', 'json', 'bytes', 'status', 'none']));
+  const { line, parsed } = record({ body: undefined, route: 'r\n1', primary: { status: 200, answer: pairs[0]?.[0], latencyMs: Number.NaN, failure }, shadows });
+  assert.ok(!line.includes('\n'));
+  assert.equal(parsed.route, 'r\n1');
+  assert.equal(parsed.primary.latencyMs, null);
+  assert.equal(parsed.primary.failure, failure);
+  parsed.shadows.forEach((logged, i) => {
+    const { name, target, comparison } = shadows[i] as (typeof shadows)[number];
+    assert.equal(logged.name, name);
+    assert.equal(logged.target, target);
+    assert.equal(logged.failure, failure);
+    assert.deepEqual(logged.comparison, JSON.parse(JSON.stringify(comparison)));
+  });
+});
+
+test('a body that starts like JSON but is not JSON is logged as text, never spliced into the line', () => {
+  for (const text of ['{"inputs":[1,2', '{"a":1}{"b":2}', '[1,]', '{"a":"\u0001"}']) {
+    const { parsed } = record({ body: Buffer.from(text), primary: { status: 200, answer: answer(Buffer.from(text)), latencyMs: 1 } });
+    assert.deepEqual(parsed.input.body, { bytes: Buffer.byteLength(text), text });
+    assert.deepEqual(parsed.primary.output, { bytes: Buffer.byteLength(text), contentType: 'application/json', text });
+  }
 });

@@ -34,7 +34,7 @@ export interface ShadowThreadOptions {
   onCopySettled?: (route: string, shadow: string, outcome: Exclude<ShadowOutcome, 'dropped'>, latencyMs: number | undefined) => void;
   /** Bodies (bytes) sent or waiting to be sent that the worker has not taken yet (default 8 MiB). */
   maxPendingBytes?: number;
-  /** Whole exchanges and primary parts arriving within this window travel in one message (default 10 ms). */
+  /** Whole exchanges and primary parts arriving within this window travel in one message (default BATCH_MS). */
   batchMs?: number;
 }
 
@@ -42,6 +42,14 @@ export interface ShadowThreadOptions {
 const RECORD_OVERHEAD_BYTES = 512;
 /** Copies wait at most this long for their batch to leave. */
 const COPY_DELAY_MS = 1;
+/**
+ * Exchanges and primary parts wait at most this long: the worker wakes, takes and reports once per batch, so a
+ * longer window costs less per exchange (--workers 2, split + 100% shadow: 6% less CPU a request at 40 ms than
+ * at 10, the same at 100), and only delays records and comparison counts.
+ */
+const BATCH_MS = 50;
+/** A batch holding this share of maxPendingBytes leaves at once: large bodies free the bound sooner. */
+const FULL_BATCH_SHARE = 1 / 8;
 
 export class ShadowThread {
   readonly path: string;
@@ -97,7 +105,7 @@ export class ShadowThread {
     if (this.#overBound(bytes)) return this.#drop(1);
     this.#batch.add(input, Date.now());
     this.#unsettledRecords++;
-    this.#queued(bytes, this.#options.batchMs ?? 10);
+    this.#queued(bytes, this.#options.batchMs ?? BATCH_MS);
     return true;
   }
 
@@ -134,7 +142,7 @@ export class ShadowThread {
       this.#drop(1);
     }
     this.#batch.addPrimary(id, part, dropped);
-    this.#queued(dropped ? 0 : bytes, this.#options.batchMs ?? 10);
+    this.#queued(dropped ? 0 : bytes, this.#options.batchMs ?? BATCH_MS);
   }
 
   /** Keeps the worker's pools for these origins only; new pools get these limits. */
@@ -175,9 +183,13 @@ export class ShadowThread {
     return this.#batchBytes + this.#inTransitBytes + bytes > this.#maxPendingBytes;
   }
 
-  /** Counts an item's bytes into the batch and makes sure the batch leaves within delayMs. */
+  /** Counts an item's bytes into the batch and makes sure the batch leaves within delayMs (at once when it is full). */
   #queued(bytes: number, delayMs: number): void {
     this.#batchBytes += bytes;
+    if (this.#batchBytes >= this.#maxPendingBytes * FULL_BATCH_SHARE) {
+      this.#send();
+      return;
+    }
     const due = performance.now() + delayMs;
     if (this.#timer && this.#due <= due) return;
     clearTimeout(this.#timer);

@@ -74,6 +74,19 @@ test('the shadow thread: a burst beyond maxPendingBytes is dropped and counted a
   assert.equal(thread.append({ route: 'r', requestId: 'late', key: undefined, variant: 'c', method: 'GET', path: '/r', body: undefined, primary: { status: 200, answer: undefined, latencyMs: 1 }, shadows: [], captureBodies: true }), false, 'closed');
 });
 
+test('the shadow thread: a batch holding an eighth of maxPendingBytes leaves at once instead of waiting out its window', async () => {
+  const path = join(tempDir(), 'shadow.jsonl');
+  const { limits } = parseConfigText('routes: [{ name: r, match: { pathPrefix: /r }, variants: [{ name: c, target: "http://127.0.0.1:1", weight: 1 }] }]', 'inline.yaml');
+  const thread = new ShadowThread({ path, maxBytes: 100 * 1024 * 1024, limits, maxPendingBytes: 64 * 1024, batchMs: 600_000, yieldCpu: false, onError: () => undefined });
+  await thread.ready();
+  const body = Buffer.from(JSON.stringify({ text: 'p'.repeat(8 * 1024) }));
+  const input = { route: 'r', requestId: 'big', key: undefined, variant: 'c', method: 'POST', path: '/r', body, primary: { status: 200, answer: undefined, latencyMs: 1 }, shadows: [], captureBodies: true };
+  assert.equal(thread.append(input), true);
+  assert.ok(await waitFor(() => thread.written === 1, 10_000), 'written long before the ten-minute window');
+  assert.deepEqual(lines(path).map((l) => (JSON.parse(l) as ShadowLogRecord).requestId), ['big']);
+  await thread.close();
+});
+
 test('a write that fails drops and counts its records and reports the error; a record over the bound is dropped', async () => {
   const dir = tempDir();
   const file = join(dir, 'not-a-dir');

@@ -1,7 +1,7 @@
 // Starts the real abproxy in-process on 127.0.0.1 port 0 from a config object written to a temp file.
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { pino } from 'pino';
@@ -17,17 +17,22 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
-/** Writes `config` (listen/admin default to port 0) to a temp YAML file. */
+/** Writes `config` to a temp YAML file. */
 export function writeConfig(config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>, dir = mkdtempSync(join(tmpdir(), 'abproxy-test-'))): string {
   const path = join(dir, 'abproxy.yaml');
-  writeFileSync(path, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config }));
+  writeFileSync(path, configText(config, dir));
   return path;
 }
 
 /** Replaces the config file at `path` with `config` in one rename, as an editor or `abproxy weights` does: a watching proxy reloads it whole. */
 export function replaceConfig(path: string, config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>): void {
-  writeFileSync(`${path}.new`, stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config }));
+  writeFileSync(`${path}.new`, configText(config, dirname(path)));
   renameSync(`${path}.new`, path);
+}
+
+/** The config as YAML: listen and admin default to port 0, and the shadow log to a file beside it (not the working directory's data/). */
+function configText(config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>, dir: string): string {
+  return stringify({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config, shadowLog: { path: join(dir, 'shadow.jsonl'), ...config.shadowLog } });
 }
 
 export async function startProxy(config: Partial<ConfigInput> & Pick<ConfigInput, 'routes'>): Promise<TestProxy> {

@@ -84,12 +84,13 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   const body = input.body ?? EMPTY;
   const { primary, path } = input;
   const capture = input.captureBodies;
+  const variant = quoted(input.variant);
   const head =
     `{"time":"${isoTime(now.getTime())}","route":${quoted(input.route)},"requestId":${quoted(input.requestId)},` +
-    `"key":${input.key === undefined ? 'null' : quoted(input.key)},"variant":${quoted(input.variant)},"method":${quoted(input.method)},"path":${quoted(path)}`;
+    `"key":${input.key === undefined ? 'null' : quoted(input.key)},"variant":${variant},"method":${quoted(input.method)},"path":${quoted(path)}`;
   const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, path, input.grpcEncoding)}` : ''}}`;
   const primaryJson =
-    `{"variant":${quoted(input.variant)},"status":${primary.status},"latencyMs":${latency(primary.latencyMs)}${failureField(primary.failure)}` +
+    `{"variant":${variant},"status":${primary.status},"latencyMs":${latency(primary.latencyMs)}${failureField(primary.failure)}` +
     `${capture ? outputField(primary.answer, path) : ''}}`;
   const shadows = input.shadows.map((entry) => shadowJson(entry, capture, path)).join(',');
   return `${head},"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]}`;

@@ -100,7 +100,7 @@ async function counted(code: string): Promise<number> {
 
 const refusedByNode = () => metricValue(http2StreamsRefusedTotal, {});
 
-/** Resolves once the client has acknowledged the SETTINGS of the server session that served `session`'s last request. */
+/** Resolves once the client has acknowledged the SETTINGS of the server session that served the last request. */
 async function settingsAcknowledged(): Promise<void> {
   const serverSession = lastServerSession;
   await waitFor(() => serverSession !== undefined && acknowledged.has(serverSession), 'the client to acknowledge the SETTINGS');

@@ -27,6 +27,19 @@ export interface ShadowLogOptions {
   onCount?: (result: 'written' | 'dropped', count: number) => void;
 }
 
+/** Room for queued lines is taken this much at a time (more for a line that needs it). */
+const SLAB_BYTES = 256 * 1024;
+
+/** Encoded lines back to back: `used` bytes so far, and where each line ends. */
+class LineSlab {
+  readonly bytes: Buffer;
+  used = 0;
+  readonly ends: number[] = [];
+  constructor(size: number) {
+    this.bytes = Buffer.allocUnsafeSlow(size);
+  }
+}
+
 export class ShadowLog {
   readonly path: string;
   readonly maxBytes: number;
@@ -34,8 +47,8 @@ export class ShadowLog {
   readonly #maxQueueBytes: number;
   readonly #onError: (error: Error) => void;
   readonly #onCount: (result: 'written' | 'dropped', count: number) => void;
-  /** Lines waiting for the disk, each already encoded (its newline included): a line leaves the JavaScript heap at once. */
-  #queue: Buffer[] = [];
+  /** Lines waiting for the disk, encoded back to back into slabs (newlines included): a line leaves the JavaScript heap at once. */
+  #slabs: LineSlab[] = [];
   #queuedBytes = 0;
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -58,15 +71,25 @@ export class ShadowLog {
 
   /** Queues one record (a line of JSON without its newline); returns at once. False when the record was dropped. */
   append(record: string): boolean {
-    const bytes = Buffer.byteLength(record) + 1;
-    if (this.#closed || bytes > this.#segmentBytes || this.#queuedBytes + bytes > this.#maxQueueBytes) return this.#drop(1);
-    const line = Buffer.allocUnsafe(bytes);
-    line.write(record);
-    line[bytes - 1] = 0x0a;
-    this.#queue.push(line);
+    // A line takes at least one byte per UTF-16 code unit, and at most three.
+    if (this.#closed || !this.#fits(record.length + 1)) return this.#drop(1);
+    let slab = this.#slabs.at(-1);
+    const room = record.length * 3 + 1;
+    if (!slab || slab.bytes.length - slab.used < room) this.#slabs.push((slab = new LineSlab(Math.max(SLAB_BYTES, room))));
+    const start = slab.used;
+    const bytes = slab.bytes.write(record, start) + 1;
+    if (!this.#fits(bytes)) return this.#drop(1); // the next line takes its place
+    slab.bytes[start + bytes - 1] = 0x0a;
+    slab.used = start + bytes;
+    slab.ends.push(slab.used);
     this.#queuedBytes += bytes;
     if (!this.#flushing && !this.#timer) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
     return true;
+  }
+
+  /** Whether a line of `bytes` fits a file segment and the queue. */
+  #fits(bytes: number): boolean {
+    return bytes <= this.#segmentBytes && this.#queuedBytes + bytes <= this.#maxQueueBytes;
   }
 
   #startFlush(): void {
@@ -76,7 +99,7 @@ export class ShadowLog {
     this.#flushing = this.#flush().finally(() => {
       this.#flushing = undefined;
       // A record queued after the last write (in the same microtask run) waits for the next batch.
-      if (this.#queue.length > 0 && !this.#closed) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
+      if (this.#slabs.length > 0 && !this.#closed) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
     });
   }
 
@@ -84,7 +107,7 @@ export class ShadowLog {
   async close(waitMs = 2_000): Promise<void> {
     this.#closed = true;
     const deadline = performance.now() + waitMs;
-    while ((this.#queue.length > 0 || this.#flushing) && performance.now() < deadline) {
+    while ((this.#slabs.length > 0 || this.#flushing) && performance.now() < deadline) {
       this.#startFlush();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.#flushing, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - performance.now()))))]);
@@ -95,33 +118,43 @@ export class ShadowLog {
     this.#handle = undefined;
   }
 
+  /** Writes the queued lines, a chunk per write (never past a file segment: rotation falls between chunks). */
   async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const lines = this.#queue;
-      this.#queue = [];
+    while (this.#slabs.length > 0) {
+      const slabs = this.#slabs;
+      this.#slabs = [];
       let chunk: Buffer[] = [];
       let chunkBytes = 0;
-      for (const line of lines) {
-        const bytes = line.length;
-        if (chunkBytes > 0 && this.#fileBytes + chunkBytes + bytes > this.#segmentBytes) {
-          await this.#write(chunk, chunkBytes);
-          chunk = [];
-          chunkBytes = 0;
+      let chunkLines = 0;
+      for (const slab of slabs) {
+        let from = 0;
+        let to = 0;
+        for (const end of slab.ends) {
+          if (chunkLines > 0 && this.#fileBytes + chunkBytes + (end - to) > this.#segmentBytes) {
+            if (to > from) chunk.push(slab.bytes.subarray(from, to));
+            await this.#write(chunk, chunkBytes, chunkLines);
+            chunk = [];
+            chunkBytes = 0;
+            chunkLines = 0;
+            from = to;
+          }
+          chunkBytes += end - to;
+          chunkLines++;
+          to = end;
         }
-        chunk.push(line);
-        chunkBytes += bytes;
+        if (to > from) chunk.push(slab.bytes.subarray(from, to));
       }
-      await this.#write(chunk, chunkBytes);
+      await this.#write(chunk, chunkBytes, chunkLines);
     }
   }
 
-  /** Writes one chunk (at most one segment); a failed write drops and counts its records. */
-  async #write(lines: Buffer[], bytes: number): Promise<void> {
-    if (lines.length === 0) return;
+  /** Writes one chunk of `count` lines (at most one segment); a failed write drops and counts its records. */
+  async #write(chunk: Buffer[], bytes: number, count: number): Promise<void> {
+    if (count === 0) return;
     try {
-      await this.#append(lines, bytes);
+      await this.#append(chunk, bytes, count);
     } catch (error) {
-      this.#drop(lines.length);
+      this.#drop(count);
       await this.#reset();
       this.#onError(error as Error);
     } finally {
@@ -130,17 +163,17 @@ export class ShadowLog {
   }
 
   /** Appends lines, rotating first when the live file would pass its bound. */
-  async #append(lines: Buffer[], bytes: number): Promise<void> {
+  async #append(chunk: Buffer[], bytes: number, count: number): Promise<void> {
     let handle = await this.#open();
     if (this.#fileBytes + bytes > this.#segmentBytes) {
       await this.#rotate();
       handle = await this.#open();
       if (this.#fileBytes + bytes > this.#segmentBytes) throw new Error(`${this.path} could not be rotated`);
     }
-    await handle.write(Buffer.concat(lines, bytes));
+    await handle.writev(chunk);
     this.#fileBytes += bytes;
-    this.written += lines.length;
-    this.#onCount('written', lines.length);
+    this.written += count;
+    this.#onCount('written', count);
   }
 
   async #open(): Promise<FileHandle> {

@@ -35,6 +35,20 @@ test('rotates at half of maxBytes into PATH.1, so both files together stay under
   assert.equal(rotated.at(-1)?.i, (live[0]?.i ?? 0) - 1, 'the rotated file ends where the live one starts');
 });
 
+test('lines are written byte for byte as UTF-8, whatever their characters and sizes (one larger than the queue takes at a time)', async () => {
+  const path = join(tempDir(), 'shadow.jsonl');
+  const log = new ShadowLog({ path, maxBytes: 100 * 1024 * 1024 });
+  const records = [
+    JSON.stringify({ text: 'é€𝄞 \u2028 ok' }),
+    JSON.stringify({ big: 'ü'.repeat(300 * 1024) }),
+    ...Array.from({ length: 3_000 }, (_, i) => JSON.stringify({ i, text: i % 2 ? '数据' : 'data' })),
+  ];
+  for (const record of records) assert.equal(log.append(record), true);
+  await log.close();
+  assert.equal(log.written, records.length);
+  assert.equal(readFileSync(path, 'utf8'), `${records.join('\n')}\n`);
+});
+
 test('never blocks: a burst larger than the queue is dropped and counted, the rest written', async () => {
   const path = join(tempDir(), 'shadow.jsonl');
   zeroShadowLogSeries();

@@ -89,10 +89,11 @@ export function recordLine(input: RecordInput, now = new Date()): string {
     `{"time":"${isoTime(now.getTime())}","route":${quoted(input.route)},"requestId":${quoted(input.requestId)},` +
     `"key":${input.key === undefined ? 'null' : quoted(input.key)},"variant":${variant},"method":${quoted(input.method)},"path":${quoted(path)}`;
   const inputJson = `{"digest":"${digestOf(body)}","bytes":${body.length}${capture && body.length > 0 ? `,"body":${inputBodyJson(body, path, input.grpcEncoding)}` : ''}}`;
-  const primaryJson =
-    `{"variant":${variant},"status":${primary.status},"latencyMs":${latency(primary.latencyMs)}${failureField(primary.failure)}` +
-    `${capture ? outputField(primary.answer, path) : ''}}`;
-  const shadows = input.shadows.map((entry) => shadowJson(entry, capture, path)).join(',');
+  const primaryOutput = capture ? outputField(primary.answer, path) : '';
+  const primaryJson = `{"variant":${variant},"status":${primary.status},"latencyMs":${latency(primary.latencyMs)}${failureField(primary.failure)}${primaryOutput}}`;
+  // A shadow that answered as the primary did, byte for byte, logs the primary's output text.
+  const output = (answer: Answer | undefined) => (!capture ? '' : sameOutput(answer, primary.answer) ? primaryOutput : outputField(answer, path));
+  const shadows = input.shadows.map((entry) => shadowJson(entry, output)).join(',');
   return `${head},"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]}`;
 }
 
@@ -112,13 +113,22 @@ export function digestOf(body: Buffer): string {
 
 const EMPTY = Buffer.alloc(0);
 
-function shadowJson({ name, target, result, comparison }: ShadowEntry, capture: boolean, path: string): string {
+function shadowJson({ name, target, result, comparison }: ShadowEntry, output: (answer: Answer | undefined) => string): string {
   const head = `{"name":${quoted(name)},"target":${quoted(target)}`;
   if (!result) return `${head},"outcome":"dropped","status":null,"latencyMs":null}`;
   const { answer } = result;
   return (
     `${head},"outcome":"${result.outcome}","status":${answer ? answer.status : 'null'},"latencyMs":${latency(result.latencyMs)}${failureField(result.failure)}` +
-    `${capture ? outputField(answer, path) : ''}${comparison ? `,"comparison":${comparisonJson(comparison)}` : ''}}`
+    `${output(answer)}${comparison ? `,"comparison":${comparisonJson(comparison)}` : ''}}`
+  );
+}
+
+/** Whether two answers log the same output: the same body bytes, read the same way. */
+function sameOutput(a: Answer | undefined, b: Answer | undefined): boolean {
+  return (
+    a?.body !== undefined && b?.body !== undefined &&
+    a.contentType === b.contentType && a.contentEncoding === b.contentEncoding && a.inferenceHeader === b.inferenceHeader &&
+    a.grpcStatus === b.grpcStatus && a.grpcMessage === b.grpcMessage && a.grpcEncoding === b.grpcEncoding && a.body.equals(b.body)
   );
 }
 

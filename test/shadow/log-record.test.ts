@@ -114,3 +114,22 @@ test('a body that starts like JSON but is not JSON is logged as text, never spli
     assert.deepEqual(parsed.primary.output, { bytes: Buffer.byteLength(text), contentType: 'application/json', text });
   }
 });
+
+test('a shadow that answered as the primary did logs the same output; one that differs only in how it is read logs its own', () => {
+  const body = Buffer.from('{"outputs":[{"name":"p","shape":[1],"datatype":"FP32","data":[0.5]}]}');
+  const primary = answer(body);
+  const shadows = [answer(Buffer.from(body)), answer(Buffer.from(body), 'text/plain'), { ...answer(Buffer.from(body)), contentEncoding: 'identity' }].map((shadow, i) => ({
+    name: `s${i}`,
+    target: 'http://127.0.0.1:9',
+    result: { outcome: 'ok' as const, latencyMs: 1, answer: shadow },
+    comparison: compareAnswers(primary, shadow, 0),
+  }));
+  const { parsed } = record({ body: Buffer.from('{}'), primary: { status: 200, answer: primary, latencyMs: 1 }, shadows });
+  const json = JSON.parse(body.toString()) as unknown;
+  assert.deepEqual(parsed.primary.output, { bytes: body.length, contentType: 'application/json', json });
+  assert.deepEqual(parsed.shadows.map((s) => s.output), [
+    { bytes: body.length, contentType: 'application/json', json },
+    { bytes: body.length, contentType: 'text/plain', json },
+    { bytes: body.length, contentType: 'application/json', contentEncoding: 'identity', json },
+  ]);
+});

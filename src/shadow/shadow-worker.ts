@@ -10,6 +10,7 @@ import type { Limits } from '../config/schema.js';
 import { yieldCpu } from '../threads/thread-priority.js';
 import { PoolSet } from '../upstream/pools.js';
 import { compareAnswers } from './compare.js';
+import type { ComparisonResult } from './comparison.js';
 import { sendShadowCopy } from './http-shadow.js';
 import { compileIgnoredFields } from './ignored-fields.js';
 import type { ShadowEntry } from './log-record.js';
@@ -38,7 +39,8 @@ const log = new ShadowLog({
 const pools = new PoolSet(limits);
 const join = new MirrorJoin((exchange, time) => log.append(compareAndSerialize(exchange, time)));
 let settled: (string | number)[] = [];
-let comparisons = new Map<string, ComparisonCount>();
+/** Comparison counts since the last report, by route, shadow and result. */
+let comparisons = new Map<string, Map<string, Partial<Record<ComparisonResult, ComparisonCount>>>>();
 let reportTimer: NodeJS.Timeout | undefined;
 
 port.on('message', (message: ToShadowWorker) => {
@@ -94,22 +96,25 @@ function report(): void {
   clearTimeout(reportTimer);
   reportTimer = undefined;
   if (settled.length > 0) send({ type: 'settled', fields: settled });
-  if (comparisons.size > 0) send({ type: 'compared', counts: [...comparisons.values()] });
+  if (comparisons.size > 0) send({ type: 'compared', counts: [...comparisons.values()].flatMap((shadows) => [...shadows.values()].flatMap((byResult) => Object.values(byResult))) });
   settled = [];
   comparisons = new Map();
+}
+
+function countComparison(route: string, shadow: string, result: ComparisonResult): void {
+  let shadows = comparisons.get(route);
+  if (!shadows) comparisons.set(route, (shadows = new Map()));
+  let byResult = shadows.get(shadow);
+  if (!byResult) shadows.set(shadow, (byResult = {}));
+  (byResult[result] ??= { route, shadow, result, count: 0 }).count++;
+  scheduleReport();
 }
 
 /** Compares every shadow that answered with the primary, counting results per route and shadow, and returns the record's line. */
 function compareAndSerialize(exchange: MirroredExchange, time: number): string {
   const shadows = exchange.shadows.map(({ name, target, result, tolerance, ignore }): ShadowEntry => {
     const comparison = result?.answer ? compareAnswers(exchange.primary.answer, result.answer, tolerance, compileIgnoredFields(ignore), exchange.path) : undefined;
-    if (comparison) {
-      const id = `${exchange.route}\u0000${name}\u0000${comparison.result}`;
-      const count = comparisons.get(id) ?? { route: exchange.route, shadow: name, result: comparison.result, count: 0 };
-      count.count++;
-      comparisons.set(id, count);
-      scheduleReport();
-    }
+    if (comparison) countComparison(exchange.route, name, comparison.result);
     return { name, target, result, comparison };
   });
   return recordLine({ ...exchange, shadows }, new Date(time));

@@ -40,7 +40,8 @@ const pools = new PoolSet(limits);
 const join = new MirrorJoin((exchange, time) => log.append(compareAndSerialize(exchange, time)));
 let settled: (string | number)[] = [];
 /** Comparison counts since the last report, by route, shadow and result. */
-let comparisons = new Map<string, Map<string, Partial<Record<ComparisonResult, ComparisonCount>>>>();
+type ComparisonCounts = Map<string, Map<string, Partial<Record<ComparisonResult, ComparisonCount>>>>;
+let comparisons: ComparisonCounts = new Map();
 let reportTimer: NodeJS.Timeout | undefined;
 
 port.on('message', (message: ToShadowWorker) => {
@@ -103,7 +104,7 @@ function report(): void {
 
 function countComparison(route: string, shadow: string, result: ComparisonResult): void {
   let shadows = comparisons.get(route);
-  if (!shadows) comparisons.set(route, (shadows = new Map()));
+  if (!shadows) comparisons.set(route, (shadows = new Map<string, Partial<Record<ComparisonResult, ComparisonCount>>>()));
   let byResult = shadows.get(shadow);
   if (!byResult) shadows.set(shadow, (byResult = {}));
   (byResult[result] ??= { route, shadow, result, count: 0 }).count++;

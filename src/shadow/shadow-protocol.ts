@@ -7,7 +7,9 @@
 // Comparison counts, settled copies, write counts and errors come back. A batch travels as one flat array
 // of primitives (each item's fields in a fixed order, see WireBatch) plus its bodies packed into one
 // ArrayBuffer that is transferred, not cloned (items name their bodies by offset and length): cloning one
-// dense array costs a fraction of cloning an object per item, on both threads.
+// dense array costs a fraction of cloning an object per item, on both threads. Strings that repeat from
+// item to item (names, methods, paths, content types) go once per batch, in its string table, and items
+// name them by index; an answer's rarer fields are flagged and sent only when present.
 import type { Limits } from '../config/schema.js';
 import type { Answer, ShadowAnswer, ShadowOutcome } from './answer.js';
 import type { ComparisonResult } from './comparison.js';
@@ -80,7 +82,7 @@ export type WireField = string | number | boolean | null;
 
 /** `bodies` is transferred with the message: the sender must not touch it afterwards. */
 export type ToShadowWorker =
-  | { type: 'items'; count: number; fields: WireField[]; bodies: ArrayBuffer }
+  | { type: 'items'; count: number; fields: WireField[]; strings: string[]; bodies: ArrayBuffer }
   /** Keep pools for these origins (closing the others); pools made from now on get these limits. */
   | { type: 'pools'; origins: string[]; limits: Limits }
   | { type: 'close'; waitMs: number };
@@ -122,20 +124,26 @@ const EXCHANGE = 0;
 const MIRROR = 1;
 const PRIMARY = 2;
 
-/** One batch being filled: its items' fields, and their bodies packed into a growing buffer. */
+/** An answer's fields sent only when present, and the flag of each in its `present` field. */
+const RARE_ANSWER_FIELDS = ['contentEncoding', 'inferenceHeader', 'grpcStatus', 'grpcMessage', 'grpcEncoding'] as const;
+
+/** One batch being filled: its items' fields, its string table, and their bodies packed into a growing buffer. */
 export class WireBatch {
   #count = 0;
   readonly #fields: WireField[] = [];
+  readonly #strings: string[] = [];
+  readonly #stringIndex = new Map<string, number>();
   #bodies = new Uint8Array(0);
   #used = 0;
 
   /**
    * A whole exchange. Field order (FieldReader reads the same): kind, time, head, primary part.
-   * Head: route, requestId, key, variant, method, path, captureBodies, body, grpcEncoding. Primary part: status,
-   * latencyMs, failure, answer; shadow count, then per shadow name, target, tolerance, ignore (its paths
-   * joined by line breaks, null: none), copy (-1: none), outcome (null: dropped), latencyMs, failure,
-   * answer. A body is offset, length (offset -1: none); an answer is status (-1: none), body, truncated,
-   * contentType, contentEncoding, inferenceHeader, grpcStatus, grpcMessage, grpcEncoding.
+   * Head: route*, requestId, key, variant*, method*, path*, captureBodies, body, grpcEncoding. Primary part:
+   * status, latencyMs, failure, answer; shadow count, then per shadow name*, target*, tolerance, ignore* (its
+   * paths joined by line breaks, null: none), copy (-1: none), outcome (null: dropped), latencyMs, failure,
+   * answer. A body is offset, length (offset -1: none); an answer is status (-1: none, and nothing follows),
+   * body, truncated, contentType* (null: none), the flags of the RARE_ANSWER_FIELDS present, then those.
+   * Fields marked * are indexes into the batch's string table.
    */
   add(input: MirroredExchange, time: number): void {
     this.#fields.push(EXCHANGE, time);
@@ -144,15 +152,18 @@ export class WireBatch {
     this.#count++;
   }
 
-  /** The exchange's request and the copies to send: kind, id, head, copy count, then per copy shadow, origin, path, http2, header count, headers, timeoutMs, maxBytes. */
+  /**
+   * The exchange's request and the copies to send: kind, id, head, copy count, then per copy shadow*, origin*,
+   * path, http2, header count, headers (names*, values), timeoutMs, maxBytes.
+   */
   addMirror(id: number, head: ExchangeHead, copies: readonly ShadowCopy[]): void {
     const f = this.#fields;
     f.push(MIRROR, id);
     this.#head(head);
     f.push(copies.length);
     for (const copy of copies) {
-      f.push(copy.shadow, copy.origin, copy.path, copy.http2, copy.headers.length);
-      for (const field of copy.headers) f.push(field);
+      f.push(this.#string(copy.shadow), this.#string(copy.origin), copy.path, copy.http2, copy.headers.length);
+      copy.headers.forEach((field, i) => f.push(i % 2 === 0 ? this.#string(field) : field));
       f.push(copy.timeoutMs, copy.maxBytes);
     }
     this.#count++;
@@ -172,11 +183,21 @@ export class WireBatch {
 
   /** The message carrying this batch; transfer `message.bodies`. */
   message(): ToShadowWorker & { type: 'items' } {
-    return { type: 'items', count: this.#count, fields: this.#fields, bodies: this.#bodies.buffer };
+    return { type: 'items', count: this.#count, fields: this.#fields, strings: this.#strings, bodies: this.#bodies.buffer };
+  }
+
+  /** The index of `value` in the batch's string table (added the first time). */
+  #string(value: string): number {
+    let index = this.#stringIndex.get(value);
+    if (index === undefined) {
+      index = this.#strings.push(value) - 1;
+      this.#stringIndex.set(value, index);
+    }
+    return index;
   }
 
   #head(head: ExchangeHead): void {
-    this.#fields.push(head.route, head.requestId, head.key ?? null, head.variant, head.method, head.path, head.captureBodies);
+    this.#fields.push(this.#string(head.route), head.requestId, head.key ?? null, this.#string(head.variant), this.#string(head.method), this.#string(head.path), head.captureBodies);
     this.#body(head.body);
     this.#fields.push(head.grpcEncoding ?? null);
   }
@@ -187,19 +208,26 @@ export class WireBatch {
     this.#answer(primary.answer, withoutBodies);
     f.push(shadows.length);
     for (const { name, target, tolerance, ignore, copy, result } of shadows) {
-      f.push(name, target, tolerance, ignore.length > 0 ? ignore.join('\n') : null, copy ?? -1, result?.outcome ?? null, result?.latencyMs ?? null, result?.failure ?? null);
+      f.push(this.#string(name), this.#string(target), tolerance, ignore.length > 0 ? this.#string(ignore.join('\n')) : null, copy ?? -1, result?.outcome ?? null, result?.latencyMs ?? null, result?.failure ?? null);
       this.#answer(result?.answer, withoutBodies);
     }
   }
 
   #answer(answer: Answer | undefined, withoutBody = false): void {
+    const f = this.#fields;
     if (!answer) {
-      this.#fields.push(-1, -1, 0, false, null, null, null, null, null, null);
+      f.push(-1);
       return;
     }
-    this.#fields.push(answer.status);
+    f.push(answer.status);
     this.#body(withoutBody ? undefined : answer.body);
-    this.#fields.push(answer.truncated, answer.contentType ?? null, answer.contentEncoding ?? null, answer.inferenceHeader ?? null, answer.grpcStatus ?? null, answer.grpcMessage ?? null, answer.grpcEncoding ?? null);
+    f.push(answer.truncated, answer.contentType === undefined ? null : this.#string(answer.contentType));
+    let present = 0;
+    RARE_ANSWER_FIELDS.forEach((name, bit) => {
+      if (answer[name] !== undefined) present |= 1 << bit;
+    });
+    f.push(present);
+    if (present !== 0) for (const name of RARE_ANSWER_FIELDS) if (answer[name] !== undefined) f.push(answer[name]);
   }
 
   #body(body: Buffer | undefined): void {
@@ -222,7 +250,7 @@ export class WireBatch {
 
 /** The items of a received batch, in the order they were added; bodies are views into `bodies`. */
 export function readBatch(message: ToShadowWorker & { type: 'items' }): ReceivedItem[] {
-  const reader = new FieldReader(message.fields, message.bodies);
+  const reader = new FieldReader(message.fields, message.strings, message.bodies);
   const out: ReceivedItem[] = [];
   for (let i = 0; i < message.count; i++) out.push(reader.item());
   return out;
@@ -233,6 +261,7 @@ class FieldReader {
   #at = 0;
   constructor(
     private readonly fields: readonly WireField[],
+    private readonly strings: readonly string[],
     private readonly bodies: ArrayBuffer,
   ) {}
 
@@ -258,12 +287,12 @@ class FieldReader {
   }
 
   #head(): ExchangeHead {
-    const route = this.#string();
+    const route = this.#tabled();
     const requestId = this.#string();
     const key = this.#optionalString();
-    const variant = this.#string();
-    const method = this.#string();
-    const path = this.#string();
+    const variant = this.#tabled();
+    const method = this.#tabled();
+    const path = this.#tabled();
     const captureBodies = this.#next() === true;
     const body = this.#body();
     const head: ExchangeHead = { route, requestId, key, variant, method, path, captureBodies, body };
@@ -273,12 +302,12 @@ class FieldReader {
   }
 
   #copy(): ShadowCopy {
-    const shadow = this.#string();
-    const origin = this.#string();
+    const shadow = this.#tabled();
+    const origin = this.#tabled();
     const path = this.#string();
     const http2 = this.#next() === true;
     const headers: string[] = [];
-    for (let n = this.#number(); n > 0; n--) headers.push(this.#string());
+    for (let n = this.#number(); n > 0; n -= 2) headers.push(this.#tabled(), this.#string());
     return { shadow, origin, path, http2, headers, timeoutMs: this.#number(), maxBytes: this.#number() };
   }
 
@@ -294,10 +323,10 @@ class FieldReader {
   }
 
   #shadow(): PrimaryShadow {
-    const name = this.#string();
-    const target = this.#string();
+    const name = this.#tabled();
+    const target = this.#tabled();
     const tolerance = this.#number();
-    const ignore = this.#optionalString()?.split('\n') ?? [];
+    const ignore = this.#optionalTabled()?.split('\n') ?? [];
     const copy = this.#number();
     const outcome = this.#next() as ShadowAnswer['outcome'] | null;
     const latencyMs = this.#next() as number | null;
@@ -313,21 +342,14 @@ class FieldReader {
 
   #answer(): Answer | undefined {
     const status = this.#number();
+    if (status < 0) return undefined;
     const body = this.#body();
     const truncated = this.#next() === true;
-    const contentType = this.#optionalString();
-    const contentEncoding = this.#optionalString();
-    const inferenceHeader = this.#optionalString();
-    const grpcStatus = this.#optionalString();
-    const grpcMessage = this.#optionalString();
-    const grpcEncoding = this.#optionalString();
-    if (status < 0) return undefined;
-    const answer: Answer = { status, body, truncated, contentType };
-    if (contentEncoding !== undefined) answer.contentEncoding = contentEncoding;
-    if (inferenceHeader !== undefined) answer.inferenceHeader = inferenceHeader;
-    if (grpcStatus !== undefined) answer.grpcStatus = grpcStatus;
-    if (grpcMessage !== undefined) answer.grpcMessage = grpcMessage;
-    if (grpcEncoding !== undefined) answer.grpcEncoding = grpcEncoding;
+    const answer: Answer = { status, body, truncated, contentType: this.#optionalTabled() };
+    const present = this.#number();
+    if (present !== 0) RARE_ANSWER_FIELDS.forEach((name, bit) => {
+      if (present & (1 << bit)) answer[name] = this.#string();
+    });
     return answer;
   }
 
@@ -352,5 +374,15 @@ class FieldReader {
   #optionalString(): string | undefined {
     const value = this.#next();
     return value === null ? undefined : String(value);
+  }
+
+  /** A string sent as its index in the batch's string table. */
+  #tabled(): string {
+    return this.strings[this.#number()] ?? '';
+  }
+
+  #optionalTabled(): string | undefined {
+    const value = this.#next();
+    return value === null ? undefined : (this.strings[Number(value)] ?? '');
   }
 }

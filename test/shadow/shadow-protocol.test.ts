@@ -66,16 +66,19 @@ test('a batch reads back as the exchanges that were added, bodies included', asy
   const batch = new WireBatch();
   exchanges.forEach((exchange, i) => batch.add(exchange, 1_700_000_000_000 + i));
   assert.equal(batch.count, 2);
+  batch.add(exchanges[0] as MirroredExchange, 1_700_000_000_002);
   const sent = batch.message();
+  assert.equal(new Set(sent.strings).size, sent.strings.length, 'a repeated string travels once, in the string table');
+  assert.ok(!sent.fields.includes('fraud') && !sent.fields.includes('application/json'));
   const read = wholeExchanges(await overTheWire(sent));
   assert.equal(sent.bodies.byteLength, 0, 'the bodies buffer was transferred, not copied');
   assert.deepEqual(
     read.map((r) => r.time),
-    [1_700_000_000_000, 1_700_000_000_001],
+    [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002],
   );
   assert.deepEqual(
     read.map((r) => r.exchange),
-    exchanges,
+    [...exchanges, exchanges[0]],
   );
 });
 

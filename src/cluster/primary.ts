@@ -8,6 +8,8 @@ import { MetricsGatherer } from './aggregate.js';
 import { FanoutRelay } from './fanout.js';
 import { COUNT_ENV, FANOUT_ANSWER, FANOUT_ASK, isClusterMessage, METRICS_PART, METRICS_REPLY, METRICS_REQUEST, SLOT_ENV, WORKER_READY, type MetricsReply } from './messages.js';
 import { clusterWorkerRestarts, clusterWorkers, clusterWorkersConfigured } from './primary-metrics.js';
+import { resolveWorkerCount } from './worker-count.js';
+import { workerExecArgv } from './worker-flags.js';
 
 export interface PrimaryOptions {
   workers: number;
@@ -33,6 +35,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   let exitCode = 0;
   let killTimer: NodeJS.Timeout | undefined;
   clusterWorkersConfigured.set(count);
+  cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, count, resolveWorkerCount('auto')) });
 
   return new Promise<number>((resolve) => {
     const fork = (slot: number) => {

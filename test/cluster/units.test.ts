@@ -10,6 +10,7 @@ import { cgroupCpuLimit, resolveWorkerCount } from '../../src/cluster/worker-cou
 import { aggregate } from '../../src/cluster/aggregate.js';
 import { currentShare, perWorkerLimit } from '../../src/cluster/share.js';
 import { PendingReplies } from '../../src/cluster/pending-replies.js';
+import { NO_PARALLEL_SCAVENGE, workerExecArgv } from '../../src/cluster/worker-flags.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'abproxy-cgroup-'));
 function cpuMax(text: string): string {
@@ -23,6 +24,13 @@ test('--workers: numbers, auto, and rejected values', () => {
   assert.equal(resolveWorkerCount('auto', join(dir, 'missing')), availableParallelism());
   assert.equal(resolveWorkerCount('auto', cpuMax('100000 100000\n')), 1);
   for (const bad of ['0', '-1', 'two', '1.5', '257', '']) assert.throws(() => resolveWorkerCount(bad), /--workers must be/);
+});
+
+test('workers that take every core are forked without parallel scavenge, unless the command line chose', () => {
+  assert.deepEqual(workerExecArgv(['--import', 'tsx'], 2, 2), ['--import', 'tsx', NO_PARALLEL_SCAVENGE]);
+  assert.deepEqual(workerExecArgv([], 4, 2), [NO_PARALLEL_SCAVENGE]);
+  assert.deepEqual(workerExecArgv(['--import', 'tsx'], 2, 8), ['--import', 'tsx'], 'a core to spare: V8 decides');
+  for (const chosen of ['--parallel-scavenge', '--no-parallel-scavenge', '--parallel_scavenge']) assert.deepEqual(workerExecArgv([chosen], 2, 2), [chosen]);
 });
 
 test('cgroup cpu.max: quota/period rounded up, "max" is unlimited', () => {

@@ -3,6 +3,7 @@
 // with --no-watch), a killed worker replaced while requests keep succeeding, and SIGTERM draining every worker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js';
 import { writeConfig } from '../helpers/proxy.js';
@@ -10,6 +11,8 @@ import { spawnCluster, splitConfig, startSplitCluster } from '../helpers/cluster
 import { loadConfigFile } from '../../src/config/load.js';
 import { RouteTable } from '../../src/routing/route-table.js';
 import { variantForKey } from '../../src/routing/assign.js';
+import { resolveWorkerCount } from '../../src/cluster/worker-count.js';
+import { NO_PARALLEL_SCAVENGE } from '../../src/cluster/worker-flags.js';
 
 interface Answer {
   status: number;
@@ -69,6 +72,13 @@ test('two workers: stickiness, aggregated counters and report, a weight change, 
     // Both workers answered a share of those 120 requests: the private admin port of slot 1 counts its own.
     const slot1 = requestsTotal(await metricsText(cluster.workers.get(1)!.adminPort));
     assert.ok(slot1 > 0 && slot1 < 120, `slot 1 answered ${slot1} of 120`);
+  });
+
+  await t.test('workers that take every core run without parallel scavenge', () => {
+    for (const { pid } of cluster.workers.values()) {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.equal(argv.includes(NO_PARALLEL_SCAVENGE), 2 >= resolveWorkerCount('auto'), argv.join(' '));
+    }
   });
 
   await t.test('aggregated counters and the report equal the requests sent', async () => {

@@ -30,11 +30,12 @@ export interface ShadowLogOptions {
 /** Room for queued lines is taken this much at a time (more for a line that needs it). */
 const SLAB_BYTES = 256 * 1024;
 
-/** Encoded lines back to back: `used` bytes so far, and where each line ends. */
+/** Encoded lines back to back: `used` bytes so far, the first `taken` of them handed to a write, and where each line not taken yet ends. */
 class LineSlab {
   readonly bytes: Buffer;
   used = 0;
-  readonly ends: number[] = [];
+  taken = 0;
+  ends: number[] = [];
   constructor(size: number) {
     this.bytes = Buffer.allocUnsafeSlow(size);
   }
@@ -99,7 +100,7 @@ export class ShadowLog {
     this.#flushing = this.#flush().finally(() => {
       this.#flushing = undefined;
       // A record queued after the last write (in the same microtask run) waits for the next batch.
-      if (this.#slabs.length > 0 && !this.#closed) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
+      if (this.#pending() && !this.#closed) this.#timer = setTimeout(() => this.#startFlush(), this.#batchMs).unref();
     });
   }
 
@@ -107,7 +108,7 @@ export class ShadowLog {
   async close(waitMs = 2_000): Promise<void> {
     this.#closed = true;
     const deadline = performance.now() + waitMs;
-    while ((this.#slabs.length > 0 || this.#flushing) && performance.now() < deadline) {
+    while ((this.#pending() || this.#flushing) && performance.now() < deadline) {
       this.#startFlush();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([this.#flushing, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - performance.now()))))]);
@@ -120,16 +121,20 @@ export class ShadowLog {
 
   /** Writes the queued lines, a chunk per write (never past a file segment: rotation falls between chunks). */
   async #flush(): Promise<void> {
-    while (this.#slabs.length > 0) {
+    while (this.#pending()) {
       const slabs = this.#slabs;
-      this.#slabs = [];
+      // The last slab takes the next lines after these (the write reads only what it was handed).
+      this.#slabs = slabs.slice(-1);
       let chunk: Buffer[] = [];
       let chunkBytes = 0;
       let chunkLines = 0;
       for (const slab of slabs) {
-        let from = 0;
-        let to = 0;
-        for (const end of slab.ends) {
+        const { ends } = slab;
+        slab.ends = [];
+        let from = slab.taken;
+        let to = from;
+        slab.taken = ends.at(-1) ?? from;
+        for (const end of ends) {
           if (chunkLines > 0 && this.#fileBytes + chunkBytes + (end - to) > this.#segmentBytes) {
             if (to > from) chunk.push(slab.bytes.subarray(from, to));
             await this.#write(chunk, chunkBytes, chunkLines);
@@ -146,6 +151,11 @@ export class ShadowLog {
       }
       await this.#write(chunk, chunkBytes, chunkLines);
     }
+  }
+
+  /** Whether lines wait for a write. */
+  #pending(): boolean {
+    return this.#slabs.some((slab) => slab.ends.length > 0);
   }
 
   /** Writes one chunk of `count` lines (at most one segment); a failed write drops and counts its records. */

@@ -49,6 +49,20 @@ test('lines are written byte for byte as UTF-8, whatever their characters and si
   assert.equal(readFileSync(path, 'utf8'), `${records.join('\n')}\n`);
 });
 
+test('lines appended while earlier ones are being written follow them in order, across many write windows', async () => {
+  const path = join(tempDir(), 'shadow.jsonl');
+  const log = new ShadowLog({ path, maxBytes: 100 * 1024 * 1024, batchMs: 1 });
+  const records: string[] = [];
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 50; i++) records.push(JSON.stringify({ round, i, pad: 'q'.repeat((round * 37 + i * 11) % 3000) }));
+    for (const record of records.slice(-50)) assert.equal(log.append(record), true);
+    await new Promise((resolve) => setTimeout(resolve, round % 3));
+  }
+  await log.close();
+  assert.equal(log.written, records.length);
+  assert.equal(readFileSync(path, 'utf8'), `${records.join('\n')}\n`);
+});
+
 test('never blocks: a burst larger than the queue is dropped and counted, the rest written', async () => {
   const path = join(tempDir(), 'shadow.jsonl');
   zeroShadowLogSeries();

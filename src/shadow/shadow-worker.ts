@@ -39,9 +39,10 @@ const log = new ShadowLog({
 const pools = new PoolSet(limits);
 const join = new MirrorJoin((exchange, time) => log.append(compareAndSerialize(exchange, time)));
 let settled: (string | number)[] = [];
-/** Comparison counts since the last report, by route, shadow and result. */
-type ComparisonCounts = Map<string, Map<string, Partial<Record<ComparisonResult, ComparisonCount>>>>;
-let comparisons: ComparisonCounts = new Map();
+/** One shadow's comparison counts, by result. */
+type CountsByResult = Partial<Record<ComparisonResult, ComparisonCount>>;
+/** Comparison counts since the last report, by route and shadow. */
+let comparisons = new Map<string, Map<string, CountsByResult>>();
 let reportTimer: NodeJS.Timeout | undefined;
 
 port.on('message', (message: ToShadowWorker) => {
@@ -99,12 +100,13 @@ function report(): void {
   if (settled.length > 0) send({ type: 'settled', fields: settled });
   if (comparisons.size > 0) send({ type: 'compared', counts: [...comparisons.values()].flatMap((shadows) => [...shadows.values()].flatMap((byResult) => Object.values(byResult))) });
   settled = [];
-  comparisons = new Map();
+  comparisons = new Map<string, Map<string, CountsByResult>>();
 }
 
+/** Counts one comparison of a route's shadow for the next report. */
 function countComparison(route: string, shadow: string, result: ComparisonResult): void {
   let shadows = comparisons.get(route);
-  if (!shadows) comparisons.set(route, (shadows = new Map<string, Partial<Record<ComparisonResult, ComparisonCount>>>()));
+  if (!shadows) comparisons.set(route, (shadows = new Map<string, CountsByResult>()));
   let byResult = shadows.get(shadow);
   if (!byResult) shadows.set(shadow, (byResult = {}));
   (byResult[result] ??= { route, shadow, result, count: 0 }).count++;

@@ -64,6 +64,15 @@ export interface Answer extends AnswerFields {
   grpcParsed?: unknown;
 }
 
+/** Whether two answers carry the same body bytes, to be read the same way (content type, encodings, OIP and gRPC fields). */
+export function sameAnswerBody(a: Answer | undefined, b: Answer | undefined): boolean {
+  return (
+    a?.body !== undefined && b?.body !== undefined &&
+    a.contentType === b.contentType && a.contentEncoding === b.contentEncoding && a.inferenceHeader === b.inferenceHeader &&
+    a.grpcStatus === b.grpcStatus && a.grpcMessage === b.grpcMessage && a.grpcEncoding === b.grpcEncoding && a.body.equals(b.body)
+  );
+}
+
 /** Marks a body that is not a JSON object or array. */
 export const NOT_JSON: unique symbol = Symbol('not json');
 

@@ -7,7 +7,7 @@ import { grpcAnswerJson } from '../grpc/oip-messages.js';
 import { isGrpc } from '../grpc/status.js';
 import { inferenceHeaderLength } from '../http/inference-header.js';
 import { readBinaryBody } from '../models/binary-tensors.js';
-import { answerJson, NOT_JSON, type Answer } from './answer.js';
+import { answerJson, NOT_JSON, sameAnswerBody, type Answer } from './answer.js';
 import { compareJson } from './compare-json.js';
 import { compareOip, isOipResponse } from './compare-oip.js';
 import { comparePredictions, predictionsTensor } from './compare-predictions.js';
@@ -73,8 +73,7 @@ function decoded(answer: Answer, body: Buffer): (Answer & { body: Buffer }) | un
  * parsed body (answerJson's memo, which the log reads too) instead of parsing the same bytes again.
  */
 function sharePlainJson(primary: Answer & { body: Buffer }, shadow: Answer & { body: Buffer }): void {
-  if ('parsed' in shadow || !('parsed' in primary) || primary.inferenceHeader !== undefined || shadow.inferenceHeader !== undefined) return;
-  if (primary.contentType !== shadow.contentType || !primary.body.equals(shadow.body)) return;
+  if ('parsed' in shadow || !('parsed' in primary) || primary.inferenceHeader !== undefined || !sameAnswerBody(primary, shadow)) return;
   shadow.parsed = primary.parsed;
 }
 

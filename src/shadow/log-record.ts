@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { grpcRequestBodyJson } from '../grpc/oip-messages.js';
 import { decodeGrpcMessage, isGrpc } from '../grpc/status.js';
 import { inferenceHeaderLength } from '../http/inference-header.js';
-import { NOT_JSON, parseJsonBody, type Answer, type AnswerFields, type ShadowAnswer } from './answer.js';
+import { NOT_JSON, parseJsonBody, sameAnswerBody, type Answer, type AnswerFields, type ShadowAnswer } from './answer.js';
 import { answerContent } from './compare.js';
 import { comparisonJson, type Comparison } from './comparison.js';
 import { isJsonContainer, jsonNumber, quoted } from './json-text.js';
@@ -92,7 +92,7 @@ export function recordLine(input: RecordInput, now = new Date()): string {
   const primaryOutput = capture ? outputField(primary.answer, path) : '';
   const primaryJson = `{"variant":${variant},"status":${primary.status},"latencyMs":${latency(primary.latencyMs)}${failureField(primary.failure)}${primaryOutput}}`;
   // A shadow that answered as the primary did, byte for byte, logs the primary's output text.
-  const output = (answer: Answer | undefined) => (!capture ? '' : sameOutput(answer, primary.answer) ? primaryOutput : outputField(answer, path));
+  const output = (answer: Answer | undefined) => (!capture ? '' : sameAnswerBody(answer, primary.answer) ? primaryOutput : outputField(answer, path));
   const shadows = input.shadows.map((entry) => shadowJson(entry, output)).join(',');
   return `${head},"input":${inputJson},"primary":${primaryJson},"shadows":[${shadows}]}`;
 }
@@ -120,15 +120,6 @@ function shadowJson({ name, target, result, comparison }: ShadowEntry, output: (
   return (
     `${head},"outcome":"${result.outcome}","status":${answer ? answer.status : 'null'},"latencyMs":${latency(result.latencyMs)}${failureField(result.failure)}` +
     `${output(answer)}${comparison ? `,"comparison":${comparisonJson(comparison)}` : ''}}`
-  );
-}
-
-/** Whether two answers log the same output: the same body bytes, read the same way. */
-function sameOutput(a: Answer | undefined, b: Answer | undefined): boolean {
-  return (
-    a?.body !== undefined && b?.body !== undefined &&
-    a.contentType === b.contentType && a.contentEncoding === b.contentEncoding && a.inferenceHeader === b.inferenceHeader &&
-    a.grpcStatus === b.grpcStatus && a.grpcMessage === b.grpcMessage && a.grpcEncoding === b.grpcEncoding && a.body.equals(b.body)
   );
 }
 

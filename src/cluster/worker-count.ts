@@ -13,6 +13,11 @@ export function resolveWorkerCount(value: string, cpuMaxPath = '/sys/fs/cgroup/c
   return Number(value);
 }
 
+/** Whether `workers` processes leave a usable core beyond one each (`cores`: the usable cores, as `--workers auto` counts them). */
+export function coreToSpare(workers: number, cores = resolveWorkerCount('auto')): boolean {
+  return cores > workers;
+}
+
 /** CPUs allowed by a cgroup v2 `cpu.max` ("max 100000" or "200000 100000"), rounded up; undefined when unlimited. */
 export function cgroupCpuLimit(cpuMaxPath: string): number | undefined {
   let text: string;

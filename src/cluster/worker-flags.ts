@@ -4,10 +4,12 @@
 // for them. Such workers collect on their own thread. With a core to spare, and whenever the flag is set
 // on abproxy's own command line, V8's choice stands.
 
+import { coreToSpare } from './worker-count.js';
+
 export const NO_PARALLEL_SCAVENGE = '--no-parallel-scavenge';
 
 /** The execArgv of a worker of `workers` on `cores` usable cores, from the primary's own. */
 export function workerExecArgv(parent: readonly string[], workers: number, cores: number): string[] {
   const chosen = parent.some((flag) => /^--(no-)?parallel[-_]scavenge$/.test(flag));
-  return workers >= cores && !chosen ? [...parent, NO_PARALLEL_SCAVENGE] : [...parent];
+  return !coreToSpare(workers, cores) && !chosen ? [...parent, NO_PARALLEL_SCAVENGE] : [...parent];
 }

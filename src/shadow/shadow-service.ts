@@ -5,7 +5,7 @@
 // answer is in.
 // Never awaited by the primary response; nothing here can fail or delay it.
 import { resolve } from 'node:path';
-import { resolveWorkerCount } from '../cluster/worker-count.js';
+import { coreToSpare } from '../cluster/worker-count.js';
 import type { Logger } from '../log/logger.js';
 import { perWorkerLimit } from '../cluster/share.js';
 import { workerIdentity } from '../cluster/worker.js';
@@ -53,11 +53,6 @@ interface ShadowSlot {
   tag: string;
 }
 
-/** True when this process has a core beyond its share for the shadow worker to send copies on. */
-function coreToSpare(shard: { count: number } | undefined): boolean {
-  return resolveWorkerCount('auto') > (shard?.count ?? 1);
-}
-
 export class ShadowService {
   readonly #holder: RuntimeHolder;
   readonly #logger: Logger;
@@ -69,7 +64,7 @@ export class ShadowService {
   readonly #slotOf = new WeakMap<CompiledShadow, ShadowSlot>();
   /** Pools for copies sent from this thread. */
   readonly #pools: PoolSet;
-  /** Counted again on every config swap: a container's CPU limit can change while it runs. */
+  /** A core beyond this process's share, for the shadow worker to send copies on. Counted again on every config swap: a container's CPU limit can change while it runs. */
   #coreToSpare = false;
   #thread: ShadowThread | undefined;
   #failures = 0;
@@ -278,7 +273,7 @@ export class ShadowService {
 
   /** Counts the cores again, creates series at zero, keeps pools (here and the worker's) for live shadow origins, and (re)starts the worker when the log's settings or its priority change (a thread cannot raise its own priority back). */
   #apply(runtime: Runtime): void {
-    this.#coreToSpare = coreToSpare(this.#shard);
+    this.#coreToSpare = coreToSpare(this.#shard?.count ?? 1);
     const routes = runtime.routes.routes.filter((r) => r.shadows.length > 0);
     for (const route of routes) for (const shadow of route.shadows) this.#slot(route.name, shadow);
     const origins = [...new Set(routes.flatMap(httpOrigins))];

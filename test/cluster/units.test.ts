@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { cgroupCpuLimit, resolveWorkerCount } from '../../src/cluster/worker-count.js';
+import { cgroupCpuLimit, coreToSpare, resolveWorkerCount } from '../../src/cluster/worker-count.js';
 import { aggregate } from '../../src/cluster/aggregate.js';
 import { currentShare, perWorkerLimit } from '../../src/cluster/share.js';
 import { PendingReplies } from '../../src/cluster/pending-replies.js';
@@ -27,6 +27,7 @@ test('--workers: numbers, auto, and rejected values', () => {
 });
 
 test('workers that take every core are forked without parallel scavenge, unless the command line chose', () => {
+  assert.deepEqual([coreToSpare(1, 2), coreToSpare(2, 2), coreToSpare(3, 2)], [true, false, false]);
   assert.deepEqual(workerExecArgv(['--import', 'tsx'], 2, 2), ['--import', 'tsx', NO_PARALLEL_SCAVENGE]);
   assert.deepEqual(workerExecArgv([], 4, 2), [NO_PARALLEL_SCAVENGE]);
   assert.deepEqual(workerExecArgv(['--import', 'tsx'], 2, 8), ['--import', 'tsx'], 'a core to spare: V8 decides');
